@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "GridSync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SyncCore", targets: ["SyncCore"]),
+        .executable(name: "gridsync", targets: ["FieldCLI"]),
+        .executable(name: "gridsync-server", targets: ["SyncServer"]),
+        .executable(name: "gridsync-bench", targets: ["CoreBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "SyncCore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "CZlib",
+            ]
+        ),
+        .executableTarget(
+            name: "FieldCLI",
+            dependencies: [
+                "SyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "SyncServer",
+            dependencies: [
+                "SyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: [
+                "SyncCore",
+                "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Benchmarks/CoreBenchmarks"
+        ),
+        // A child process the crash-safety tests kill with SIGKILL in the middle of writes.
+        .executableTarget(
+            name: "CrashProbe",
+            dependencies: ["SyncCore"],
+            path: "Tests/CrashProbe"
+        ),
+        .testTarget(
+            name: "SyncCoreTests",
+            dependencies: [
+                "SyncCore",
+                "CrashProbe",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,111 @@
+extension ChangesetEncoding {
+    /// Decodes an encoded changeset, refusing malformed input with a typed error. Never traps, and
+    /// never allocates more than `maxBodyBytes` plus what the input itself justifies.
+    public static func decode(_ bytes: [UInt8], maxBodyBytes: Int = defaultMaxBodyBytes) throws(ChangesetDecodingError) -> Changeset {
+        var envelope = ByteReader(bytes)
+        guard !bytes.isEmpty else { throw .empty }
+        let version = try envelope.byte("format version")
+        guard supportedVersions.contains(version) else { throw .unsupportedVersion(found: version, supported: supportedVersions) }
+        let flags = try envelope.byte("flags")
+        guard flags & ~flagCompressed == 0 else { throw .unknownFlags(found: flags) }
+        let length = try envelope.varint("body length")
+        guard length <= UInt64(maxBodyBytes) else { throw .bodyTooLarge(length: length, limit: maxBodyBytes) }
+        guard length >= 3 else { throw .invalidField(offset: 2, "body length \(length) is shorter than an empty body") }
+        let rest = try envelope.slice(envelope.remaining, "body")
+        let body: [UInt8]
+        if flags & flagCompressed != 0 {
+            body = try Deflate.decompress(rest, expectedLength: Int(length))
+        } else {
+            guard rest.count == Int(length) else {
+                if rest.count < Int(length) { throw .truncated(offset: bytes.count, expected: "\(length) body bytes") }
+                throw .trailingBytes(offset: bytes.count - (rest.count - Int(length)), count: rest.count - Int(length))
+            }
+            body = Array(rest)
+        }
+        return try decodeBody(body)
+    }
+
+    static func decodeBody(_ body: [UInt8]) throws(ChangesetDecodingError) -> Changeset {
+        var r = ByteReader(body)
+        let stringCount = try r.count("string count")
+        var strings: [String] = []
+        strings.reserveCapacity(stringCount)
+        for _ in 0..<stringCount {
+            let start = r.offset
+            let n = try r.count("string length")
+            let raw = try r.slice(n, "string bytes")
+            guard let s = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
+            strings.append(s)
+        }
+        let siteCount = try r.count("site count", minBytes: 8)
+        var sites: [SiteID] = []
+        sites.reserveCapacity(siteCount)
+        for _ in 0..<siteCount {
+            let start = r.offset
+            let v = try r.uint64LE("site id")
+            guard v != 0 else { throw .invalidField(offset: start, "site id 0") }
+            sites.append(SiteID(rawValue: v))
+        }
+        func string(_ what: String) throws(ChangesetDecodingError) -> String {
+            let start = r.offset
+            let i = try r.varint(what)
+            guard i < UInt64(strings.count) else { throw .indexOutOfRange(offset: start, what: what, index: i, count: strings.count) }
+            return strings[Int(i)]
+        }
+        func site(_ i: UInt64, at start: Int, _ what: String) throws(ChangesetDecodingError) -> SiteID {
+            guard i < UInt64(sites.count) else { throw .indexOutOfRange(offset: start, what: what, index: i, count: sites.count) }
+            return sites[Int(i)]
+        }
+        let rowCount = try r.count("row count", minBytes: 4)
+        var rows: [RowChanges] = []
+        rows.reserveCapacity(rowCount)
+        var previous: Int64 = 0
+        for _ in 0..<rowCount {
+            let table = try string("table")
+            let rowID = try string("row id")
+            let grid = try string("grid")
+            let start = r.offset
+            let changeCount = try r.count("change count", minBytes: 4)
+            guard changeCount > 0 else { throw .invalidField(offset: start, "a row with no changes") }
+            var changes: [ColumnChange] = []
+            changes.reserveCapacity(changeCount)
+            for _ in 0..<changeCount {
+                let column = try string("column")
+                let tagOffset = r.offset
+                let value: Value
+                switch Tag(rawValue: try r.byte("value tag")) {
+                case .null: value = .null
+                case .integer: value = .integer(try r.zigzag("integer value"))
+                case .real: value = .real(Double(bitPattern: try r.uint64LE("real value")))
+                case .text: value = .text(try string("text value"))
+                case .blob:
+                    let n = try r.count("blob length")
+                    value = .blob(Array(try r.slice(n, "blob bytes")))
+                case nil: throw .unknownValueTag(offset: tagOffset, found: body[tagOffset])
+                }
+                let tsOffset = r.offset
+                let ts = previous &+ (try r.zigzag("timestamp"))
+                previous = ts
+                guard ts > 0 else { throw .invalidField(offset: tsOffset, "timestamp \(ts) is not positive") }
+                let siteOffset = r.offset
+                let writer = try site(try r.varint("site"), at: siteOffset, "site")
+                let baseOffset = r.offset
+                let baseSite = try r.varint("base site")
+                var base: Version?
+                if baseSite > 0 {
+                    let s = try site(baseSite - 1, at: baseOffset, "base site")
+                    let bts = ts &- (try r.zigzag("base timestamp"))
+                    guard bts > 0 else { throw .invalidField(offset: baseOffset, "base timestamp \(bts) is not positive") }
+                    base = Version(timestamp: HLCTimestamp(rawValue: UInt64(bts)), site: s)
+                }
+                changes.append(
+                    ColumnChange(
+                        column: column, value: value,
+                        version: Version(timestamp: HLCTimestamp(rawValue: UInt64(ts)), site: writer), base: base))
+            }
+            rows.append(RowChanges(table: table, rowID: rowID, grid: grid, changes: changes))
+        }
+        guard r.remaining == 0 else { throw .trailingBytes(offset: r.offset, count: r.remaining) }
+        return Changeset(rows: rows)
+    }
+}

@@ -1,0 +1,66 @@
+/// Why one incoming change was refused; the rest of its changeset is still applied.
+public enum RejectionReason: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The timestamp lies too far ahead of this replica's clock.
+    case clockSkew(ClockError)
+    /// The row's grid is not under any of the scopes the sender may write.
+    case outOfScope(grid: String)
+    /// No synced table has this name.
+    case unknownTable(String)
+    /// The table has no such column.
+    case unknownColumn(String)
+    /// The value's kind does not fit the column (e.g. text into an integer column).
+    case typeMismatch(column: String)
+    /// The row exists here in another grid; a record never moves between grids.
+    case gridMismatch(existing: String)
+    /// The change breaks a rule of the data (bad id, bad grid path, oversized text, zero version).
+    case invalid(String)
+
+    /// A short, stable code for logs and the wire protocol.
+    public var code: String {
+        switch self {
+        case .clockSkew: return "clock_skew"
+        case .outOfScope: return "out_of_scope"
+        case .unknownTable: return "unknown_table"
+        case .unknownColumn: return "unknown_column"
+        case .typeMismatch: return "type_mismatch"
+        case .gridMismatch: return "grid_mismatch"
+        case .invalid: return "invalid"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .clockSkew(e): return e.description
+        case let .outOfScope(grid): return "grid \(grid) is outside the sender's scopes"
+        case let .unknownTable(t): return "unknown table \(t)"
+        case let .unknownColumn(c): return "unknown column \(c)"
+        case let .typeMismatch(c): return "wrong value type for column \(c)"
+        case let .gridMismatch(existing): return "row belongs to grid \(existing)"
+        case let .invalid(m): return m
+        }
+    }
+}
+
+/// One refused change and the reason.
+public struct RejectedChange: Hashable, Sendable {
+    /// The table named by the change.
+    public var table: String
+    /// The row named by the change.
+    public var rowID: String
+    /// The column named by the change.
+    public var column: String
+    /// Why it was refused.
+    public var reason: RejectionReason
+}
+
+/// What `Replica.apply(_:)` did with a changeset.
+public struct ApplyReport: Sendable {
+    /// Changes whose value now stands here.
+    public var applied = 0
+    /// Changes already known, or older than what stands here.
+    public var unchanged = 0
+    /// Changes refused, each with its reason.
+    public var rejected: [RejectedChange] = []
+    /// Conflicts this apply noticed (values lost to a concurrent write).
+    public var conflictsFound = 0
+}

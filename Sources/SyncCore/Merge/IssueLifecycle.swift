@@ -1,0 +1,52 @@
+/// Derives an issue's status and tier from its event log — the lifecycle-aware part of the merge.
+///
+/// Events are a set that merges by union, so concurrent events all survive. Folded in timestamp
+/// order (then event id), they give the same answer on every replica:
+/// - forward events move the status forward only (a late "accepted" does not undo "resolved");
+/// - only `reopened` moves it back;
+/// - `escalated` raises the tier and never lowers it; only `deescalated` lowers it.
+public enum IssueLifecycle {
+    /// One event as the fold sees it.
+    public struct Step: Sendable {
+        public var kind: IssueEventKind
+        public var at: HLCTimestamp
+        public var id: String
+        public var tier: IssueTier?
+
+        /// A step of kind `kind` recorded at `at`.
+        public init(kind: IssueEventKind, at: HLCTimestamp, id: String, tier: IssueTier?) {
+            self.kind = kind
+            self.at = at
+            self.id = id
+            self.tier = tier
+        }
+    }
+
+    /// The status and tier after `events`, starting from `reportedTier`.
+    public static func derive(reportedTier: IssueTier, events: [Step]) -> (status: IssueStatus, tier: IssueTier) {
+        var status = IssueStatus.reported
+        var tier = reportedTier
+        let ordered = events.sorted { $0.at != $1.at ? $0.at < $1.at : $0.id < $1.id }
+        for event in ordered {
+            switch event.kind {
+            case .reported, .visit:
+                break
+            case .dispatched: status = advance(status, to: .dispatched)
+            case .accepted: status = advance(status, to: .accepted)
+            case .resolved: status = advance(status, to: .resolved)
+            case .followUp: status = advance(status, to: .followedUp)
+            case .closed: status = advance(status, to: .closed)
+            case .reopened: status = .reopened
+            case .escalated:
+                if let t = event.tier { tier = max(tier, t) }
+            case .deescalated:
+                if let t = event.tier { tier = t }
+            }
+        }
+        return (status, tier)
+    }
+
+    static func advance(_ status: IssueStatus, to next: IssueStatus) -> IssueStatus {
+        next.rank > status.rank ? next : status
+    }
+}

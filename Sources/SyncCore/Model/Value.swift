@@ -1,0 +1,56 @@
+import GRDB
+
+import struct Foundation.Data
+
+/// A column value as stored in SQLite and carried in changesets.
+public enum Value: Hashable, Sendable, CustomStringConvertible {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    /// The text, if this is text.
+    public var text: String? {
+        if case let .text(s) = self { return s }
+        return nil
+    }
+
+    /// The integer, if this is an integer.
+    public var integer: Int64? {
+        if case let .integer(i) = self { return i }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case let .integer(i): return String(i)
+        case let .real(d): return String(d)
+        case let .text(s): return s
+        case let .blob(b): return "<\(b.count) bytes>"
+        }
+    }
+
+    /// The GRDB value bound into statements.
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case let .integer(i): return i.databaseValue
+        case let .real(d): return d.databaseValue
+        case let .text(s): return s.databaseValue
+        case let .blob(b): return Data(b).databaseValue
+        }
+    }
+
+    /// The value read from a GRDB database value.
+    init(_ dbValue: DatabaseValue) {
+        switch dbValue.storage {
+        case .null: self = .null
+        case let .int64(i): self = .integer(i)
+        case let .double(d): self = .real(d)
+        case let .string(s): self = .text(s)
+        case let .blob(d): self = .blob([UInt8](d))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import GRDB
+
+import struct Foundation.Data
+
+extension Replica {
+    /// The latest value of every (row, column) that changed after local version `since`, at most
+    /// `maxChanges` changes per batch (a single row's changes are never split), limited to rows
+    /// under `scopes` when given.
+    ///
+    /// Each column remembers the local version at which its value arrived, and the change log has
+    /// one entry per local version still held by some column. A batch walks the log in order up to
+    /// its cursor and sends, of every row it meets, the columns whose local version lies in
+    /// (since, cursor]: so everything up to the cursor is sent exactly once, whatever rows changed
+    /// again later.
+    public func changes(since: Int64, maxChanges: Int = 5000, scopes: [AreaPath]? = nil) throws(SyncCoreError) -> ChangeBatch {
+        let maxChanges = max(1, maxChanges)
+        return try read { db in
+            var sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > ?"
+            var arguments: [DatabaseValue] = [since.databaseValue]
+            if let scopes {
+                let terms = scopes.map { _ in "grid = ? OR substr(grid, 1, ?) = ?" }
+                sql += " AND (" + (terms.isEmpty ? ["0"] : terms).joined(separator: " OR ") + ")"
+                for scope in scopes {
+                    let prefix = scope.string + "/"
+                    arguments += [scope.string.databaseValue, prefix.utf8.count.databaseValue, prefix.databaseValue]
+                }
+            }
+            sql += " ORDER BY lv LIMIT ?"
+            arguments.append((maxChanges + 1).databaseValue)
+            let entries = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
+                (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
+            }
+            // Group the entries by row, reading each row once; its columns past the cursor wait.
+            var taken: [(table: SyncedTable, rowID: String, row: StoredRow)] = []
+            var seen: Set<String> = []
+            var count = 0
+            var cursor = since
+            var stoppedEarly = false
+            for entry in entries {
+                guard entry.table >= 0 && entry.table < Schema.all.count else {
+                    throw SyncCoreError.damagedReplica("change log names table number \(entry.table)")
+                }
+                let table = Schema.all[entry.table]
+                if !seen.contains("\(entry.table)/\(entry.rowID)") {
+                    guard let row = try Self.loadRow(db, table, id: entry.rowID) else {
+                        throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
+                    }
+                    let pending = row.clocks.entries.count { $0.localVersion > since && $0.version != nil }
+                    if !taken.isEmpty && count + pending > maxChanges {
+                        stoppedEarly = true
+                        break
+                    }
+                    seen.insert("\(entry.table)/\(entry.rowID)")
+                    taken.append((table, entry.rowID, row))
+                    count += pending
+                }
+                cursor = entry.lv
+            }
+            let hasMore = stoppedEarly || entries.count > maxChanges
+            let rows = taken.compactMap { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) }
+            if !hasMore && scopes != nil {
+                // Nothing more in scope: the cursor may skip past out-of-scope entries too.
+                cursor = max(cursor, try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? cursor)
+            }
+            return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
+        }
+    }
+
+    static func loadRow(_ db: Database, _ table: SyncedTable, id: String) throws -> StoredRow? {
+        let statement = try db.cachedStatement(sql: table.selectRowSQL)
+        guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
+        return try StoredRow(table, row)
+    }
+
+    /// The columns of `row` whose local version lies in (after, through].
+    private static func rowChanges(_ table: SyncedTable, id: String, _ row: StoredRow, after: Int64, through: Int64) -> RowChanges? {
+        var changes: [ColumnChange] = []
+        for (i, clock) in row.clocks.entries.enumerated() where clock.localVersion > after && clock.localVersion <= through {
+            guard let version = clock.version else { continue }
+            changes.append(ColumnChange(column: table.columns[i], value: row.values[i], version: version, base: clock.base))
+        }
+        return changes.isEmpty ? nil : RowChanges(table: table.name, rowID: id, grid: row.grid, changes: changes)
+    }
+}

@@ -1,0 +1,105 @@
+import GRDB
+
+extension Replica {
+    /// Appends an event to issue `issueID`'s log after checking that the lifecycle allows it now;
+    /// returns the event's id.
+    ///
+    /// - `escalated` needs a higher `tier`, `deescalated` a lower one;
+    /// - `follow_up` takes the resident's `satisfaction` (1-5);
+    /// - the status only moves forward, and back only through `reopened` (of a resolved issue).
+    @discardableResult
+    public func appendEvent(
+        issueID: String, kind: IssueEventKind, actor: String? = nil, note: String? = nil, tier: IssueTier? = nil,
+        satisfaction: Int? = nil
+    ) throws(SyncCoreError) -> String {
+        guard kind != .reported else { throw .lifecycle("an issue is reported once, when it is recorded") }
+        if let satisfaction, !(1...5).contains(satisfaction) {
+            throw .invalidInput("satisfaction is 1 to 5, not \(satisfaction)")
+        }
+        return try write { context in
+            let row = try context.liveRow(Schema.issues, id: issueID, kind: "issue")
+            let (status, currentTier) = try context.derive(issueID: issueID)
+            try Self.checkLifecycle(kind: kind, status: status, tier: currentTier, newTier: tier, satisfaction: satisfaction)
+            let id = try context.appendEvent(
+                issueID: issueID, grid: row.grid, kind: kind, actor: actor, note: note, tier: tier, satisfaction: satisfaction)
+            try context.rederiveTouchedIssues()
+            return id
+        }
+    }
+
+    static func checkLifecycle(
+        kind: IssueEventKind, status: IssueStatus, tier: IssueTier, newTier: IssueTier?, satisfaction: Int?
+    ) throws(SyncCoreError) {
+        let forward: [IssueEventKind: IssueStatus] = [
+            .dispatched: .dispatched, .accepted: .accepted, .resolved: .resolved, .followUp: .followedUp, .closed: .closed,
+        ]
+        switch kind {
+        case .escalated:
+            guard let newTier, newTier > tier else { throw .lifecycle("escalation needs a tier above \(tier.rawValue)") }
+        case .deescalated:
+            guard let newTier, newTier < tier else { throw .lifecycle("de-escalation needs a tier below \(tier.rawValue)") }
+        case .reopened:
+            guard status.isDone else { throw .lifecycle("only a resolved or closed issue can be reopened (it is \(status.rawValue))") }
+        case .visit:
+            guard status != .closed else { throw .lifecycle("the issue is closed: reopen it first") }
+        case .followUp:
+            guard satisfaction != nil else { throw .lifecycle("a follow-up visit records the resident's satisfaction (1-5)") }
+            fallthrough
+        default:
+            if let target = forward[kind] {
+                guard target.rank > status.rank else {
+                    throw .lifecycle("the issue is already \(status.rawValue); \(kind.rawValue) would move it back (reopen it first)")
+                }
+                if kind == .followUp || kind == .closed, !status.isDone {
+                    throw .lifecycle("\(kind.rawValue) needs a resolved issue (it is \(status.rawValue))")
+                }
+            }
+        }
+        if newTier != nil && kind != .escalated && kind != .deescalated {
+            throw .invalidInput("only escalation and de-escalation take a tier")
+        }
+    }
+}
+
+extension WriteContext {
+    /// Writes a new event row; the issue's status is rederived at the end of the transaction.
+    @discardableResult
+    mutating func appendEvent(
+        issueID: String, grid: String, kind: IssueEventKind, actor: String?, note: String?, tier: IssueTier?, satisfaction: Int?
+    ) throws -> String {
+        let id = InputRules.newID()
+        let at = try localStamp().timestamp
+        var edits: [(String, Value)] = [
+            ("issue_id", .text(issueID)), ("kind", .text(kind.rawValue)), ("at", .integer(Int64(bitPattern: at.rawValue))),
+            ("actor", try InputRules.text(actor, field: "actor", max: 256)),
+            ("note", try InputRules.text(note, field: "note", max: InputRules.maxLongText, multiline: true)),
+            ("tier", tier.map { .text($0.rawValue) } ?? .null), ("satisfaction", Value(satisfaction)),
+        ]
+        edits = edits.filter { $0.1 != .null }
+        try writeLocal(Schema.issueEvents, id: id, grid: grid, edits)
+        touchedIssues.insert(issueID)
+        return id
+    }
+
+    /// The status and tier issue `issueID` stands at, folded from its events.
+    func derive(issueID: String) throws -> (IssueStatus, IssueTier) {
+        let reported = try String.fetchOne(db, sql: "SELECT tier FROM issues WHERE id = ?", arguments: [issueID])
+        let steps = try Row.fetchAll(
+            db, sql: "SELECT kind, at, id, tier FROM issue_events WHERE issue_id = ?", arguments: [issueID]
+        ).compactMap { row -> IssueLifecycle.Step? in
+            guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { return nil }
+            let at = HLCTimestamp(rawValue: UInt64(bitPattern: (row[1] as Int64?) ?? 0))
+            return IssueLifecycle.Step(kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init))
+        }
+        return IssueLifecycle.derive(reportedTier: reported.flatMap(IssueTier.init) ?? .small, events: steps)
+    }
+
+    /// Stores the derived status and tier of every issue touched in this transaction.
+    mutating func rederiveTouchedIssues() throws {
+        for id in touchedIssues {
+            let (status, tier) = try derive(issueID: id)
+            try db.execute(sql: "UPDATE issues SET _status = ?, _tier = ? WHERE id = ?", arguments: [status.rawValue, tier.rawValue, id])
+        }
+        touchedIssues.removeAll()
+    }
+}

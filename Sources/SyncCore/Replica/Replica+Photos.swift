@@ -1,0 +1,37 @@
+/// What a photo is attached to.
+public enum PhotoOwner: String, CaseIterable, Sendable {
+    case household = "households"
+    case issue = "issues"
+    case event = "issue_events"
+
+    var table: SyncedTable {
+        switch self {
+        case .household: return Schema.households
+        case .issue: return Schema.issues
+        case .event: return Schema.issueEvents
+        }
+    }
+}
+
+extension Replica {
+    /// Attaches the photo with SHA-256 `sha256` to a household, issue or event; returns the
+    /// reference's id. The bytes are stored and sent separately, by hash.
+    @discardableResult
+    public func attachPhoto(
+        to owner: PhotoOwner, id ownerID: String, sha256: String, byteCount: Int? = nil, caption: String? = nil
+    ) throws(SyncCoreError) -> String {
+        let hash = try InputRules.sha256(sha256)
+        if let byteCount, byteCount < 0 { throw .invalidInput("byte count must not be negative") }
+        let id = InputRules.newID()
+        try write { context in
+            let row = try context.liveRow(owner.table, id: ownerID, kind: String(owner.table.name.dropLast()))
+            let edits: [(String, Value)] = [
+                ("owner_table", .text(owner.rawValue)), ("owner_id", .text(ownerID)), ("sha256", hash),
+                ("caption", try InputRules.text(caption, field: "caption", max: 1024)), ("byte_count", Value(byteCount)),
+                ("deleted", .integer(0)),
+            ]
+            try context.writeLocal(Schema.photoRefs, id: id, grid: row.grid, edits.filter { $0.1 != .null })
+        }
+        return id
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+
+/// A device's local replica: one SQLite file holding its grid's records and the sync metadata that
+/// lets it merge with any other replica.
+///
+/// Every write is one SQLite transaction in WAL mode with `synchronous=FULL`: when a call returns,
+/// the change survives a crash or a power cut.
+public final class Replica: Sendable {
+    /// Settings of a replica.
+    public struct Configuration: Sendable {
+        /// The wall clock; tests inject a `ManualWallClock`.
+        public var wallClock: any WallClock = SystemWallClock()
+        /// How far a remote timestamp may be ahead of the wall clock before it is refused.
+        public var maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis
+        /// The site id to create a new replica with (random if nil); ignored for an existing file.
+        public var newSiteID: SiteID? = nil
+        /// Whether each commit waits for the disk (keep true outside throwaway test replicas).
+        public var durable: Bool = true
+
+        /// The defaults: system clock, 5 minutes of drift, durable commits.
+        public init() {}
+    }
+
+    let database: DatabaseQueue
+    /// This replica's site id.
+    public let site: SiteID
+    let configuration: Configuration
+
+    /// The path of the SQLite file, or nil for an in-memory replica.
+    public let path: String?
+
+    /// Opens the replica at `path`, creating it (with a new site id) if the file does not exist.
+    public init(path: String?, configuration: Configuration = Configuration()) throws(SyncCoreError) {
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(5)
+        let durable = configuration.durable
+        config.prepareDatabase { db in
+            try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
+        }
+        self.configuration = configuration
+        self.path = path
+        do {
+            let queue: DatabaseQueue
+            if let path {
+                queue = try DatabaseQueue(path: path, configuration: config)
+                try queue.writeWithoutTransaction { db in
+                    let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    guard mode == "wal" else { throw SyncCoreError.damagedReplica("cannot enable WAL (journal mode \(mode ?? "?"))") }
+                }
+            } else {
+                queue = try DatabaseQueue(configuration: config)
+            }
+            let migrator = ReplicaMigrations.migrator(site: configuration.newSiteID ?? .random())
+            try migrator.migrate(queue)
+            let siteHex = try queue.read { db in try String.fetchOne(db, sql: "SELECT site FROM replica_meta WHERE id = 1") }
+            guard let siteHex, let site = SiteID(hex: siteHex) else {
+                throw SyncCoreError.damagedReplica("replica_meta has no valid site id")
+            }
+            self.database = queue
+            self.site = site
+        } catch {
+            throw Self.mapError(error, path: path)
+        }
+    }
+
+    /// Runs `body` in one write transaction with a context that stamps timestamps and local versions.
+    func write<T>(_ body: (inout WriteContext) throws -> T) throws(SyncCoreError) -> T {
+        do {
+            return try database.write { db in
+                var context = try WriteContext(db: db, site: site, configuration: configuration)
+                let result = try body(&context)
+                try context.finish()
+                return result
+            }
+        } catch {
+            throw Self.mapError(error, path: path)
+        }
+    }
+
+    /// Runs `body` in a read transaction.
+    func read<T>(_ body: (Database) throws -> T) throws(SyncCoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw Self.mapError(error, path: path)
+        }
+    }
+
+    /// Maps any error raised inside a transaction to a `SyncCoreError`.
+    static func mapError(_ error: any Error, path: String?) -> SyncCoreError {
+        if let e = error as? SyncCoreError { return e }
+        if let e = error as? ClockError { return .clock(e) }
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return .damagedReplica("\(path ?? "in-memory database"): \(e.message ?? "corrupt")")
+            default:
+                return .database(e.description)
+            }
+        }
+        return .database(String(describing: error))
+    }
+
+    /// Runs SQLite's full integrity check and returns its verdict ("ok" when sound).
+    public func integrityCheck() throws(SyncCoreError) -> String {
+        try read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+        }
+    }
+
+    /// The current hybrid logical clock reading persisted in the replica.
+    public func lastTimestamp() throws(SyncCoreError) -> HLCTimestamp {
+        try read { db in
+            HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT hlc FROM replica_meta") ?? 0))
+        }
+    }
+
+    /// The highest local version: the position of the newest entry in the local change log.
+    public func localVersion() throws(SyncCoreError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? 0 }
+    }
+
+    /// Learns the sync server's time (milliseconds since 1970, as the server reported it): from now
+    /// on this replica reads its wall clock corrected by the difference, so a device whose clock is
+    /// years back stamps sensible times and accepts the server's. Returns the offset in milliseconds.
+    @discardableResult
+    public func learnServerTime(_ serverMillis: UInt64) throws(SyncCoreError) -> Int64 {
+        let offset = Int64(clamping: serverMillis) - Int64(clamping: configuration.wallClock.nowMillis())
+        try write { context in
+            try context.db.execute(sql: "UPDATE replica_meta SET clock_offset_millis = ?", arguments: [offset])
+        }
+        return offset
+    }
+
+    /// The offset from this device's wall clock to the server's, as last learned.
+    public func clockOffsetMillis() throws(SyncCoreError) -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT clock_offset_millis FROM replica_meta") ?? 0 }
+    }
+}

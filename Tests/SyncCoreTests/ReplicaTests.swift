@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+
+@testable import SyncCore
+
+@Suite struct ReplicaTests {
+    let grid = "xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"
+
+    @Test func recordsAndReadsBilingualHouseholds() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let id = try r.addHousehold(
+            grid: grid,
+            HouseholdFields(
+                doorPlate: "扎西岗乡3村12号", headNameZh: "扎西", headNameBo: "བཀྲ་ཤིས།", members: 5, phone: "+86 139-0000-0000",
+                tags: ["独居老人", "低保"]))
+        let h = try #require(try r.household(id))
+        #expect(h.headNameBo == "བཀྲ་ཤིས།" && h.members == 5 && h.tags == ["独居老人", "低保"])
+        try r.editHousehold(id, HouseholdFields(phone: "", notes: "草场使用权纠纷\n已调解"))
+        #expect(try r.household(id)?.phone == nil)
+        #expect(try r.household(id)?.notes == "草场使用权纠纷\n已调解")
+        #expect(try r.households(area: "xizang/lhasa").count == 1)
+        #expect(try r.households(area: "xizang/shigatse").isEmpty)
+    }
+
+    @Test func badInputGetsAClearErrorAndStoresNothing() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let before = try r.localVersion()
+        #expect(throws: SyncCoreError.self) { try r.addHousehold(grid: "Xizang/../g1", HouseholdFields(doorPlate: "1")) }
+        #expect(throws: SyncCoreError.self) { try r.addHousehold(grid: grid, HouseholdFields(members: 3)) }
+        #expect(throws: SyncCoreError.self) { try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "1\u{0}2")) }
+        #expect(throws: SyncCoreError.self) { try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "1", phone: "call me")) }
+        #expect(throws: SyncCoreError.self) { try r.reportIssue(IssueReport(grid: grid, kind: .hazard, title: "  ")) }
+        #expect(throws: SyncCoreError.self) { try r.reportIssue(IssueReport(grid: grid, kind: .hazard, title: "x", dueDate: "2026-13-01")) }
+        #expect(throws: SyncCoreError.notFound(kind: "household", id: "nope")) { try r.editHousehold("nope", HouseholdFields(notes: "x")) }
+        #expect(try r.localVersion() == before)
+    }
+
+    @Test func lifecycleDerivesStatusAndRefusesMovingBack() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let id = try r.reportIssue(IssueReport(grid: grid, kind: .hazard, tier: .small, title: "电瓶车入户充电", reporter: "次仁"))
+        #expect(try r.issueDetail(id)?.issue.status == .reported)
+        try r.appendEvent(issueID: id, kind: .dispatched)
+        try r.appendEvent(issueID: id, kind: .accepted)
+        try r.appendEvent(issueID: id, kind: .visit, note: "已上门宣传")
+        #expect(throws: SyncCoreError.self) { try r.appendEvent(issueID: id, kind: .closed) }
+        try r.appendEvent(issueID: id, kind: .resolved, note: "已搬出室外充电")
+        #expect(throws: SyncCoreError.self) { try r.appendEvent(issueID: id, kind: .accepted) }
+        try r.appendEvent(issueID: id, kind: .followUp, satisfaction: 5)
+        try r.appendEvent(issueID: id, kind: .closed)
+        #expect(try r.issueDetail(id)?.issue.status == .closed)
+        try r.appendEvent(issueID: id, kind: .reopened, note: "又发现入户充电")
+        #expect(try r.issueDetail(id)?.issue.status == .reopened)
+        try r.appendEvent(issueID: id, kind: .escalated, tier: .medium)
+        #expect(throws: SyncCoreError.self) { try r.appendEvent(issueID: id, kind: .escalated, tier: .small) }
+        let detail = try #require(try r.issueDetail(id))
+        #expect(detail.issue.tier == .medium && detail.issue.reportedTier == .small)
+        #expect(
+            detail.events.map(\.kind) == [.reported, .dispatched, .accepted, .visit, .resolved, .followUp, .closed, .reopened, .escalated])
+        #expect(try r.issues(IssueFilter(tier: .medium)).map(\.id) == [id])
+        #expect(try r.issues(IssueFilter(status: .closed)).isEmpty)
+    }
+
+    @Test func concurrentEventsAllSurviveAndTierNeverDropsByMerge() throws {
+        let folder = TemporaryFolder()
+        let worker = try makeReplica(folder, "worker")
+        let township = try makeReplica(folder, "township")
+        let id = try worker.reportIssue(IssueReport(grid: grid, kind: .dispute, tier: .small, title: "草场使用权纠纷"))
+        try sync(worker, township)
+        try worker.appendEvent(issueID: id, kind: .escalated, tier: .large)
+        try township.appendEvent(issueID: id, kind: .escalated, tier: .medium)
+        try township.appendEvent(issueID: id, kind: .visit, note: "乡镇调解")
+        try sync(worker, township)
+        try sync(township, worker)
+        for r in [worker, township] {
+            let d = try #require(try r.issueDetail(id))
+            #expect(d.issue.tier == .large)
+            #expect(d.events.count == 4)
+        }
+        #expect(try worker.dump() == township.dump())
+    }
+
+    /// S2: the worker and the township officer edit the same issue offline; both orders converge and
+    /// the overwritten text is a conflict with who and when.
+    @Test(arguments: [true, false]) func concurrentEditsConvergeAndKeepTheLoserAsAConflict(workerFirst: Bool) throws {
+        let folder = TemporaryFolder()
+        let server = try makeReplica(folder, "server", site: 1)
+        let worker = try makeReplica(folder, "worker", clock: ManualWallClock(millis: testEpochMillis + 1000), site: 2)
+        let officer = try makeReplica(folder, "officer", clock: ManualWallClock(millis: testEpochMillis + 2000), site: 3)
+        let id = try worker.reportIssue(IssueReport(grid: grid, kind: .dispute, title: "邻里纠纷", description: "两户因院墙发生争执"))
+        try sync(worker, server)
+        try sync(server, officer)
+        try worker.editIssue(id, IssueFields(description: "已初步调解，约定下周回访"))
+        try officer.editIssue(id, IssueFields(description: "乡镇司法所介入"))
+        let order = workerFirst ? [worker, officer] : [officer, worker]
+        for r in order { try sync(r, server) }
+        for r in [worker, officer] { try sync(server, r) }
+        try sync(server, worker)
+        #expect(try worker.dump() == server.dump())
+        #expect(try officer.dump() == server.dump())
+        #expect(try server.issueDetail(id)?.issue.description == "乡镇司法所介入")  // later timestamp wins
+        let conflicts = try server.conflicts()
+        #expect(conflicts.count == 1)
+        #expect(conflicts.first?.lostValue == "已初步调解，约定下周回访")
+        #expect(conflicts.first?.lostSite == SiteID(rawValue: 2).hex)
+        // A knowing overwrite is not a conflict.
+        try worker.editIssue(id, IssueFields(description: "同意乡镇意见"))
+        try sync(worker, server)
+        #expect(try server.conflicts().count == 1)
+        try server.resolveConflict(conflicts[0].id, by: "罗布", resolution: "以乡镇意见为准")
+        #expect(try server.conflicts().isEmpty)
+        #expect(try server.conflicts(includeResolved: true).first?.resolvedBy == "罗布")
+    }
+
+    @Test func aDeletedRecordNeverComesBackFromAStaleReplica() throws {
+        let folder = TemporaryFolder()
+        let a = try makeReplica(folder, "a")
+        let stale = try makeReplica(folder, "stale", clock: ManualWallClock(millis: testEpochMillis + 60_000))
+        let id = try a.addHousehold(grid: grid, HouseholdFields(doorPlate: "9号"))
+        try sync(a, stale)
+        try a.deleteHousehold(id)
+        try stale.editHousehold(id, HouseholdFields(notes: "later edit on a stale replica"))
+        try sync(stale, a)
+        try sync(a, stale)
+        #expect(try a.household(id)?.deleted == true)
+        #expect(try stale.household(id)?.deleted == true)
+        #expect(try a.households().isEmpty)
+        #expect(throws: SyncCoreError.deleted(kind: "household", id: id)) { try a.editHousehold(id, HouseholdFields(notes: "x")) }
+        // A hostile "undelete" with a newer timestamp loses too.
+        let undelete = RowChanges(
+            table: "households", rowID: id, grid: grid,
+            changes: [
+                ColumnChange(
+                    column: "deleted", value: .integer(0),
+                    version: Version(timestamp: HLCTimestamp(millis: testEpochMillis + 100_000, counter: 0), site: SiteID(rawValue: 99)),
+                    base: nil)
+            ])
+        _ = try a.apply(Changeset(rows: [undelete]))
+        #expect(try a.household(id)?.deleted == true)
+    }
+
+    @Test func outOfScopeAndMalformedChangesAreRefusedWhileTheRestLands() throws {
+        let folder = TemporaryFolder()
+        let device = try makeReplica(folder, "device")
+        let center = try makeReplica(folder, "center")
+        try device.addHousehold(grid: "xizang/lhasa/maizhokunggar/zhaxigang/v1/g1", HouseholdFields(doorPlate: "A1"), id: "in")
+        try device.addHousehold(grid: "xizang/lhasa/maizhokunggar/zhaxigang/v2/g7", HouseholdFields(doorPlate: "B7"), id: "out")
+        var changeset = try device.changes(since: 0).changeset
+        let v = Version(timestamp: HLCTimestamp(millis: testEpochMillis, counter: 1), site: SiteID(rawValue: 5))
+        changeset.rows.append(
+            RowChanges(
+                table: "households", rowID: "typed", grid: "xizang/lhasa/maizhokunggar/zhaxigang/v1/g1",
+                changes: [
+                    ColumnChange(column: "members", value: .text("five"), version: v, base: nil),
+                    ColumnChange(column: "no_such_column", value: .text("x"), version: v, base: nil),
+                ]))
+        changeset.rows.append(
+            RowChanges(
+                table: "passwords", rowID: "x", grid: "xizang/lhasa/maizhokunggar/zhaxigang/v1/g1",
+                changes: [ColumnChange(column: "a", value: .null, version: v, base: nil)]))
+        let report = try center.apply(changeset, scopes: [try AreaPath("xizang/lhasa/maizhokunggar/zhaxigang/v1")])
+        #expect(Set(report.rejected.map(\.reason.code)) == ["out_of_scope", "type_mismatch", "unknown_column", "unknown_table"])
+        #expect(
+            report.rejected.filter { $0.rowID == "out" }.allSatisfy {
+                $0.reason == .outOfScope(grid: "xizang/lhasa/maizhokunggar/zhaxigang/v2/g7")
+            })
+        #expect(try center.households().map(\.id) == ["in"])
+    }
+
+    @Test func changesComeInBoundedBatchesAndRespectScopes() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        for n in 0..<50 {
+            try r.addHousehold(grid: "xizang/a/g\(n % 2)", HouseholdFields(doorPlate: "\(n)", headNameZh: "多吉"), id: "h\(n)")
+        }
+        var cursor: Int64 = 0
+        var rows: [String] = []
+        while true {
+            let batch = try r.changes(since: cursor, maxChanges: 7)
+            #expect(batch.changeset.changeCount <= 7)
+            rows += batch.changeset.rows.map(\.rowID)
+            cursor = batch.cursor
+            if !batch.hasMore { break }
+        }
+        #expect(rows.count == 50 && Set(rows).count == 50)
+        let scoped = try r.changes(since: 0, maxChanges: 10_000, scopes: [try AreaPath("xizang/a/g1")])
+        #expect(scoped.changeset.rows.count == 25 && scoped.changeset.rows.allSatisfy { $0.grid == "xizang/a/g1" })
+        // Only what changed since the cursor is sent: one edited column.
+        try r.editHousehold("h3", HouseholdFields(headNameZh: "顿珠"))
+        let delta = try r.changes(since: cursor)
+        #expect(delta.changeset.rows.count == 1 && delta.changeset.changeCount == 1)
+        #expect(delta.changeset.rows[0].changes[0].base != nil)
+    }
+
+    @Test func searchFindsChineseSubstringsAndTibetanSyllables() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        let voc = Vocabulary.shared
+        for (n, name) in voc.names.enumerated() {
+            try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(n + 1)号", headNameZh: name.zh, headNameBo: name.bo), id: "h\(n)")
+        }
+        let hazard = try r.reportIssue(IssueReport(grid: grid, kind: .hazard, title: "消防隐患：配电室线路老化", description: "མེ་སྐྱོན་ཉེན་ཁ། 需尽快整改"))
+        let dispute = try r.reportIssue(IssueReport(grid: grid, kind: .dispute, title: "草场使用权纠纷", description: "ཞིང་ཁའི་རྩོད་གཞི།"))
+        #expect(try r.search("扎西").map(\.id) == ["h0"])
+        #expect(try r.search("配电室").map(\.id) == [hazard])
+        #expect(try r.search("线路老").map(\.id) == [hazard])  // a substring across word boundaries
+        #expect(try r.search("路").map(\.id) == [hazard])  // a single character
+        #expect(try r.search("纠纷").map(\.id) == [dispute])
+        #expect(try r.search("རྩོད་གཞི").map(\.id) == [dispute])  // Tibetan syllables, without the shad
+        #expect(try r.search("ཉེན་ཁ།").map(\.id) == [hazard])
+        #expect(try r.search("བཀྲ་ཤིས").map(\.id) == ["h0"])
+        #expect(try r.search("草原").isEmpty)
+        #expect(try r.search("").isEmpty)
+        #expect(try r.search("\"*( OR").isEmpty)  // query syntax characters are only text
+        // Edits and deletes reach the index.
+        try r.editIssue(dispute, IssueFields(title: "邻里纠纷"))
+        #expect(try r.search("草场").isEmpty)
+        try r.deleteHousehold("h0")
+        #expect(try r.search("扎西").isEmpty)
+    }
+}
