@@ -47,6 +47,44 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
         }
     }
 
+    @Test func protocolExampleIsExact() throws {
+        let hex = """
+            01 00 40 05 14 68 6f 75 73 65 68 6f 6c 64 73 04 68 31 08 78 2f 67 31 14 64 6f 6f 72 5f 70 6c 61 74 65 08 31 e5 8f b7 \
+            01 08 07 06 05 04 03 02 01 01 00 01 02 01 03 03 04 86 80 80 80 fa ec 82 a2 03 00 00
+            """
+        let expected = hex.split(separator: " ").map { UInt8($0, radix: 16)! }
+        let version = Version(timestamp: HLCTimestamp(millis: 1_795_392_000_000, counter: 3), site: SiteID(rawValue: 0x0102_0304_0506_0708))
+        let changeset = Changeset(rows: [
+            RowChanges(
+                table: "households", rowID: "h1", grid: "x/g1",
+                changes: [ColumnChange(column: "door_plate", value: .text("1号"), version: version, base: nil)])
+        ])
+        #expect(ChangesetEncoding.encode(changeset, compress: false) == expected)
+        #expect(try ChangesetEncoding.decode(expected) == changeset)
+    }
+
+    @Test func uuidsArePackedAndOtherStringsAreNot() throws {
+        let id = "0f8e2c1a-5b3d-4e6f-8a9b-0c1d2e3f4a5b"
+        #expect(ChangesetEncoding.packedUUID(id)?.count == 16)
+        #expect(ChangesetEncoding.unpackUUID(ChangesetEncoding.packedUUID(id)![...]) == id)
+        for notUUID in [
+            "0F8E2C1A-5B3D-4E6F-8A9B-0C1D2E3F4A5B", "0f8e2c1a5b3d4e6f8a9b0c1d2e3f4a5b", "0f8e2c1a-5b3d-4e6f-8a9b-0c1d2e3f4a5g", "扎西",
+        ] {
+            #expect(ChangesetEncoding.packedUUID(notUUID) == nil, "\(notUUID)")
+        }
+        let v = Version(timestamp: HLCTimestamp(millis: 1, counter: 0), site: SiteID(rawValue: 1))
+        let c = Changeset(rows: [
+            RowChanges(
+                table: "issues", rowID: id, grid: "x",
+                changes: [ColumnChange(column: "household_id", value: .text(id.uppercased()), version: v, base: nil)])
+        ])
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, compress: false)) == c)
+        // Odd string headers other than 1 are reserved.
+        #expect(throws: ChangesetDecodingError.invalidField(offset: 1, "string header 3: odd headers other than 1 are reserved")) {
+            try ChangesetEncoding.decode([1, 0, 5, 1, 3, 0, 0, 0])
+        }
+    }
+
     @Test func everyTruncationFailsWithATypedError() throws {
         var rng = SeededRandom(seed: 7)
         let changeset = randomChangeset(&rng, rows: 12)

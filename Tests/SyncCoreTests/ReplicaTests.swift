@@ -221,3 +221,33 @@ import Testing
         #expect(try r.search("扎西").isEmpty)
     }
 }
+
+@Suite struct ReplicaMetadataTests {
+    @Test func gridsOfTheAreaTreeReplicate() throws {
+        let folder = TemporaryFolder()
+        let a = try makeReplica(folder, "a")
+        let b = try makeReplica(folder, "b")
+        try a.putGrid("xizang/lhasa/maizhokunggar/zhaxigang/v3/g2", nameZh: "扎西岗乡3村2网格", nameBo: "བཀྲ་ཤིས་སྒང་།")
+        try a.putGrid("xizang/shigatse/gyirong/v1/g1", nameZh: "吉隆1网格", nameBo: nil)
+        try sync(a, b)
+        #expect(try b.grids(area: "xizang/lhasa").map(\.path) == ["xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"])
+        #expect(try b.grids().count == 2)
+        #expect(throws: SyncCoreError.self) { try a.putGrid("Bad Path", nameZh: "x", nameBo: nil) }
+    }
+
+    @Test func peerCursorsOnlyMoveForwardAndCountWhatWaits() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        for n in 0..<5 { try r.addHousehold(grid: "xizang/a/g1", HouseholdFields(doorPlate: "\(n)")) }
+        #expect(try r.peerCursor("https://server").acknowledged == 0)
+        #expect(try r.pendingRowCount(after: 0) == 5)
+        try r.recordPeerCursor(
+            PeerCursor(peer: "https://server", acknowledged: 3, pulled: 40, lastSyncMillis: testEpochMillis, clockOffsetMillis: -1200))
+        try r.recordPeerCursor(PeerCursor(peer: "https://server", acknowledged: 2, pulled: 10, lastSyncMillis: nil, clockOffsetMillis: nil))
+        let cursor = try r.peerCursor("https://server")
+        #expect(
+            cursor.acknowledged == 3 && cursor.pulled == 40 && cursor.clockOffsetMillis == -1200 && cursor.lastSyncMillis == testEpochMillis
+        )
+        #expect(try r.pendingRowCount(after: cursor.acknowledged) == 2)
+    }
+}

@@ -32,8 +32,18 @@ extension ChangesetEncoding {
         strings.reserveCapacity(stringCount)
         for _ in 0..<stringCount {
             let start = r.offset
-            let n = try r.count("string length")
-            let raw = try r.slice(n, "string bytes")
+            let header = try r.varint("string header")
+            if header & 1 == 1 {
+                guard header == 1 else {
+                    throw .invalidField(offset: start, "string header \(header): odd headers other than 1 are reserved")
+                }
+                strings.append(unpackUUID(try r.slice(16, "packed UUID")))
+                continue
+            }
+            guard header >> 1 <= UInt64(r.remaining) else {
+                throw .lengthTooLarge(offset: start, what: "string length", length: header >> 1, available: r.remaining)
+            }
+            let raw = try r.slice(Int(header >> 1), "string bytes")
             guard let s = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
             strings.append(s)
         }

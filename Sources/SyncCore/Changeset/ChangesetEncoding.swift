@@ -86,13 +86,60 @@ public enum ChangesetEncoding {
         var body = ByteWriter()
         body.varint(strings.count)
         for s in strings {
-            let utf8 = Array(s.utf8)
-            body.varint(utf8.count)
-            body.append(utf8)
+            if let uuid = packedUUID(s) {
+                body.varint(1)  // odd header: a packed UUID (16 bytes) follows
+                body.append(uuid)
+            } else {
+                let utf8 = Array(s.utf8)
+                body.varint(utf8.count << 1)
+                body.append(utf8)
+            }
         }
         body.varint(sites.count)
         for s in sites { body.uint64LE(s.rawValue) }
         body.append(rows.bytes)
         return body.bytes
+    }
+
+    /// The 16 bytes of `s` when it is a UUID in canonical lowercase form (8-4-4-4-12 hex digits),
+    /// which record ids are: a packed UUID takes 17 bytes instead of 37.
+    static func packedUUID(_ s: String) -> [UInt8]? {
+        let utf8 = s.utf8
+        guard utf8.count == 36 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        var high: UInt8? = nil
+        for (i, c) in utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let nibble: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = c - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return bytes
+    }
+
+    /// The canonical lowercase text of a packed UUID.
+    static func unpackUUID(_ bytes: ArraySlice<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, b) in bytes.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

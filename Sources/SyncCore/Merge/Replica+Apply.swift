@@ -93,7 +93,13 @@ private struct Merger {
         for i in taken { row.clocks.entries[i].localVersion = localVersion }
         try context.storeRow(table, id: incoming.rowID, row: row, localVersion: localVersion, previous: existing)
         if table.name == Schema.issues.name {
-            context.touchedIssues.insert(incoming.rowID)
+            // A new issue needs its status derived only if its events came first; an issue's tier
+            // change always needs it.
+            if existing == nil {
+                context.newIssues.insert(incoming.rowID)
+            } else if taken.contains(table.index(of: "tier")!) {
+                context.touchedIssues.insert(incoming.rowID)
+            }
         } else if table.name == Schema.issueEvents.name, let issue = row.values[table.index(of: "issue_id")!].text {
             context.touchedIssues.insert(issue)
         }

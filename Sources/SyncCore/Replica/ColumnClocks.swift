@@ -1,3 +1,5 @@
+import Foundation
+
 /// The merge metadata of one column of one row: the version of its value, the version its writer
 /// had seen when writing (its base), and the local version at which it last changed here.
 struct ColumnClock: Equatable {
@@ -16,12 +18,13 @@ struct ColumnClocks: Equatable {
         entries = Array(repeating: ColumnClock(version: nil, base: nil, localVersion: 0), count: count)
     }
 
-    init(blob: [UInt8], count: Int) throws(SyncCoreError) {
+    init<Bytes: ContiguousBytes>(blob: Bytes, count: Int) throws(SyncCoreError) {
         let width = Self.wordsPerColumn * 8
-        guard blob.count == count * width else {
-            throw .damagedReplica("column clock blob of \(blob.count) bytes, expected \(count * width)")
+        let size = blob.withUnsafeBytes { $0.count }
+        guard size == count * width else {
+            throw .damagedReplica("column clock blob of \(size) bytes, expected \(count * width)")
         }
-        entries = []
+        var entries: [ColumnClock] = []
         entries.reserveCapacity(count)
         blob.withUnsafeBytes { raw in
             for i in 0..<count {
@@ -36,6 +39,7 @@ struct ColumnClocks: Equatable {
                         localVersion: Int64(bitPattern: word(4))))
             }
         }
+        self.entries = entries
     }
 
     var blob: [UInt8] {

@@ -38,7 +38,6 @@ enum ReplicaMigrations {
                 sql: """
                     ALTER TABLE issues ADD COLUMN _status TEXT NOT NULL DEFAULT 'reported';
                     ALTER TABLE issues ADD COLUMN _tier TEXT;
-                    CREATE INDEX issues_status ON issues(_status);
                     CREATE INDEX issue_events_issue ON issue_events(issue_id);
                     CREATE INDEX photo_refs_owner ON photo_refs(owner_id);
                     CREATE INDEX conflicts_row ON conflicts(row_id);

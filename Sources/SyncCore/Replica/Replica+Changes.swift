@@ -68,8 +68,12 @@ extension Replica {
 
     static func loadRow(_ db: Database, _ table: SyncedTable, id: String) throws -> StoredRow? {
         let statement = try db.cachedStatement(sql: table.selectRowSQL)
-        guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
-        return try StoredRow(table, row)
+        // Read in place, without copying the row: it is valid while the cursor lives.
+        let cursor = try Row.fetchCursor(statement, arguments: [id])
+        return try withExtendedLifetime(cursor) {
+            guard let row = try cursor.next() else { return nil }
+            return try StoredRow(table, row)
+        }
     }
 
     /// The columns of `row` whose local version lies in (after, through].

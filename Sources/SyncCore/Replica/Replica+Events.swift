@@ -83,22 +83,31 @@ extension WriteContext {
 
     /// The status and tier issue `issueID` stands at, folded from its events.
     func derive(issueID: String) throws -> (IssueStatus, IssueTier) {
-        let reported = try String.fetchOne(db, sql: "SELECT tier FROM issues WHERE id = ?", arguments: [issueID])
-        let steps = try Row.fetchAll(
-            db, sql: "SELECT kind, at, id, tier FROM issue_events WHERE issue_id = ?", arguments: [issueID]
-        ).compactMap { row -> IssueLifecycle.Step? in
-            guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { return nil }
+        let reported = try String.fetchOne(db.cachedStatement(sql: "SELECT tier FROM issues WHERE id = ?"), arguments: [issueID])
+        var steps: [IssueLifecycle.Step] = []
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT kind, at, id, tier FROM issue_events WHERE issue_id = ?"), arguments: [issueID])
+        while let row = try rows.next() {
+            guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { continue }
             let at = HLCTimestamp(rawValue: UInt64(bitPattern: (row[1] as Int64?) ?? 0))
-            return IssueLifecycle.Step(kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init))
+            steps.append(IssueLifecycle.Step(kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init)))
         }
         return IssueLifecycle.derive(reportedTier: reported.flatMap(IssueTier.init) ?? .small, events: steps)
     }
 
     /// Stores the derived status and tier of every issue touched in this transaction.
     mutating func rederiveTouchedIssues() throws {
+        if !newIssues.isEmpty {
+            let hasEvents = try db.cachedStatement(sql: "SELECT 1 FROM issue_events WHERE issue_id = ? LIMIT 1")
+            for id in newIssues where try Bool.fetchOne(hasEvents, arguments: [id]) != nil {
+                touchedIssues.insert(id)
+            }
+            newIssues.removeAll()
+        }
+        let update = try db.cachedStatement(sql: "UPDATE issues SET _status = ?, _tier = ? WHERE id = ?")
         for id in touchedIssues {
             let (status, tier) = try derive(issueID: id)
-            try db.execute(sql: "UPDATE issues SET _status = ?, _tier = ? WHERE id = ?", arguments: [status.rawValue, tier.rawValue, id])
+            try update.execute(arguments: [status.rawValue, tier.rawValue, id])
         }
         touchedIssues.removeAll()
     }

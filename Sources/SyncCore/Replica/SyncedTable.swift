@@ -35,7 +35,8 @@ public struct SyncedTable: Sendable {
     public let kinds: [ColumnKind]
     private let indexByName: [String: Int]
 
-    init(_ name: String, _ columns: KeyValuePairs<String, ColumnKind>) {
+    init(_ number: Int, _ name: String, _ columns: KeyValuePairs<String, ColumnKind>) {
+        self.number = number
         self.name = name
         self.columns = columns.map(\.key)
         self.kinds = columns.map(\.value)
@@ -49,7 +50,7 @@ public struct SyncedTable: Sendable {
     var recordsConflicts: Bool { name != "conflicts" }
 
     /// The table's number in the change log: its position in `Schema.all`.
-    var number: Int { Schema.all.firstIndex { $0.name == name }! }
+    let number: Int
 
     /// The storage position of `column`, or nil if this table has no such merged column.
     public func index(of column: String) -> Int? { indexByName[column] }
@@ -60,7 +61,6 @@ public struct SyncedTable: Sendable {
             CREATE TABLE \(name) (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, \(cols), \
             _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
             CREATE UNIQUE INDEX \(name)_lv ON \(name)(_lv);
-            CREATE INDEX \(name)_grid ON \(name)(grid);
             """
     }
 
@@ -79,11 +79,11 @@ public struct SyncedTable: Sendable {
 /// The synced tables of a replica: the domain of PRODUCT.md plus the conflicts people review.
 public enum Schema {
     /// The grids of the area tree known to this replica (id and grid are the grid's path).
-    public static let grids = SyncedTable("grids", ["name_zh": .text, "name_bo": .text])
+    public static let grids = SyncedTable(0, "grids", ["name_zh": .text, "name_bo": .text])
 
     /// The household register.
     public static let households = SyncedTable(
-        "households",
+        1, "households",
         [
             "door_plate": .text, "head_name_zh": .text, "head_name_bo": .text, "members": .integer,
             "phone": .text, "location": .text, "tags": .text, "notes": .text, "deleted": .integer,
@@ -91,7 +91,7 @@ public enum Schema {
 
     /// Issues. Their status and effective tier are derived from `issue_events`, never merged.
     public static let issues = SyncedTable(
-        "issues",
+        2, "issues",
         [
             "kind": .text, "tier": .text, "title": .text, "description": .text, "household_id": .text,
             "location": .text, "reporter": .text, "handler": .text, "due_date": .text, "deleted": .integer,
@@ -99,7 +99,7 @@ public enum Schema {
 
     /// The append-only log of issue events: written once, never edited or deleted.
     public static let issueEvents = SyncedTable(
-        "issue_events",
+        3, "issue_events",
         [
             "issue_id": .text, "kind": .text, "at": .integer, "actor": .text, "note": .text,
             "tier": .text, "satisfaction": .integer,
@@ -107,7 +107,7 @@ public enum Schema {
 
     /// References to photos by SHA-256; the bytes travel separately.
     public static let photoRefs = SyncedTable(
-        "photo_refs",
+        4, "photo_refs",
         [
             "owner_table": .text, "owner_id": .text, "sha256": .text, "caption": .text,
             "byte_count": .integer, "deleted": .integer,
@@ -116,7 +116,7 @@ public enum Schema {
     /// Values that lost to a concurrent write, kept for a person to review. They replicate like any
     /// record, so every replica ends up with the same conflicts whichever one noticed them first.
     public static let conflicts = SyncedTable(
-        "conflicts",
+        5, "conflicts",
         [
             "tbl": .text, "row_id": .text, "col": .text, "lost_value": .any, "lost_hlc": .integer,
             "lost_site": .text, "resolved": .integer, "resolved_by": .text, "resolution": .text,
@@ -125,6 +125,7 @@ public enum Schema {
     /// Every synced table, in the order changesets list them.
     public static let all: [SyncedTable] = [grids, households, issues, issueEvents, photoRefs, conflicts]
 
+    // `number` must equal the position in `all`: it is stored in the change log.
     private static let byName: [String: SyncedTable] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// The synced table called `name`, or nil.

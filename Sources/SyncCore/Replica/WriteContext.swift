@@ -14,9 +14,14 @@ struct WriteContext {
     private var transactionTimestamp: HLCTimestamp?
     /// Issues whose events or initial tier changed in this transaction; their status is rederived.
     var touchedIssues: Set<String> = []
+    /// Issues created by this transaction's merges: rederived only if events for them exist.
+    var newIssues: Set<String> = []
 
     init(db: Database, site: SiteID, configuration: Replica.Configuration) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT hlc, local_version, clock_offset_millis FROM replica_meta WHERE id = 1") else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT hlc, local_version, clock_offset_millis FROM replica_meta WHERE id = 1"))
+        else {
             throw SyncCoreError.damagedReplica("replica_meta row missing")
         }
         self.db = db
@@ -55,8 +60,7 @@ struct WriteContext {
     }
 
     func finish() throws {
-        try db.execute(
-            sql: "UPDATE replica_meta SET hlc = ?, local_version = ? WHERE id = 1",
-            arguments: [Int64(bitPattern: clock.last.rawValue), localVersion])
+        try db.cachedStatement(sql: "UPDATE replica_meta SET hlc = ?, local_version = ? WHERE id = 1")
+            .execute(arguments: [Int64(bitPattern: clock.last.rawValue), localVersion])
     }
 }

@@ -1,0 +1,56 @@
+import GRDB
+
+/// What a replica remembers of one peer it syncs with (for a device: the server).
+public struct PeerCursor: Codable, Equatable, Sendable {
+    /// The peer's name (e.g. the server's URL).
+    public var peer: String
+    /// The receipt: the highest local version of this replica the peer has durably stored.
+    public var acknowledged: Int64
+    /// The peer's cursor after the last pull: what to ask for next.
+    public var pulled: Int64
+    /// When the last sync with the peer completed (wall-clock milliseconds), if ever.
+    public var lastSyncMillis: UInt64?
+    /// The peer's clock minus this replica's wall clock at the last sync, in milliseconds.
+    public var clockOffsetMillis: Int64?
+}
+
+extension Replica {
+    /// The cursor kept for `peer` (zeros for a peer never synced with).
+    public func peerCursor(_ peer: String) throws(SyncCoreError) -> PeerCursor {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM peer_cursors WHERE peer = ?", arguments: [peer]) else {
+                return PeerCursor(peer: peer, acknowledged: 0, pulled: 0, lastSyncMillis: nil, clockOffsetMillis: nil)
+            }
+            return PeerCursor(
+                peer: peer, acknowledged: row["acknowledged"], pulled: row["pulled"],
+                lastSyncMillis: (row["last_sync_millis"] as Int64?).map { UInt64(max(0, $0)) },
+                clockOffsetMillis: row["clock_offset_millis"])
+        }
+    }
+
+    /// Records progress with `peer`; cursors only move forward, so a late or repeated response
+    /// cannot make the replica send or fetch less than it must.
+    public func recordPeerCursor(_ cursor: PeerCursor) throws(SyncCoreError) {
+        try write { context in
+            try context.db.execute(
+                sql: """
+                    INSERT INTO peer_cursors (peer, acknowledged, pulled, last_sync_millis, clock_offset_millis)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(peer) DO UPDATE SET
+                        acknowledged = max(acknowledged, excluded.acknowledged),
+                        pulled = max(pulled, excluded.pulled),
+                        last_sync_millis = IFNULL(excluded.last_sync_millis, last_sync_millis),
+                        clock_offset_millis = IFNULL(excluded.clock_offset_millis, clock_offset_millis)
+                    """,
+                arguments: [
+                    cursor.peer, cursor.acknowledged, cursor.pulled, cursor.lastSyncMillis.map { Int64(clamping: $0) },
+                    cursor.clockOffsetMillis,
+                ])
+        }
+    }
+
+    /// How many rows changed here after local version `acknowledged` (what still waits for a receipt).
+    public func pendingRowCount(after acknowledged: Int64) throws(SyncCoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE lv > ?", arguments: [acknowledged]) ?? 0 }
+    }
+}
