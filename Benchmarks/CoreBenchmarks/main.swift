@@ -95,7 +95,7 @@ if wanted("size") {
     for n in 0..<(count / 10) {
         let id = ids[(n * 7919) % ids.count]
         switch n % 3 {
-        case 0: try source.editIssue(id, IssueFields(handler: names[(n + 5) % names.count]))
+        case 0: try source.editIssue(id, IssueFields(handler: "\(names[(n + 5) % names.count])（乡镇）"))
         case 1: try source.editIssue(id, IssueFields(title: "\(titles[(n + 1) % titles.count]) 已回访 \(n)"))
         default: try source.editIssue(id, IssueFields(dueDate: "2027-01-\(String(format: "%02d", n % 28 + 1))"))
         }
