@@ -251,3 +251,54 @@ import Testing
         #expect(try r.pendingRowCount(after: cursor.acknowledged) == 2)
     }
 }
+
+@Suite struct SchemaTests {
+    /// The shipped migration and the `Schema` the code reads and writes must name the same columns.
+    @Test func migrationMatchesSchema() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        for table in Schema.all {
+            let columns = try r.read { db in try db.columns(in: table.name).map(\.name) }
+            #expect(Array(columns.filter { !$0.hasPrefix("_") && $0 != "id" && $0 != "grid" }) == table.columns, "\(table.name)")
+        }
+    }
+
+    @Test func hostileValuesAreRefusedByDomainRules() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        let v = Version(timestamp: HLCTimestamp(millis: testEpochMillis, counter: 1), site: SiteID(rawValue: 7))
+        func change(_ table: String, _ column: String, _ value: Value) -> RowChanges {
+            RowChanges(
+                table: table, rowID: "x-\(column)", grid: "xizang/a/g1",
+                changes: [ColumnChange(column: column, value: value, version: v, base: nil)])
+        }
+        let report = try r.apply(
+            Changeset(rows: [
+                change("households", "deleted", .integer(2)), change("issues", "tier", .text("huge")),
+                change("issue_events", "kind", .text("teleported")), change("issue_events", "satisfaction", .integer(9)),
+                change("photo_refs", "sha256", .text("not-a-hash")), change("issues", "due_date", .text("tomorrow")),
+                change("households", "notes", .text("fine")),
+            ]))
+        #expect(report.rejected.count == 6 && report.rejected.allSatisfy { $0.reason.code == "invalid" })
+        #expect(report.applied == 1)
+    }
+
+    /// A de-escalation made without seeing a concurrent escalation does not undo it.
+    @Test func aConcurrentEscalationBeatsADeescalationThatDidNotSeeIt() throws {
+        let folder = TemporaryFolder()
+        let county = try makeReplica(folder, "county", clock: ManualWallClock(millis: testEpochMillis))
+        let township = try makeReplica(folder, "township", clock: ManualWallClock(millis: testEpochMillis + 60_000))
+        let id = try county.reportIssue(IssueReport(grid: "xizang/a/g1", kind: .dispute, tier: .medium, title: "草场纠纷"))
+        try sync(county, township)
+        try county.appendEvent(issueID: id, kind: .escalated, tier: .large)
+        try township.appendEvent(issueID: id, kind: .deescalated, tier: .small)  // later, but from medium
+        try sync(county, township)
+        try sync(township, county)
+        #expect(try county.issueDetail(id)?.issue.tier == .large)
+        #expect(try township.issueDetail(id)?.issue.tier == .large)
+        // A de-escalation that saw the escalation does lower it.
+        try township.appendEvent(issueID: id, kind: .deescalated, tier: .medium)
+        try sync(township, county)
+        #expect(try county.issueDetail(id)?.issue.tier == .medium)
+    }
+}

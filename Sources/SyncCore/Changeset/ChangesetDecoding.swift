@@ -14,6 +14,10 @@ extension ChangesetEncoding {
         let rest = try envelope.slice(envelope.remaining, "body")
         let body: [UInt8]
         if flags & flagCompressed != 0 {
+            // A body may claim at most 256 times its compressed size (and 64 KiB in any case), so a
+            // small input cannot make the decoder allocate a large buffer.
+            let ratioLimit = max(64 << 10, rest.count * 256)
+            guard length <= UInt64(ratioLimit) else { throw .bodyTooLarge(length: length, limit: ratioLimit) }
             body = try Deflate.decompress(rest, expectedLength: Int(length))
         } else {
             guard rest.count == Int(length) else {

@@ -40,8 +40,8 @@ public struct HybridLogicalClock: Sendable {
 
     /// Throws if `remote` lies too far ahead of the wall clock; changes nothing.
     public func check(_ remote: HLCTimestamp, wallMillis: UInt64) throws(ClockError) {
-        let bound = wallMillis &+ maxDriftMillis
-        if remote.millis > bound {
+        let (bound, overflow) = wallMillis.addingReportingOverflow(maxDriftMillis)
+        if !overflow && remote.millis > bound {
             throw .remoteTooFarAhead(aheadMillis: remote.millis - wallMillis, maxDriftMillis: maxDriftMillis)
         }
     }

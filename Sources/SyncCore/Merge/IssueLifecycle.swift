@@ -4,7 +4,8 @@
 /// order (then event id), they give the same answer on every replica:
 /// - forward events move the status forward only (a late "accepted" does not undo "resolved");
 /// - only `reopened` moves it back;
-/// - `escalated` raises the tier and never lowers it; only `deescalated` lowers it.
+/// - `escalated` raises the tier and never lowers it; only `deescalated` lowers it, and only from
+///   the tier its author saw (so a concurrent escalation wins).
 public enum IssueLifecycle {
     /// One event as the fold sees it.
     public struct Step: Sendable {
@@ -12,13 +13,16 @@ public enum IssueLifecycle {
         public var at: HLCTimestamp
         public var id: String
         public var tier: IssueTier?
+        /// For a de-escalation: the tier its author saw and lowered.
+        public var fromTier: IssueTier?
 
         /// A step of kind `kind` recorded at `at`.
-        public init(kind: IssueEventKind, at: HLCTimestamp, id: String, tier: IssueTier?) {
+        public init(kind: IssueEventKind, at: HLCTimestamp, id: String, tier: IssueTier?, fromTier: IssueTier? = nil) {
             self.kind = kind
             self.at = at
             self.id = id
             self.tier = tier
+            self.fromTier = fromTier
         }
     }
 
@@ -40,7 +44,9 @@ public enum IssueLifecycle {
             case .escalated:
                 if let t = event.tier { tier = max(tier, t) }
             case .deescalated:
-                if let t = event.tier { tier = t }
+                // Only a de-escalation of the tier its author saw counts: one made without having
+                // seen a concurrent escalation does not undo it.
+                if let t = event.tier, event.fromTier == tier { tier = t }
             }
         }
         return (status, tier)

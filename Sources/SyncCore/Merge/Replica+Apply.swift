@@ -56,7 +56,7 @@ private struct Merger {
                 reject(incoming, [change], .unknownColumn(change.column))
                 continue
             }
-            if let reason = validate(change, kind: table.kinds[i]) {
+            if let reason = validate(change, kind: table.kinds[i]) ?? DomainRules.check(table: table.name, change: change) {
                 reject(incoming, [change], reason)
                 continue
             }
@@ -122,6 +122,9 @@ private struct Merger {
         if !kind.accepts(change.value) { return .typeMismatch(column: change.column) }
         if change.version.timestamp == .zero || change.version.site.rawValue == 0 {
             return .invalid("zero version")
+        }
+        if change.version.timestamp.rawValue > UInt64(Int64.max) || (change.base?.timestamp.rawValue ?? 0) > UInt64(Int64.max) {
+            return .invalid("timestamp beyond 2^63")
         }
         if let s = change.value.text, s.utf8.count > Self.maxTextBytes {
             return .invalid("text longer than \(Self.maxTextBytes) bytes")

@@ -31,9 +31,22 @@ enum ReplicaMigrations {
             try db.execute(
                 sql: "INSERT INTO replica_meta (id, site, hlc, local_version, search_version) VALUES (1, ?, 0, 0, 0)",
                 arguments: [site.hex])
-            for table in Schema.all {
-                try db.execute(sql: table.createSQL)
-            }
+            // The synced tables as they shipped in v1; `Schema` must match (SchemaTests checks it).
+            try db.execute(
+                sql: """
+                    CREATE TABLE grids (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, name_zh TEXT, name_bo TEXT, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX grids_lv ON grids(_lv);
+                    CREATE TABLE households (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, door_plate TEXT, head_name_zh TEXT, head_name_bo TEXT, members INTEGER, phone TEXT, location TEXT, tags TEXT, notes TEXT, deleted INTEGER, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX households_lv ON households(_lv);
+                    CREATE TABLE issues (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, kind TEXT, tier TEXT, title TEXT, description TEXT, household_id TEXT, location TEXT, reporter TEXT, handler TEXT, due_date TEXT, deleted INTEGER, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX issues_lv ON issues(_lv);
+                    CREATE TABLE issue_events (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, issue_id TEXT, kind TEXT, at INTEGER, actor TEXT, note TEXT, tier TEXT, from_tier TEXT, satisfaction INTEGER, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX issue_events_lv ON issue_events(_lv);
+                    CREATE TABLE photo_refs (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, owner_table TEXT, owner_id TEXT, sha256 TEXT, caption TEXT, byte_count INTEGER, deleted INTEGER, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX photo_refs_lv ON photo_refs(_lv);
+                    CREATE TABLE conflicts (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, tbl TEXT, row_id TEXT, col TEXT, lost_value BLOB, lost_hlc INTEGER, lost_site TEXT, resolved INTEGER, resolved_by TEXT, resolution TEXT, _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
+                    CREATE UNIQUE INDEX conflicts_lv ON conflicts(_lv);
+                    """)
             try db.execute(
                 sql: """
                     ALTER TABLE issues ADD COLUMN _status TEXT NOT NULL DEFAULT 'reported';

@@ -4,7 +4,8 @@ import struct Foundation.Data
 
 extension Replica {
     /// The latest value of every (row, column) that changed after local version `since`, at most
-    /// `maxChanges` changes per batch (a single row's changes are never split), limited to rows
+    /// `maxChanges` changes and about `maxBytes` of values per batch (a single row's changes are
+    /// never split, so one row larger than that makes a batch alone), limited to rows
     /// under `scopes` when given.
     ///
     /// Each column remembers the local version at which its value arrived, and the change log has
@@ -12,7 +13,9 @@ extension Replica {
     /// its cursor and sends, of every row it meets, the columns whose local version lies in
     /// (since, cursor]: so everything up to the cursor is sent exactly once, whatever rows changed
     /// again later.
-    public func changes(since: Int64, maxChanges: Int = 5000, scopes: [AreaPath]? = nil) throws(SyncCoreError) -> ChangeBatch {
+    public func changes(
+        since: Int64, maxChanges: Int = 5000, maxBytes: Int = 4 << 20, scopes: [AreaPath]? = nil
+    ) throws(SyncCoreError) -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
         return try read { db in
             var sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > ?"
@@ -34,6 +37,7 @@ extension Replica {
             var taken: [(table: SyncedTable, rowID: String, row: StoredRow)] = []
             var seen: Set<String> = []
             var count = 0
+            var bytes = 0
             var cursor = since
             var stoppedEarly = false
             for entry in entries {
@@ -45,14 +49,20 @@ extension Replica {
                     guard let row = try Self.loadRow(db, table, id: entry.rowID) else {
                         throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
                     }
-                    let pending = row.clocks.entries.count { $0.localVersion > since && $0.version != nil }
-                    if !taken.isEmpty && count + pending > maxChanges {
+                    var pending = 0
+                    var size = 0
+                    for (i, clock) in row.clocks.entries.enumerated() where clock.localVersion > since && clock.version != nil {
+                        pending += 1
+                        size += 24 + Self.byteSize(row.values[i])
+                    }
+                    if !taken.isEmpty && (count + pending > maxChanges || bytes + size > maxBytes) {
                         stoppedEarly = true
                         break
                     }
                     seen.insert("\(entry.table)/\(entry.rowID)")
                     taken.append((table, entry.rowID, row))
                     count += pending
+                    bytes += size
                 }
                 cursor = entry.lv
             }
@@ -63,6 +73,14 @@ extension Replica {
                 cursor = max(cursor, try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? cursor)
             }
             return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
+        }
+    }
+
+    static func byteSize(_ value: Value) -> Int {
+        switch value {
+        case let .text(s): return s.utf8.count
+        case let .blob(b): return b.count
+        default: return 8
         }
     }
 

@@ -21,7 +21,8 @@ extension Replica {
             let (status, currentTier) = try context.derive(issueID: issueID)
             try Self.checkLifecycle(kind: kind, status: status, tier: currentTier, newTier: tier, satisfaction: satisfaction)
             let id = try context.appendEvent(
-                issueID: issueID, grid: row.grid, kind: kind, actor: actor, note: note, tier: tier, satisfaction: satisfaction)
+                issueID: issueID, grid: row.grid, kind: kind, actor: actor, note: note, tier: tier,
+                fromTier: kind == .deescalated ? currentTier : nil, satisfaction: satisfaction)
             try context.rederiveTouchedIssues()
             return id
         }
@@ -65,7 +66,8 @@ extension WriteContext {
     /// Writes a new event row; the issue's status is rederived at the end of the transaction.
     @discardableResult
     mutating func appendEvent(
-        issueID: String, grid: String, kind: IssueEventKind, actor: String?, note: String?, tier: IssueTier?, satisfaction: Int?
+        issueID: String, grid: String, kind: IssueEventKind, actor: String?, note: String?, tier: IssueTier?,
+        fromTier: IssueTier? = nil, satisfaction: Int?
     ) throws -> String {
         let id = InputRules.newID()
         let at = try localStamp().timestamp
@@ -73,7 +75,8 @@ extension WriteContext {
             ("issue_id", .text(issueID)), ("kind", .text(kind.rawValue)), ("at", .integer(Int64(bitPattern: at.rawValue))),
             ("actor", try InputRules.text(actor, field: "actor", max: 256)),
             ("note", try InputRules.text(note, field: "note", max: InputRules.maxLongText, multiline: true)),
-            ("tier", tier.map { .text($0.rawValue) } ?? .null), ("satisfaction", Value(satisfaction)),
+            ("tier", tier.map { .text($0.rawValue) } ?? .null), ("from_tier", fromTier.map { .text($0.rawValue) } ?? .null),
+            ("satisfaction", Value(satisfaction)),
         ]
         edits = edits.filter { $0.1 != .null }
         try writeLocal(Schema.issueEvents, id: id, grid: grid, edits)
@@ -86,11 +89,14 @@ extension WriteContext {
         let reported = try String.fetchOne(db.cachedStatement(sql: "SELECT tier FROM issues WHERE id = ?"), arguments: [issueID])
         var steps: [IssueLifecycle.Step] = []
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT kind, at, id, tier FROM issue_events WHERE issue_id = ?"), arguments: [issueID])
+            db.cachedStatement(sql: "SELECT kind, at, id, tier, from_tier FROM issue_events WHERE issue_id = ?"), arguments: [issueID])
         while let row = try rows.next() {
             guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { continue }
             let at = HLCTimestamp(rawValue: UInt64(bitPattern: (row[1] as Int64?) ?? 0))
-            steps.append(IssueLifecycle.Step(kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init)))
+            steps.append(
+                IssueLifecycle.Step(
+                    kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init),
+                    fromTier: (row[4] as String?).flatMap(IssueTier.init)))
         }
         return IssueLifecycle.derive(reportedTier: reported.flatMap(IssueTier.init) ?? .small, events: steps)
     }

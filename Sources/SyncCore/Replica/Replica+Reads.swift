@@ -56,7 +56,7 @@ extension Replica {
             var arguments: [DatabaseValueConvertible] = []
             if !filter.includeDeleted { sql += " AND IFNULL(deleted, 0) = 0" }
             if let s = filter.status { sql += " AND _status = ?"; arguments.append(s.rawValue) }
-            if let t = filter.tier { sql += " AND _tier = ?"; arguments.append(t.rawValue) }
+            if let t = filter.tier { sql += " AND IFNULL(_tier, tier) = ?"; arguments.append(t.rawValue) }
             if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
             if let area = filter.area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
             if let day = filter.overdueOn {
@@ -74,13 +74,25 @@ extension Replica {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM issues WHERE id = ?", arguments: [id]) else { return nil }
             let events = try Row.fetchAll(db, sql: "SELECT * FROM issue_events WHERE issue_id = ? ORDER BY at, id", arguments: [id])
                 .compactMap(Self.event)
-            let owners = [id] + events.map(\.id)
-            let marks = owners.map { _ in "?" }.joined(separator: ",")
             let photos = try Row.fetchAll(
-                db, sql: "SELECT * FROM photo_refs WHERE owner_id IN (\(marks)) AND IFNULL(deleted, 0) = 0 ORDER BY _lv",
-                arguments: StatementArguments(owners)
+                db,
+                sql: """
+                    SELECT * FROM photo_refs WHERE (owner_id = ? OR owner_id IN (SELECT id FROM issue_events WHERE issue_id = ?))
+                    AND IFNULL(deleted, 0) = 0 ORDER BY _lv
+                    """,
+                arguments: [id, id]
             ).map(Self.photo)
             return IssueDetail(issue: Self.issue(row), events: events, photos: photos)
+        }
+    }
+
+    /// The photos attached to the household, issue or event `ownerID`.
+    public func photos(of ownerID: String) throws(SyncCoreError) -> [PhotoRef] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM photo_refs WHERE owner_id = ? AND IFNULL(deleted, 0) = 0 ORDER BY _lv", arguments: [ownerID]
+            )
+            .map(Self.photo)
         }
     }
 

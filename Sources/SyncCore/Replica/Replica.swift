@@ -117,7 +117,7 @@ public final class Replica: Sendable {
     /// The current hybrid logical clock reading persisted in the replica.
     public func lastTimestamp() throws(SyncCoreError) -> HLCTimestamp {
         try read { db in
-            HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT hlc FROM replica_meta") ?? 0))
+            HLCTimestamp(rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM replica_meta") ?? 0))
         }
     }
 

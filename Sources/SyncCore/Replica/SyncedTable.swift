@@ -47,22 +47,14 @@ public struct SyncedTable: Sendable {
 
     /// Whether values lost to concurrent writes here are kept as conflicts. Not for the conflicts
     /// table itself: two people resolving one conflict at once is last-writer-wins, not a new conflict.
-    var recordsConflicts: Bool { name != "conflicts" }
+    /// Nor for issue events, which are written once and never edited.
+    var recordsConflicts: Bool { name != "conflicts" && name != "issue_events" }
 
     /// The table's number in the change log: its position in `Schema.all`.
     let number: Int
 
     /// The storage position of `column`, or nil if this table has no such merged column.
     public func index(of column: String) -> Int? { indexByName[column] }
-
-    var createSQL: String {
-        let cols = zip(columns, kinds).map { "\($0) \($1.sqlType)" }.joined(separator: ", ")
-        return """
-            CREATE TABLE \(name) (id TEXT PRIMARY KEY NOT NULL, grid TEXT NOT NULL, \(cols), \
-            _clock BLOB NOT NULL, _lv INTEGER NOT NULL);
-            CREATE UNIQUE INDEX \(name)_lv ON \(name)(_lv);
-            """
-    }
 
     var selectRowSQL: String {
         "SELECT grid, _clock, \(columns.joined(separator: ", ")) FROM \(name) WHERE id = ?"
@@ -102,7 +94,7 @@ public enum Schema {
         3, "issue_events",
         [
             "issue_id": .text, "kind": .text, "at": .integer, "actor": .text, "note": .text,
-            "tier": .text, "satisfaction": .integer,
+            "tier": .text, "from_tier": .text, "satisfaction": .integer,
         ])
 
     /// References to photos by SHA-256; the bytes travel separately.

@@ -1,0 +1,61 @@
+/// The device side of one sync with the server, with no I/O: it builds each request from the
+/// replica and takes in each response. A transport sends the bytes and repeats on failure; because
+/// merges are idempotent and cursors only move forward, a lost or repeated exchange is harmless.
+public struct SyncSession: Sendable {
+    /// The replica being synced.
+    public let replica: Replica
+    /// The peer's name under which cursors are kept (the server's URL).
+    public let peer: String
+    /// At most this many changes pushed per request.
+    public var maxPushChanges: Int
+    /// At most this many changes asked for per response.
+    public var maxPullChanges: Int
+
+    /// A session of `replica` with `peer`.
+    public init(replica: Replica, peer: String, maxPushChanges: Int = 2000, maxPullChanges: Int = 5000) {
+        self.replica = replica
+        self.peer = peer
+        self.maxPushChanges = maxPushChanges
+        self.maxPullChanges = maxPullChanges
+    }
+
+    /// The next request: changes not yet acknowledged (one bounded batch) and the pull cursor.
+    public func nextRequest() throws(SyncCoreError) -> SyncRequest {
+        let cursor = try replica.peerCursor(peer)
+        let batch = try replica.changes(since: cursor.acknowledged, maxChanges: maxPushChanges)
+        // Only this device's own writes go up: everything else it holds came from the server.
+        let own = batch.changeset.rows.compactMap { row -> RowChanges? in
+            let mine = row.changes.filter { $0.version.site == replica.site }
+            return mine.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: mine)
+        }
+        return SyncRequest(
+            pullCursor: cursor.pulled, pushThrough: max(cursor.acknowledged, batch.cursor), maxPullChanges: maxPullChanges,
+            changes: Changeset(rows: own))
+    }
+
+    /// What one exchange achieved.
+    public struct Outcome: Sendable {
+        /// Pushed changes the server refused.
+        public var rejections: [SyncRejection]
+        /// What merging the pulled changes did here.
+        public var applied: ApplyReport
+        /// True when another exchange is needed: more to push or more to pull.
+        public var needsAnotherRound: Bool
+    }
+
+    /// Takes in the server's response to `request`: learns the server's time, merges what was
+    /// pulled, and records the receipt and the cursor.
+    public func handle(_ response: SyncResponse, to request: SyncRequest, wallMillis: UInt64) throws(SyncCoreError) -> Outcome {
+        let before = try replica.peerCursor(peer)
+        let offset = try replica.learnServerTime(response.serverTimeMillis)
+        let report = try replica.apply(response.changes)
+        try replica.recordPeerCursor(
+            PeerCursor(
+                peer: peer, acknowledged: response.receipt, pulled: response.cursor, lastSyncMillis: wallMillis,
+                clockOffsetMillis: offset))
+        // Another round when the server has more, or when the push was cut by its batch size and
+        // the server acknowledged it (a receipt that does not move would only repeat the push).
+        let pushCut = try replica.localVersion() > response.receipt && response.receipt > before.acknowledged
+        return Outcome(rejections: response.rejections, applied: report, needsAnotherRound: response.hasMore || pushCut)
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// `gridsync-server enroll`: prints a one-time enrollment code.
+struct EnrollCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll", abstract: "Print a one-time enrollment code for a new device.")
+
+    @OptionGroup var data: DataOption
+
+    @Option(name: .customLong("scope"), help: "An area path the device may read and write (repeatable).")
+    var scopes: [String] = []
+
+    @Option(help: "worker, township, county or operator.")
+    var role: String = "worker"
+
+    func validate() throws {
+        guard !scopes.isEmpty else { throw ValidationError("give at least one --scope") }
+        for s in scopes {
+            do { _ = try AreaPath(s) } catch { throw ValidationError(error.description) }
+        }
+        guard DeviceRole(rawValue: role) != nil else { throw ValidationError("role must be one of worker, township, county, operator") }
+    }
+
+    func run() throws {
+        let folder = DataFolder(data.data)
+        let config = try folder.loadConfig()
+        let registry = try DeviceRegistry(path: folder.registry.path)
+        let code = try registry.createEnrollment(
+            role: DeviceRole(rawValue: role)!, scopes: try scopes.map { try AreaPath($0) }, ttlSeconds: config.enrollmentTTLSeconds,
+            nowMillis: Int64(SystemWallClock().nowMillis()))
+        print(code)
+    }
+}
+
+/// `gridsync-server revoke DEVICE`: refuses the device's requests from now on.
+struct RevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a device at once.")
+
+    @OptionGroup var data: DataOption
+
+    @Argument(help: "The device id (see `devices`).")
+    var device: String
+
+    func run() throws {
+        let folder = DataFolder(data.data)
+        _ = try folder.loadConfig()
+        let registry = try DeviceRegistry(path: folder.registry.path)
+        guard try registry.revoke(device, nowMillis: Int64(SystemWallClock().nowMillis())) else {
+            throw ValidationError("no device \(device)")
+        }
+        print("revoked \(device)")
+    }
+}
+
+/// `gridsync-server devices`: the enrolled devices.
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "devices", abstract: "List devices, scopes, last sync.")
+
+    @OptionGroup var data: DataOption
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let folder = DataFolder(data.data)
+        _ = try folder.loadConfig()
+        let devices = try DeviceRegistry(path: folder.registry.path).devices()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(devices), as: UTF8.self))
+            return
+        }
+        for d in devices {
+            let last = d.lastSyncMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).description } ?? "never"
+            print(
+                "\(d.id)  \(d.role.rawValue)  \(d.revokedMillis == nil ? "active" : "REVOKED")  last sync \(last)  receipt \(d.acknowledged)  \(d.scopes.joined(separator: " "))"
+            )
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// `gridsync-server init DIR`: a data folder with the store, a private CA, a server certificate
+/// and the config.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a server data folder: store, private CA, server certificate, config.")
+
+    @Argument(help: "The folder to create.")
+    var folder: String
+
+    @Option(name: .customLong("host"), help: "A host name or IPv4 address the certificate is for (repeatable).")
+    var hosts: [String] = ["localhost", "127.0.0.1"]
+
+    @Option(help: "Port to listen on (0: any free port).")
+    var port: Int = 8443
+
+    @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
+    var certificate: String?
+    @Option(help: "The private key (PEM) of --certificate.")
+    var key: String?
+    @Option(help: "The CA certificate (PEM) that signed --certificate, given to devices to pin.")
+    var ca: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
+        let given = [certificate, key, ca].compactMap { $0 }.count
+        guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
+        guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
+    }
+
+    func run() throws {
+        let folder = DataFolder(self.folder)
+        if FileManager.default.fileExists(atPath: folder.config.path) {
+            throw ValidationError("\(self.folder) is already a server data folder")
+        }
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        var config = ServerConfig()
+        config.port = port
+        config.hosts = hosts
+        if let certificate, let key, let ca {
+            try Data(contentsOf: URL(fileURLWithPath: ca)).write(to: folder.caCertificate)
+            try Data(contentsOf: URL(fileURLWithPath: certificate)).write(to: folder.serverCertificate)
+            try DataFolder.writeSecret(
+                String(decoding: try Data(contentsOf: URL(fileURLWithPath: key)), as: UTF8.self), to: folder.serverKey)
+        } else {
+            let authority = try CertificateFactory.makeCA(name: "GridSync CA \(hosts[0])")
+            let server = try CertificateFactory.makeServerCertificate(
+                hosts: hosts, caCertificatePEM: authority.certificatePEM, caKeyPEM: authority.keyPEM)
+            try Data(authority.certificatePEM.utf8).write(to: folder.caCertificate)
+            try DataFolder.writeSecret(authority.keyPEM, to: folder.caKey)
+            try Data(server.certificatePEM.utf8).write(to: folder.serverCertificate)
+            try DataFolder.writeSecret(server.keyPEM, to: folder.serverKey)
+        }
+        _ = try Replica(path: folder.store.path)
+        _ = try DeviceRegistry(path: folder.registry.path)
+        try folder.save(config)
+        print(
+            "created \(self.folder): store, CA (\(folder.caCertificate.lastPathComponent)), certificate for \(hosts.joined(separator: ", ")), port \(port)"
+        )
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOSSL
+import SyncCore
+
+/// `gridsync-server serve`: HTTPS until SIGTERM or SIGINT, then a graceful shutdown.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve HTTPS (TLS 1.2 minimum, 1.3 preferred).")
+
+    @OptionGroup var data: DataOption
+
+    @Option(help: "Override the configured port (0: any free port).")
+    var port: Int?
+
+    func run() async throws {
+        let folder = DataFolder(data.data)
+        var config = try folder.loadConfig()
+        if let port { config.port = port }
+        var logger = Logger(label: "gridsync-server")
+        logger.logLevel = .info
+
+        var storeConfig = Replica.Configuration()
+        storeConfig.maxDriftMillis = config.maxDriftMillis
+        let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
+        let service = SyncService(
+            store: store, registry: try DeviceRegistry(path: folder.registry.path), config: config,
+            caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock())
+
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(folder.serverCertificate.path).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.serverKey.path, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        tls.maximumTLSVersion = .tlsv13
+
+        let address = config.bindAddress
+        let configuredPort = config.port
+        let app = Application(
+            router: Routes.router(service: service),
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "gridsync-server"),
+            onServerRunning: { channel in
+                // Tests and scripts read this line to learn the port.
+                let line = "listening on \(address):\(channel.localAddress?.port ?? configuredPort)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The settings of a server data folder, stored as `config.json` beside the store and the keys.
+struct ServerConfig: Codable, Equatable {
+    /// TCP port to listen on (0: any free port, printed at start).
+    var port: Int = 8443
+    /// Address to bind.
+    var bindAddress: String = "127.0.0.1"
+    /// Host names and IP addresses the server certificate is valid for.
+    var hosts: [String] = ["localhost", "127.0.0.1"]
+    /// How far ahead of the server's clock a change's timestamp may be.
+    var maxDriftMillis: UInt64 = 5 * 60 * 1000
+    /// Largest request body accepted.
+    var maxBodyBytes: Int = 8 << 20
+    /// Most changes sent in one sync response.
+    var maxPullChanges: Int = 5000
+    /// How long an enrollment code stays valid.
+    var enrollmentTTLSeconds: Int = 24 * 3600
+}
+
+/// The files of a server data folder.
+struct DataFolder {
+    let url: URL
+
+    init(_ path: String) { url = URL(fileURLWithPath: path, isDirectory: true) }
+
+    var config: URL { url.appendingPathComponent("config.json") }
+    var store: URL { url.appendingPathComponent("store.sqlite") }
+    var registry: URL { url.appendingPathComponent("devices.sqlite") }
+    var caCertificate: URL { url.appendingPathComponent("ca.pem") }
+    var caKey: URL { url.appendingPathComponent("ca-key.pem") }
+    var serverCertificate: URL { url.appendingPathComponent("server.pem") }
+    var serverKey: URL { url.appendingPathComponent("server-key.pem") }
+
+    func loadConfig() throws -> ServerConfig {
+        guard FileManager.default.fileExists(atPath: config.path) else {
+            throw ServerError.setup(
+                "\(url.path) is not a server data folder (no config.json): run `gridsync-server init \(url.path)` first")
+        }
+        do {
+            return try JSONDecoder().decode(ServerConfig.self, from: Data(contentsOf: config))
+        } catch {
+            throw ServerError.setup("cannot read \(config.path): \(error)")
+        }
+    }
+
+    func save(_ config: ServerConfig) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(config).write(to: self.config, options: .atomic)
+    }
+
+    /// Writes a secret file readable by its owner only.
+    static func writeSecret(_ text: String, to url: URL) throws {
+        try Data(text.utf8).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    }
+}
+
+/// Errors of the server's setup and commands, shown as one line.
+enum ServerError: Error, CustomStringConvertible {
+    case setup(String)
+
+    var description: String {
+        switch self {
+        case let .setup(m): return m
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import SyncCore
+
+/// An error answered to a client: an HTTP status, a stable protocol code and a message.
+struct APIError: Error, Equatable {
+    var status: Int
+    var code: String
+    var message: String
+
+    static func badRequest(_ m: String) -> APIError { APIError(status: 400, code: "bad_request", message: m) }
+    static let unauthenticated = APIError(status: 401, code: "unauthenticated", message: "missing or unknown credential")
+    static func revoked(_ id: String) -> APIError { APIError(status: 403, code: "revoked", message: "device \(id) has been revoked") }
+    static let enrollmentRefused = APIError(
+        status: 403, code: "enrollment_refused", message: "the enrollment code is unknown, used or expired")
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(status: 413, code: "too_large", message: "request body exceeds \(limit) bytes")
+    }
+    static func unsupported(_ m: String) -> APIError { APIError(status: 415, code: "unsupported", message: m) }
+    static func `internal`(_ m: String) -> APIError { APIError(status: 500, code: "internal", message: m) }
+
+    /// The JSON body of the error response.
+    var json: Data {
+        (try? JSONSerialization.data(withJSONObject: ["error": ["code": code, "message": message]], options: [.sortedKeys])) ?? Data()
+    }
+
+    /// Maps an authentication failure.
+    init(_ auth: AuthError) {
+        switch auth {
+        case .missingCredential, .unknownCredential: self = .unauthenticated
+        case let .revoked(id): self = .revoked(id)
+        case .invalidCode: self = .enrollmentRefused
+        case let .invalid(m): self = .badRequest(m)
+        }
+    }
+
+    init(status: Int, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import SyncCore
+
+/// The sync service without its transport: enrollment and the one-round-trip sync, from request
+/// bytes to response bytes. The HTTP layer only authenticates and moves bytes.
+struct SyncService: Sendable {
+    let store: any SyncStore
+    let registry: DeviceRegistry
+    let config: ServerConfig
+    let caCertificatePEM: String
+    let wallClock: any WallClock
+
+    /// What `POST /v1/enroll` takes.
+    struct EnrollRequest: Codable {
+        var code: String
+        var site: String
+    }
+
+    /// What `POST /v1/enroll` answers.
+    struct EnrollResponse: Codable {
+        var device: String
+        var credential: String
+        var role: String
+        var scopes: [String]
+        var caCertificate: String
+        var serverTimeMillis: UInt64
+        var protocolVersion: Int
+    }
+
+    func enroll(_ body: Data) throws(APIError) -> EnrollResponse {
+        guard let request = try? JSONDecoder().decode(EnrollRequest.self, from: body) else {
+            throw .badRequest("expected JSON {\"code\": \"XXXX-XXXX-XXXX\", \"site\": \"<16 hex digits>\"}")
+        }
+        guard let site = SiteID(hex: request.site.lowercased()), site.rawValue != 0 else {
+            throw .badRequest("site must be 16 hex digits, not zero")
+        }
+        do {
+            let (device, credential) = try registry.enroll(code: request.code, site: site, nowMillis: Int64(wallClock.nowMillis()))
+            return EnrollResponse(
+                device: device.id, credential: credential, role: device.role.rawValue, scopes: device.scopes,
+                caCertificate: caCertificatePEM, serverTimeMillis: wallClock.nowMillis(),
+                protocolVersion: Int(SyncMessageCoding.protocolVersion))
+        } catch let error as AuthError {
+            throw APIError(error)
+        } catch {
+            throw .internal("enrollment failed")
+        }
+    }
+
+    /// The device presenting `authorization` (`Bearer <credential>`).
+    func authenticate(_ authorization: String?) throws(APIError) -> Device {
+        guard let authorization, authorization.hasPrefix("Bearer "), authorization.count > 7 else { throw .unauthenticated }
+        do {
+            return try registry.authenticate(credential: String(authorization.dropFirst(7)))
+        } catch let error as AuthError {
+            throw APIError(error)
+        } catch {
+            throw .internal("authentication failed")
+        }
+    }
+
+    /// One round trip: store what the device pushed (refusing what it may not write, one change at
+    /// a time), then answer with the receipt, the server's time and what changed in its scopes.
+    func sync(device: Device, body: [UInt8]) throws(APIError) -> [UInt8] {
+        let request: SyncRequest
+        do {
+            request = try SyncMessageCoding.decodeRequest(body, maxBodyBytes: config.maxBodyBytes * 4)
+        } catch {
+            throw .badRequest(error.description)
+        }
+        let scopes = device.areaScopes
+        do {
+            var rejections: [SyncRejection] = []
+            if !request.changes.isEmpty {
+                // Idempotent: a batch repeated after a lost response changes nothing the second time.
+                let report = try store.apply(request.changes, scopes: scopes)
+                rejections = Self.locate(report.rejected, in: request.changes)
+            }
+            let receipt = max(device.acknowledged, request.pushThrough)
+            let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
+            let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes)
+            let site = SiteID(hex: device.site)
+            // The device has its own writes already: do not send them back.
+            let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
+                let others = row.changes.filter { $0.version.site != site }
+                return others.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: others)
+            }
+            let now = wallClock.nowMillis()
+            try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+            return SyncMessageCoding.encode(
+                SyncResponse(
+                    serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,
+                    changes: Changeset(rows: rows)))
+        } catch {
+            throw .internal("sync failed: \(error)")
+        }
+    }
+
+    /// Turns the store's refusals into positions in the pushed changeset.
+    static func locate(_ rejected: [RejectedChange], in changes: Changeset) -> [SyncRejection] {
+        var index: [String: (Int, Int)] = [:]
+        for (r, row) in changes.rows.enumerated() {
+            for (c, change) in row.changes.enumerated() { index["\(row.table)\u{0}\(row.rowID)\u{0}\(change.column)"] = (r, c) }
+        }
+        return rejected.map { x in
+            let (r, c) = index["\(x.table)\u{0}\(x.rowID)\u{0}\(x.column)"] ?? (0, 0)
+            return SyncRejection(row: r, change: c, code: x.reason.code, message: x.reason.description)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import SyncCore
+
+/// The server's store of merged records, behind an interface so that a PostgreSQL store can follow
+/// the embedded SQLite one. Every accepted change goes through SyncCore's merge.
+protocol SyncStore: Sendable {
+    /// Merges pushed changes, refusing those outside `scopes` or otherwise invalid one by one.
+    func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport
+    /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`.
+    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch
+    /// The newest server sequence number.
+    func sequence() throws -> Int64
+}
+
+/// The embedded store: a SyncCore replica whose local versions are the server's sequence numbers.
+struct ReplicaStore: SyncStore {
+    let replica: Replica
+
+    func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport { try replica.apply(changes, scopes: scopes) }
+
+    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch {
+        try replica.changes(since: cursor, maxChanges: maxChanges, scopes: scopes)
+    }
+
+    func sequence() throws -> Int64 { try replica.localVersion() }
+}

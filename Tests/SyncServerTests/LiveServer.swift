@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SyncCore
+
+/// A real `gridsync-server` process on loopback with a fresh data folder and CA.
+final class LiveServer: @unchecked Sendable {
+    let folder: URL
+    let process = Process()
+    let port: Int
+    let client: HTTPClient
+
+    static var binaries: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// Runs `gridsync-server ARGS` to completion and returns its output (stdout, then stderr) and status.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> (output: String, status: Int32) {
+        let p = Process()
+        p.executableURL = binaries.appendingPathComponent("gridsync-server")
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (String(decoding: data, as: UTF8.self), p.terminationStatus)
+    }
+
+    init(extraInit: [String] = []) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-server-\(UUID().uuidString.prefix(8))")
+        let made = try Self.run(["init", folder.path, "--port", "0"] + extraInit)
+        guard made.status == 0 else { throw ServerTestError.setup(made.output) }
+        process.executableURL = Self.binaries.appendingPathComponent("gridsync-server")
+        process.arguments = ["serve", "--data", folder.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let handle = out.fileHandleForReading
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("listening on"), Date() < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
+            let port = Int(line.split(separator: ":").last ?? "")
+        else { throw ServerTestError.setup("server did not start: \(text)") }
+        self.port = port
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    var baseURL: String { "https://localhost:\(port)" }
+    var caPath: String { folder.appendingPathComponent("ca.pem").path }
+
+    func enrollmentCode(scopes: [String], role: String = "worker") throws -> String {
+        let r = try Self.run(["enroll", "--data", folder.path, "--role", role] + scopes.flatMap { ["--scope", $0] })
+        guard r.status == 0 else { throw ServerTestError.setup(r.output) }
+        return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Sends a request and returns status and body.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> (
+        status: Int, body: [UInt8]
+    ) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), Array(buffer: bytes))
+    }
+
+    func stop() async {
+        try? await client.shutdown()
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+enum ServerTestError: Error {
+    case setup(String)
+    case http(Int, String)
+}
+
+/// A field device: its own replica file, its credential, and the sync loop over HTTPS.
+final class TestDevice: @unchecked Sendable {
+    let replica: Replica
+    let server: LiveServer
+    var credential = ""
+    let clock: ManualWallClock?
+
+    init(server: LiveServer, name: String, clock: ManualWallClock? = nil) throws {
+        var config = Replica.Configuration()
+        if let clock { config.wallClock = clock }
+        replica = try Replica(path: server.folder.appendingPathComponent("\(name).sqlite").path, configuration: config)
+        self.server = server
+        self.clock = clock
+    }
+
+    func enroll(code: String) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
+        let r = try await server.send(.POST, "/v1/enroll", body: Array(body), headers: [("Content-Type", "application/json")])
+        guard r.status == 200, let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
+            let credential = json["credential"] as? String
+        else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
+        self.credential = credential
+    }
+
+    /// One raw exchange.
+    func exchange(_ request: SyncRequest) async throws -> (status: Int, body: [UInt8]) {
+        try await server.send(
+            .POST, "/v1/sync", body: SyncMessageCoding.encode(request),
+            headers: [("Authorization", "Bearer \(credential)"), ("Content-Type", "application/x-gridsync")])
+    }
+
+    /// Syncs until nothing is left to send or receive; returns every rejection seen.
+    @discardableResult
+    func sync() async throws -> [SyncRejection] {
+        let session = SyncSession(replica: replica, peer: server.baseURL)
+        var rejections: [SyncRejection] = []
+        for _ in 0..<50 {
+            let request = try session.nextRequest()
+            let r = try await exchange(request)
+            guard r.status == 200 else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
+            let outcome = try session.handle(try SyncMessageCoding.decodeResponse(r.body), to: request, wallMillis: clock?.nowMillis() ?? 0)
+            rejections += outcome.rejections
+            if !outcome.needsAnotherRound { return rejections }
+        }
+        throw ServerTestError.setup("sync did not finish in 50 rounds")
+    }
+}
