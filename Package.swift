@@ -25,6 +25,7 @@ let package = Package(
             name: "SyncCore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 "CZlib",
             ]
         ),

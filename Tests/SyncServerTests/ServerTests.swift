@@ -212,3 +212,104 @@ import Testing
         #expect(old.contains("Cipher is (NONE)"), "no session was established: \(old)")
     }
 }
+
+/// Photos: metadata first, chunked uploads that resume from what the server holds, verified by hash.
+@Suite(.serialized) struct PhotoTests {
+    let grid = ServerTests.gridA
+
+    func json(_ body: [UInt8]) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]) ?? [:]
+    }
+
+    func status(_ device: TestDevice, _ hash: String) async throws -> [String: Any] {
+        let body = try JSONSerialization.data(withJSONObject: ["hashes": [hash]])
+        let r = try await device.server.send(
+            .POST, "/v1/photos/status", body: Array(body), headers: [("Authorization", "Bearer \(device.credential)")])
+        return (json(r.body)["photos"] as? [[String: Any]])?.first ?? [:]
+    }
+
+    func put(_ device: TestDevice, _ hash: String, _ bytes: Data, offset: Int, count: Int) async throws -> (
+        status: Int, body: [String: Any]
+    ) {
+        let chunk = [UInt8](bytes[offset..<min(bytes.count, offset + count)])
+        let r = try await device.server.send(
+            .PUT, "/v1/photos/\(hash)?offset=\(offset)&total=\(bytes.count)", body: chunk,
+            headers: [("Authorization", "Bearer \(device.credential)")])
+        return (r.status, json(r.body))
+    }
+
+    @Test func anUploadCutMidwayResumesFromTheServersOffsetAndTheCountyFetchesIt() async throws {
+        let server = try LiveServer()
+        defer { Task { await server.stop() } }
+        let worker = try TestDevice(server: server, name: "worker")
+        let county = try TestDevice(server: server, name: "county")
+        let elsewhere = try TestDevice(server: server, name: "elsewhere")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [grid]))
+        try await county.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        try await elsewhere.enroll(code: try server.enrollmentCode(scopes: [ServerTests.gridB]))
+
+        var rng = SystemRandomNumberGenerator()
+        let photo = Data((0..<300_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let blobs = try BlobStore(folder: server.folder.appendingPathComponent("worker-photos"))
+        let hash = try blobs.put(photo)
+        let issue = try worker.replica.reportIssue(IssueReport(grid: grid, kind: .hazard, title: "电瓶车入户充电"))
+        try worker.replica.attachPhoto(to: .issue, id: issue, sha256: hash, byteCount: photo.count)
+
+        // Records first: before they are synced the server refuses the bytes.
+        #expect(try await put(worker, hash, photo, offset: 0, count: 65_536).status == 409)
+        try await worker.sync()
+        #expect(try await status(worker, hash)["received"] as? Int == 0)
+
+        // Two chunks, then the link drops.
+        #expect(try await put(worker, hash, photo, offset: 0, count: 65_536).body["received"] as? Int == 65_536)
+        #expect(try await put(worker, hash, photo, offset: 65_536, count: 65_536).body["received"] as? Int == 131_072)
+        // A retry of an acknowledged chunk is refused with the offset to resume from.
+        let stale = try await put(worker, hash, photo, offset: 0, count: 65_536)
+        #expect(stale.status == 409 && (stale.body["error"] as? [String: Any])?["code"] as? String == "wrong_offset")
+        // Reconnected: ask where to resume, send only the rest.
+        var offset = try #require(try await status(worker, hash)["received"] as? Int)
+        #expect(offset == 131_072)
+        var sent = 0
+        while offset < photo.count {
+            let r = try await put(worker, hash, photo, offset: offset, count: 65_536)
+            #expect(r.status == 200)
+            sent += min(65_536, photo.count - offset)
+            offset = try #require(r.body["received"] as? Int)
+        }
+        #expect(sent == photo.count - 131_072, "nothing acknowledged was sent again")
+        #expect(try await status(worker, hash)["complete"] as? Bool == true)
+
+        // The county pulls the records, sees the reference and fetches the photo, whole and by range.
+        try await county.sync()
+        #expect(try county.replica.issueDetail(issue)?.photos.map(\.sha256) == [hash])
+        let whole = try await server.send(.GET, "/v1/photos/\(hash)", headers: [("Authorization", "Bearer \(county.credential)")])
+        #expect(whole.status == 200 && BlobStore.sha256(whole.body) == hash)
+        let part = try await server.send(
+            .GET, "/v1/photos/\(hash)", headers: [("Authorization", "Bearer \(county.credential)"), ("Range", "bytes=1000-1999")])
+        #expect(part.status == 206 && Data(part.body) == photo[1000..<2000])
+        // A device of another grid cannot see it.
+        let hidden = try await server.send(.GET, "/v1/photos/\(hash)", headers: [("Authorization", "Bearer \(elsewhere.credential)")])
+        #expect(hidden.status == 404)
+    }
+
+    @Test func aCorruptUploadIsRefusedAndDiscarded() async throws {
+        let server = try LiveServer()
+        defer { Task { await server.stop() } }
+        let worker = try TestDevice(server: server, name: "worker")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [grid]))
+        let photo = Data(repeating: 7, count: 100_000)
+        let hash = BlobStore.sha256(photo)
+        let h = try worker.replica.addHousehold(grid: grid, HouseholdFields(doorPlate: "5号"))
+        try worker.replica.attachPhoto(to: .household, id: h, sha256: hash)
+        try await worker.sync()
+        var damaged = photo
+        damaged[50_000] = 8  // a bit flipped on the way
+        #expect(try await put(worker, hash, damaged, offset: 0, count: 60_000).status == 200)
+        let last = try await put(worker, hash, damaged, offset: 60_000, count: 60_000)
+        #expect(last.status == 422 && (last.body["error"] as? [String: Any])?["code"] as? String == "hash_mismatch")
+        let after = try await status(worker, hash)
+        #expect(after["received"] as? Int == 0 && after["complete"] as? Bool == false)
+        // The right bytes are then accepted.
+        #expect(try await put(worker, hash, photo, offset: 0, count: 100_000).body["complete"] as? Bool == true)
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Checks on what people type before it is stored: lengths, control characters, formats.
-enum InputRules {
+public enum InputRules {
     static let maxShortText = 1024
     static let maxLongText = 32 * 1024
 
@@ -55,6 +55,9 @@ enum InputRules {
         }
         return .text(lower)
     }
+
+    /// Throws unless `s` is 64 lowercase or uppercase hex digits.
+    public static func checkHash(_ s: String) throws(SyncCoreError) { _ = try sha256(s) }
 
     static func tags(_ tags: [String]) throws(SyncCoreError) -> Value {
         var clean: [String] = []

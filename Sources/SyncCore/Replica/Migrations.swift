@@ -53,6 +53,7 @@ enum ReplicaMigrations {
                     ALTER TABLE issues ADD COLUMN _tier TEXT;
                     CREATE INDEX issue_events_issue ON issue_events(issue_id);
                     CREATE INDEX photo_refs_owner ON photo_refs(owner_id);
+                    CREATE INDEX photo_refs_sha256 ON photo_refs(sha256);
                     CREATE INDEX conflicts_row ON conflicts(row_id);
                     CREATE VIRTUAL TABLE household_search USING fts5(
                         words, chars, tokenize = "unicode61 categories 'L* N* Co M*' remove_diacritics 0");

@@ -16,7 +16,7 @@ extension Replica {
             ("name_zh", try InputRules.text(nameZh, field: "Chinese name", max: 256)),
             ("name_bo", try InputRules.text(nameBo, field: "Tibetan name", max: 512)),
         ]
-        try write { context in try context.writeLocal(Schema.grids, id: path, grid: path, edits) }
+        _ = try write { context in try context.writeLocal(Schema.grids, id: path, grid: path, edits) }
     }
 
     /// The grids under `area` (all when nil), by path.

@@ -1,3 +1,5 @@
+import GRDB
+
 /// What a photo is attached to.
 public enum PhotoOwner: String, CaseIterable, Sendable {
     case household = "households"
@@ -33,5 +35,23 @@ extension Replica {
             try context.writeLocal(Schema.photoRefs, id: id, grid: row.grid, edits.filter { $0.1 != .null })
         }
         return id
+    }
+
+    /// The grids of the living records that reference photo `sha256` (where it may be seen).
+    public func gridsReferencing(photo sha256: String) throws(SyncCoreError) -> [String] {
+        let hash = try InputRules.sha256(sha256)
+        return try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT grid FROM photo_refs WHERE sha256 = ? AND IFNULL(deleted, 0) = 0", arguments: [hash.databaseValue]
+            )
+        }
+    }
+
+    /// Every photo hash referenced by a living record here.
+    public func referencedPhotos() throws(SyncCoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT sha256 FROM photo_refs WHERE IFNULL(deleted, 0) = 0 AND sha256 IS NOT NULL ORDER BY sha256")
+        }
     }
 }

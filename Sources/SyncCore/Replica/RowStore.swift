@@ -16,11 +16,14 @@ struct StoredRow {
 
     /// Reads a row selected by `SyncedTable.selectRowSQL`.
     init(_ table: SyncedTable, _ row: Row) throws {
-        guard let blob = row.dataNoCopy(atIndex: 1) else { throw SyncCoreError.damagedReplica("row without column clocks") }
+        let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
+            guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
+            return try ColumnClocks(blob: blob, count: table.columns.count)
+        }
         var values: [Value] = []
         values.reserveCapacity(table.columns.count)
         for i in 0..<table.columns.count { values.append(Value(row[i + 2] as DatabaseValue)) }
-        self.init(grid: row[0], values: values, clocks: try ColumnClocks(blob: blob, count: table.columns.count))
+        self.init(grid: row[0], values: values, clocks: clocks)
     }
 }
 

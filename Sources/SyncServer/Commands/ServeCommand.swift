@@ -37,8 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
 
         let address = config.bindAddress
         let configuredPort = config.port
+        let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
         let app = Application(
-            router: Routes.router(service: service),
+            router: Routes.router(service: service, photos: photos),
             server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "gridsync-server"),
             onServerRunning: { channel in

@@ -16,6 +16,8 @@ struct ServerConfig: Codable, Equatable {
     var maxPullChanges: Int = 5000
     /// How long an enrollment code stays valid.
     var enrollmentTTLSeconds: Int = 24 * 3600
+    /// Largest photo accepted.
+    var maxPhotoBytes: Int = 20 << 20
 }
 
 /// The files of a server data folder.
@@ -31,6 +33,7 @@ struct DataFolder {
     var caKey: URL { url.appendingPathComponent("ca-key.pem") }
     var serverCertificate: URL { url.appendingPathComponent("server.pem") }
     var serverKey: URL { url.appendingPathComponent("server-key.pem") }
+    var photos: URL { url.appendingPathComponent("photos") }
 
     func loadConfig() throws -> ServerConfig {
         guard FileManager.default.fileExists(atPath: config.path) else {

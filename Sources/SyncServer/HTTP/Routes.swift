@@ -8,7 +8,7 @@ import SyncCore
 enum Routes {
     static let syncContentType = "application/x-gridsync"
 
-    static func router(service: SyncService) -> Router<BasicRequestContext> {
+    static func router(service: SyncService, photos: PhotoService) -> Router<BasicRequestContext> {
         let router = Router()
         let limit = service.config.maxBodyBytes
 
@@ -38,7 +38,62 @@ enum Routes {
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }
         }
+        router.post("/v1/photos/status") { request, _ -> Response in
+            await respond {
+                let device = try service.authenticate(request.headers[.authorization])
+                let body = try await collect(request, limit: limit)
+                return try encoded(try photos.status(Data(buffer: body), device: device))
+            }
+        }
+
+        router.put("/v1/photos/:hash") { request, context -> Response in
+            await respond {
+                let device = try service.authenticate(request.headers[.authorization])
+                let hash = context.parameters.get("hash") ?? ""
+                guard let offset = request.uri.queryParameters.get("offset").flatMap({ Int($0) }),
+                    let total = request.uri.queryParameters.get("total").flatMap({ Int($0) }), offset >= 0
+                else { throw APIError.badRequest("PUT /v1/photos/<sha256>?offset=N&total=T with the chunk as body") }
+                let chunk = try await collect(request, limit: limit)
+                return try encoded(try photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: chunk), device: device))
+            }
+        }
+
+        router.get("/v1/photos/:hash") { request, context -> Response in
+            await respond {
+                let device = try service.authenticate(request.headers[.authorization])
+                let range = try request.headers[.range].map(parseRange)
+                guard let found = try photos.download(hash: context.parameters.get("hash") ?? "", range: range, device: device) else {
+                    throw APIError(status: 404, code: "not_found", message: "no such photo in your scopes")
+                }
+                var headers: HTTPFields = [.contentType: "application/octet-stream", .acceptRanges: "bytes"]
+                if range != nil {
+                    headers[.contentRange] = "bytes \(found.range.lowerBound)-\(found.range.upperBound - 1)/\(found.total)"
+                }
+                return Response(
+                    status: range == nil ? .ok : .partialContent, headers: headers, body: .init(byteBuffer: ByteBuffer(data: found.data)))
+            }
+        }
         return router
+    }
+
+    /// Parses `bytes=A-` or `bytes=A-B` (one range only).
+    static func parseRange(_ header: String) throws -> ClosedRange<Int> {
+        guard header.hasPrefix("bytes="), !header.contains(",") else {
+            throw APIError(status: 416, code: "bad_range", message: "one range, bytes=A-B")
+        }
+        let parts = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Int(parts[0]), start >= 0 else {
+            throw APIError(status: 416, code: "bad_range", message: "bytes=A-B with A ≥ 0")
+        }
+        let end = parts[1].isEmpty ? Int.max - 1 : (Int(parts[1]) ?? -1)
+        guard end >= start else { throw APIError(status: 416, code: "bad_range", message: "bytes=A-B with B ≥ A") }
+        return start...end
+    }
+
+    static func encoded<T: Encodable>(_ value: T) throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(value))))
     }
 
     /// Reads the whole body, refusing more than `limit` bytes.

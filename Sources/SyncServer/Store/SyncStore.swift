@@ -9,6 +9,8 @@ protocol SyncStore: Sendable {
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch
     /// The newest server sequence number.
     func sequence() throws -> Int64
+    /// The grids whose records reference photo `sha256`.
+    func photoGrids(_ sha256: String) throws -> [String]
 }
 
 /// The embedded store: a SyncCore replica whose local versions are the server's sequence numbers.
@@ -22,4 +24,6 @@ struct ReplicaStore: SyncStore {
     }
 
     func sequence() throws -> Int64 { try replica.localVersion() }
+
+    func photoGrids(_ sha256: String) throws -> [String] { try replica.gridsReferencing(photo: sha256) }
 }
