@@ -37,17 +37,18 @@ final class LiveServer: @unchecked Sendable {
         guard made.status == 0 else { throw ServerTestError.setup(made.output) }
         process.executableURL = Self.binaries.appendingPathComponent("gridsync-server")
         process.arguments = ["serve", "--data", folder.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // The server's output goes to a file (a pipe nobody drains would fill and stall it).
+        let log = folder.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
         var text = ""
-        let handle = out.fileHandleForReading
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("listening on"), Date() < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
+        let deadline = Date().addingTimeInterval(30)
+        while !text.contains("listening on"), Date() < deadline, process.isRunning {
+            usleep(50_000)
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
             let port = Int(line.split(separator: ":").last ?? "")
@@ -59,6 +60,8 @@ final class LiveServer: @unchecked Sendable {
     }
 
     var baseURL: String { "https://localhost:\(port)" }
+    /// What the server has logged so far.
+    var log: String { (try? String(contentsOf: folder.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
     var caPath: String { folder.appendingPathComponent("ca.pem").path }
 
     func enrollmentCode(scopes: [String], role: String = "worker") throws -> String {

@@ -169,6 +169,25 @@ import Testing
         #expect(try await server.send(.GET, "/health").status == 200)
     }
 
+    @Test func metricsCountChangesAndLogsNeverShowCredentials() async throws {
+        let server = try LiveServer()
+        defer { Task { await server.stop() } }
+        let device = try TestDevice(server: server, name: "d")
+        try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
+        try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "1号", headNameZh: "卓玛"))
+        try device.replica.addHousehold(grid: Self.gridB, HouseholdFields(doorPlate: "2号"))
+        try await device.sync()
+        let metrics = String(decoding: try await server.send(.GET, "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("gridsync_changes_accepted_total 3"), "\(metrics)")
+        #expect(metrics.contains("gridsync_changes_refused_total{reason=\"out_of_scope\"} 2"), "\(metrics)")
+        #expect(metrics.contains("gridsync_sync_bytes_in_total"))
+        #expect(metrics.contains("gridsync_sync_duration_seconds"))
+        #expect(metrics.contains("http_server_request_duration") || metrics.contains("hb_requests"))
+        let log = server.log
+        #expect(log.contains("sync") && log.contains("accepted=3"), "\(log)")
+        #expect(!log.contains(device.credential), "the credential must never be logged")
+    }
+
     @Test func plainHTTPAndClientsThatDoNotTrustTheCAAreRefused() async throws {
         let server = try LiveServer()
         defer { Task { await server.stop() } }

@@ -22,7 +22,8 @@ public final class Replica: Sendable {
         public init() {}
     }
 
-    let database: DatabaseQueue
+    /// A pool for a file (WAL: reads run beside the writer), a queue in memory.
+    let database: any DatabaseWriter
     /// This replica's site id.
     public let site: SiteID
     let configuration: Configuration
@@ -46,13 +47,9 @@ public final class Replica: Sendable {
         self.configuration = configuration
         self.path = path
         do {
-            let queue: DatabaseQueue
+            let queue: any DatabaseWriter
             if let path {
-                queue = try DatabaseQueue(path: path, configuration: config)
-                try queue.writeWithoutTransaction { db in
-                    let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-                    guard mode == "wal" else { throw SyncCoreError.damagedReplica("cannot enable WAL (journal mode \(mode ?? "?"))") }
-                }
+                queue = try DatabasePool(path: path, configuration: config)
             } else {
                 queue = try DatabaseQueue(configuration: config)
             }

@@ -15,22 +15,28 @@ struct EnrollCommand: ParsableCommand {
     @Option(help: "worker, township, county or operator.")
     var role: String = "worker"
 
+    @Option(help: "How many codes to print, one a line (for enrolling a batch of devices).")
+    var count: Int = 1
+
     func validate() throws {
         guard !scopes.isEmpty else { throw ValidationError("give at least one --scope") }
         for s in scopes {
             do { _ = try AreaPath(s) } catch { throw ValidationError(error.description) }
         }
         guard DeviceRole(rawValue: role) != nil else { throw ValidationError("role must be one of worker, township, county, operator") }
+        guard (1...10_000).contains(count) else { throw ValidationError("count must be 1 to 10000") }
     }
 
     func run() throws {
         let folder = DataFolder(data.data)
         let config = try folder.loadConfig()
         let registry = try DeviceRegistry(path: folder.registry.path)
-        let code = try registry.createEnrollment(
-            role: DeviceRole(rawValue: role)!, scopes: try scopes.map { try AreaPath($0) }, ttlSeconds: config.enrollmentTTLSeconds,
-            nowMillis: Int64(SystemWallClock().nowMillis()))
-        print(code)
+        for _ in 0..<count {
+            let code = try registry.createEnrollment(
+                role: DeviceRole(rawValue: role)!, scopes: try scopes.map { try AreaPath($0) }, ttlSeconds: config.enrollmentTTLSeconds,
+                nowMillis: Int64(SystemWallClock().nowMillis()))
+            print(code)
+        }
     }
 }
 

@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import Metrics
 import NIOSSL
+import Prometheus
 import SyncCore
 
 /// `gridsync-server serve`: HTTPS until SIGTERM or SIGINT, then a graceful shutdown.
@@ -21,13 +23,16 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { config.port = port }
         var logger = Logger(label: "gridsync-server")
         logger.logLevel = .info
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         var storeConfig = Replica.Configuration()
         storeConfig.maxDriftMillis = config.maxDriftMillis
         let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
         let service = SyncService(
             store: store, registry: try DeviceRegistry(path: folder.registry.path), config: config,
-            caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock())
+            caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock(),
+            logger: logger)
 
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(folder.serverCertificate.path).map { .certificate($0) },
@@ -39,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuredPort = config.port
         let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
         let app = Application(
-            router: Routes.router(service: service, photos: photos),
+            router: Routes.router(service: service, photos: photos, metrics: registry),
             server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "gridsync-server"),
             onServerRunning: { channel in

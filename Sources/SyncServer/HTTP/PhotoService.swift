@@ -8,6 +8,7 @@ struct PhotoService: Sendable {
     let blobs: BlobStore
     let store: any SyncStore
     let maxPhotoBytes: Int
+    let metrics = ServerMetrics()
 
     struct StatusRequest: Codable {
         var hashes: [String]
@@ -71,6 +72,7 @@ struct PhotoService: Sendable {
         } catch {
             throw .badRequest(error.description)
         }
+        metrics.photoBytes.increment(by: chunk.count)
         switch result {
         case let .stored(n): return UploadResponse(received: n, complete: false)
         case let .complete(n): return UploadResponse(received: n, complete: true)

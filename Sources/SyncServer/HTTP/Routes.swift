@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Prometheus
 import SyncCore
 
 /// The HTTP endpoints (protocol.md §5): they read bodies within the size limit, authenticate, and
@@ -8,8 +9,17 @@ import SyncCore
 enum Routes {
     static let syncContentType = "application/x-gridsync"
 
-    static func router(service: SyncService, photos: PhotoService) -> Router<BasicRequestContext> {
+    static func router(service: SyncService, photos: PhotoService, metrics: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router()
+        // Request logs carry method, path and status only: never headers, so never a credential.
+        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
+
+        router.get("/metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+        }
         let limit = service.config.maxBodyBytes
 
         router.get("/health") { _, _ -> Response in

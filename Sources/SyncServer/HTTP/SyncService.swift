@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SyncCore
 
 /// The sync service without its transport: enrollment and the one-round-trip sync, from request
@@ -9,6 +10,8 @@ struct SyncService: Sendable {
     let config: ServerConfig
     let caCertificatePEM: String
     let wallClock: any WallClock
+    let metrics = ServerMetrics()
+    let logger: Logger
 
     /// What `POST /v1/enroll` takes.
     struct EnrollRequest: Codable {
@@ -36,6 +39,7 @@ struct SyncService: Sendable {
         }
         do {
             let (device, credential) = try registry.enroll(code: request.code, site: site, nowMillis: Int64(wallClock.nowMillis()))
+            logger.info("enrolled", metadata: ["device": "\(device.id)", "role": "\(device.role.rawValue)", "scopes": "\(device.scopes)"])
             return EnrollResponse(
                 device: device.id, credential: credential, role: device.role.rawValue, scopes: device.scopes,
                 caCertificate: caCertificatePEM, serverTimeMillis: wallClock.nowMillis(),
@@ -53,6 +57,7 @@ struct SyncService: Sendable {
         do {
             return try registry.authenticate(credential: String(authorization.dropFirst(7)))
         } catch let error as AuthError {
+            if case let .revoked(id) = error { logger.notice("refused revoked device", metadata: ["device": "\(id)"]) }
             throw APIError(error)
         } catch {
             throw .internal("authentication failed")
@@ -69,12 +74,15 @@ struct SyncService: Sendable {
             throw .badRequest(error.description)
         }
         let scopes = device.areaScopes
+        let started = ContinuousClock.now
         do {
             var rejections: [SyncRejection] = []
+            var accepted = 0
             if !request.changes.isEmpty {
                 // Idempotent: a batch repeated after a lost response changes nothing the second time.
                 let report = try store.apply(request.changes, scopes: scopes)
                 rejections = Self.locate(report.rejected, in: request.changes)
+                accepted = report.applied
             }
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
@@ -87,10 +95,25 @@ struct SyncService: Sendable {
             }
             let now = wallClock.nowMillis()
             try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
-            return SyncMessageCoding.encode(
+            let answer = SyncMessageCoding.encode(
                 SyncResponse(
                     serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,
                     changes: Changeset(rows: rows)))
+            let elapsed = ContinuousClock.now - started
+            metrics.changesAccepted.increment(by: accepted)
+            for (reason, group) in Dictionary(grouping: rejections, by: \.code) { metrics.refused(reason, count: group.count) }
+            metrics.bytesIn.increment(by: body.count)
+            metrics.bytesOut.increment(by: answer.count)
+            metrics.syncDuration.record(duration: elapsed)
+            logger.info(
+                "sync",
+                metadata: [
+                    "device": "\(device.id)", "pushed": "\(request.changes.changeCount)", "accepted": "\(accepted)",
+                    "refused": "\(rejections.count)", "pulled": "\(rows.reduce(0) { $0 + $1.changes.count })",
+                    "receipt": "\(receipt)", "cursor": "\(batch.cursor)", "bytes_in": "\(body.count)", "bytes_out": "\(answer.count)",
+                    "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+                ])
+            return answer
         } catch {
             throw .internal("sync failed: \(error)")
         }

@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SyncCore
+
+// gridsync-loadtest: N simulated devices (default 1,000), each enrolled with its own grid, push
+// 50 changes and pull, all at once, over TLS against one `gridsync-server` process on loopback.
+// Prints JSON: changes/s, sync latency p50/p99, server peak memory.
+//
+//   swift build -c release && .build/release/gridsync-loadtest [--devices N] [--changes 50] [--server PATH]
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: String) -> String {
+    arguments.firstIndex(of: name).map { arguments[$0 + 1] } ?? fallback
+}
+let deviceCount = Int(option("--devices", "1000"))!
+let changesPerDevice = Int(option("--changes", "50"))!
+let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+let serverBinary = option("--server", binaries.appendingPathComponent("gridsync-server").path)
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-load-\(UUID().uuidString.prefix(8))")
+defer { try? FileManager.default.removeItem(at: folder) }
+
+@discardableResult
+func run(_ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: serverBinary)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { fatalError("gridsync-server \(args.first ?? "") failed") }
+    return String(decoding: data, as: UTF8.self)
+}
+
+let county = "xizang/lhasa/maizhokunggar"
+try run(["init", folder.path, "--port", "0"])
+let codes = try run(["enroll", "--data", folder.path, "--scope", county, "--count", String(deviceCount)]).split(separator: "\n").map(
+    String.init)
+
+let server = Process()
+server.executableURL = URL(fileURLWithPath: serverBinary)
+server.arguments = ["serve", "--data", folder.path]
+let serverOut = Pipe()
+server.standardOutput = serverOut
+server.standardError = FileHandle.nullDevice
+try server.run()
+var banner = ""
+while !banner.contains("listening on") {
+    let chunk = serverOut.fileHandleForReading.availableData
+    if chunk.isEmpty { break }
+    banner += String(decoding: chunk, as: UTF8.self)
+}
+let port = Int(banner.split(separator: "\n").first { $0.hasPrefix("listening on") }!.split(separator: ":").last!)!
+defer { server.terminate() }
+
+var tls = TLSConfiguration.makeClientConfiguration()
+tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))
+var clientConfig = HTTPClient.Configuration(tlsConfiguration: tls)
+clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
+
+func post(_ path: String, _ body: [UInt8], _ headers: [(String, String)]) async throws -> (Int, [UInt8]) {
+    var request = HTTPClientRequest(url: "https://localhost:\(port)\(path)")
+    request.method = .POST
+    for (k, v) in headers { request.headers.add(name: k, value: v) }
+    request.body = .bytes(ByteBuffer(bytes: body))
+    let response = try await client.execute(request, timeout: .seconds(120))
+    return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 64 << 20)))
+}
+
+struct SimulatedDevice {
+    var site: SiteID
+    var grid: String
+    var credential = ""
+}
+
+// Enroll every device (not timed).
+var devices: [SimulatedDevice] = []
+for (n, code) in codes.enumerated() {
+    var d = SimulatedDevice(site: .random(), grid: "\(county)/t\(n % 9)/v\(n % 31)/g\(n)")
+    let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": d.site.hex])
+    let (status, answer) = try await post("/v1/enroll", Array(body), [("Content-Type", "application/json")])
+    guard status == 200, let json = try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any] else {
+        fatalError("enroll \(status)")
+    }
+    d.credential = json["credential"] as! String
+    devices.append(d)
+}
+
+/// A device's day: households with 5 fields each, stamped now.
+func changes(for device: SimulatedDevice) -> Changeset {
+    let now = HLCTimestamp(millis: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0)
+    let version = Version(timestamp: now, site: device.site)
+    var rows: [RowChanges] = []
+    var left = changesPerDevice
+    var k = 0
+    while left > 0 {
+        let fields: [(String, Value)] = [
+            ("door_plate", .text("\(k + 1)号")), ("head_name_zh", .text("扎西")), ("head_name_bo", .text("བཀྲ་ཤིས།")),
+            ("members", .integer(Int64(k % 7 + 1))), ("notes", .text("电瓶车入户充电 \(k)")),
+        ].prefix(left).map { $0 }
+        rows.append(
+            RowChanges(
+                table: "households", rowID: UUID().uuidString.lowercased(), grid: device.grid,
+                changes: fields.map { ColumnChange(column: $0.0, value: $0.1, version: version, base: nil) }))
+        left -= fields.count
+        k += 1
+    }
+    return Changeset(rows: rows)
+}
+
+let memoryBefore = peakMemoryKiB(server.processIdentifier)
+let start = ContinuousClock.now
+let latencies = try await withThrowingTaskGroup(of: Double.self) { group in
+    for device in devices {
+        group.addTask {
+            let request = SyncRequest(pullCursor: 0, pushThrough: Int64(changesPerDevice), maxPullChanges: 0, changes: changes(for: device))
+            let t0 = ContinuousClock.now
+            let (status, body) = try await post(
+                "/v1/sync", SyncMessageCoding.encode(request),
+                [("Authorization", "Bearer \(device.credential)"), ("Content-Type", "application/x-gridsync")])
+            let elapsed = ContinuousClock.now - t0
+            guard status == 200 else { fatalError("sync \(status): \(String(decoding: body, as: UTF8.self))") }
+            let response = try SyncMessageCoding.decodeResponse(body)
+            guard response.rejections.isEmpty, response.receipt == Int64(changesPerDevice) else {
+                fatalError("rejected: \(response.rejections.prefix(2))")
+            }
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+    }
+    var all: [Double] = []
+    for try await l in group { all.append(l) }
+    return all.sorted()
+}
+let total = ContinuousClock.now - start
+let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+let peak = peakMemoryKiB(server.processIdentifier)
+try await client.shutdown() as Void
+
+func peakMemoryKiB(_ pid: Int32) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+}
+
+func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000 }
+let record: [String: Any] = [
+    "benchmark": "server_load", "devices": deviceCount, "changes_per_device": changesPerDevice,
+    "changes_per_s": Double(deviceCount * changesPerDevice) / seconds, "wall_seconds": seconds,
+    "sync_p50_ms": pct(0.5), "sync_p99_ms": pct(0.99), "server_peak_rss_mib": Double(peak) / 1024,
+    "server_rss_before_mib": Double(memoryBefore) / 1024, "target_changes_per_s": 10_000, "target_p99_ms": 1000,
+]
+print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
