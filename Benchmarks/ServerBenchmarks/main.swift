@@ -38,8 +38,9 @@ func run(_ args: [String]) throws -> String {
 
 let county = "xizang/lhasa/maizhokunggar"
 try run(["init", folder.path, "--port", "0"])
-let codes = try run(["enroll", "--data", folder.path, "--scope", county, "--count", String(deviceCount)]).split(separator: "\n").map(
-    String.init)
+// One grid per device, as in the field: `{n}` becomes 1, 2, 3, …
+let codes = try run(["enroll", "--data", folder.path, "--scope", "\(county)/zhaxigang/v1/g{n}", "--count", String(deviceCount)])
+    .split(separator: "\n").map(String.init)
 
 let server = Process()
 server.executableURL = URL(fileURLWithPath: serverBinary)
@@ -61,6 +62,7 @@ var tls = TLSConfiguration.makeClientConfiguration()
 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))
 var clientConfig = HTTPClient.Configuration(tlsConfiguration: tls)
 clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+clientConfig.timeout = .init(connect: .seconds(300), read: .seconds(300))
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
 
 func post(_ path: String, _ body: [UInt8], _ headers: [(String, String)]) async throws -> (Int, [UInt8]) {
@@ -81,7 +83,7 @@ struct SimulatedDevice {
 // Enroll every device (not timed).
 var devices: [SimulatedDevice] = []
 for (n, code) in codes.enumerated() {
-    var d = SimulatedDevice(site: .random(), grid: "\(county)/t\(n % 9)/v\(n % 31)/g\(n)")
+    var d = SimulatedDevice(site: .random(), grid: "\(county)/zhaxigang/v1/g\(n + 1)")
     let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": d.site.hex])
     let (status, answer) = try await post("/v1/enroll", Array(body), [("Content-Type", "application/json")])
     guard status == 200, let json = try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any] else {

@@ -28,6 +28,11 @@ import Testing
         }
     }
 
+    @Test func protocolExampleOfAnEmptyFirstSyncIsExact() throws {
+        let request = SyncRequest(pullCursor: 0, pushThrough: 0, changes: Changeset())
+        #expect(SyncMessageCoding.encode(request) == [0x53, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00])
+    }
+
     /// The device half of a sync against a server replica, with no network: push, receipt, pull.
     @Test func aSessionPushesOnlyItsOwnWritesAndRecordsTheReceipt() throws {
         let folder = TemporaryFolder()

@@ -188,6 +188,27 @@ import Testing
         #expect(!log.contains(device.credential), "the credential must never be logged")
     }
 
+    @Test func sigtermShutsDownGracefullyKeepingEveryAcknowledgedChange() async throws {
+        let server = try LiveServer()
+        let device = try TestDevice(server: server, name: "d")
+        try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
+        for n in 0..<30 { try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "\(n)号")) }
+        let h = try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "photo"))
+        try device.replica.attachPhoto(to: .household, id: h, sha256: String(repeating: "ab", count: 32))
+        try await device.sync()
+        let listed = try LiveServer.run(["devices", "--data", server.folder.path])
+        #expect(listed.output.contains("pending photos 1"), "\(listed.output)")
+        let acknowledged = try device.replica.peerCursor(server.baseURL).acknowledged
+        server.process.terminate()  // SIGTERM
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+        let store = try Replica(path: server.folder.appendingPathComponent("store.sqlite").path)
+        #expect(try store.integrityCheck() == "ok")
+        #expect(try store.households().count == 31)
+        #expect(acknowledged == (try device.replica.localVersion()))
+        await server.stop()
+    }
+
     @Test func plainHTTPAndClientsThatDoNotTrustTheCAAreRefused() async throws {
         let server = try LiveServer()
         defer { Task { await server.stop() } }

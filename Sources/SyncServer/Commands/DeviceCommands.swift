@@ -15,13 +15,13 @@ struct EnrollCommand: ParsableCommand {
     @Option(help: "worker, township, county or operator.")
     var role: String = "worker"
 
-    @Option(help: "How many codes to print, one a line (for enrolling a batch of devices).")
+    @Option(help: "How many codes to print, one a line; `{n}` in a scope becomes 1, 2, 3, … (one grid per device).")
     var count: Int = 1
 
     func validate() throws {
         guard !scopes.isEmpty else { throw ValidationError("give at least one --scope") }
         for s in scopes {
-            do { _ = try AreaPath(s) } catch { throw ValidationError(error.description) }
+            do { _ = try AreaPath(s.replacingOccurrences(of: "{n}", with: "1")) } catch { throw ValidationError(error.description) }
         }
         guard DeviceRole(rawValue: role) != nil else { throw ValidationError("role must be one of worker, township, county, operator") }
         guard (1...10_000).contains(count) else { throw ValidationError("count must be 1 to 10000") }
@@ -31,9 +31,11 @@ struct EnrollCommand: ParsableCommand {
         let folder = DataFolder(data.data)
         let config = try folder.loadConfig()
         let registry = try DeviceRegistry(path: folder.registry.path)
-        for _ in 0..<count {
+        for n in 1...count {
             let code = try registry.createEnrollment(
-                role: DeviceRole(rawValue: role)!, scopes: try scopes.map { try AreaPath($0) }, ttlSeconds: config.enrollmentTTLSeconds,
+                role: DeviceRole(rawValue: role)!,
+                scopes: try scopes.map { try AreaPath($0.replacingOccurrences(of: "{n}", with: String(n))) },
+                ttlSeconds: config.enrollmentTTLSeconds,
                 nowMillis: Int64(SystemWallClock().nowMillis()))
             print(code)
         }
@@ -73,17 +75,52 @@ struct DevicesCommand: ParsableCommand {
         let folder = DataFolder(data.data)
         _ = try folder.loadConfig()
         let devices = try DeviceRegistry(path: folder.registry.path).devices()
+        // Photos referenced by records in a device's scopes whose bytes the server does not hold yet.
+        let store = try Replica(path: folder.store.path)
+        let blobs = try BlobStore(folder: folder.photos)
+        let missing = try store.referencedPhotos().filter { !blobs.contains($0) }
+        var listing: [Listing] = []
+        for d in devices {
+            let scopes = d.areaScopes
+            let pending = try missing.filter { hash in try store.gridsReferencing(photo: hash).contains { AreaPath.isInScopes($0, scopes) }
+            }
+            listing.append(Listing(device: d, pendingPhotos: pending.count))
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(devices), as: UTF8.self))
+            print(String(decoding: try encoder.encode(listing), as: UTF8.self))
             return
         }
-        for d in devices {
+        for item in listing {
+            let d = item.device
             let last = d.lastSyncMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).description } ?? "never"
             print(
-                "\(d.id)  \(d.role.rawValue)  \(d.revokedMillis == nil ? "active" : "REVOKED")  last sync \(last)  receipt \(d.acknowledged)  \(d.scopes.joined(separator: " "))"
-            )
+                "\(d.id)  \(d.role.rawValue)  \(d.revokedMillis == nil ? "active" : "REVOKED")  last sync \(last)  receipt \(d.acknowledged)  "
+                    + "pending photos \(item.pendingPhotos)  \(d.scopes.joined(separator: " "))")
         }
+    }
+}
+
+/// One line of `devices`: the device and the photos waiting for it to upload.
+struct Listing: Encodable {
+    var device: Device
+    var pendingPhotos: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, site, role, scopes, enrolledMillis, revokedMillis, lastSyncMillis, acknowledged, pendingPhotos
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(device.id, forKey: .id)
+        try c.encode(device.site, forKey: .site)
+        try c.encode(device.role, forKey: .role)
+        try c.encode(device.scopes, forKey: .scopes)
+        try c.encode(device.enrolledMillis, forKey: .enrolledMillis)
+        try c.encodeIfPresent(device.revokedMillis, forKey: .revokedMillis)
+        try c.encodeIfPresent(device.lastSyncMillis, forKey: .lastSyncMillis)
+        try c.encode(device.acknowledged, forKey: .acknowledged)
+        try c.encode(pendingPhotos, forKey: .pendingPhotos)
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Hummingbird
 import NIOCore
@@ -24,7 +25,12 @@ enum Routes {
 
         router.get("/health") { _, _ -> Response in
             let sequence = (try? service.store.sequence()) ?? -1
-            return json(200, ["status": "ok", "sequence": sequence, "protocol": Int(SyncMessageCoding.protocolVersion)])
+            return json(
+                200,
+                [
+                    "status": "ok", "sequence": sequence, "protocol": Int(SyncMessageCoding.protocolVersion),
+                    "changesetFormats": ChangesetEncoding.supportedVersions.map(Int.init), "capabilities": ["sync", "photos", "metrics"],
+                ])
         }
 
         router.post("/v1/enroll") { request, _ -> Response in
@@ -43,7 +49,9 @@ enum Routes {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
                 }
                 let body = try await collect(request, limit: limit)
-                let answer = try service.sync(device: device, body: Array(buffer: body))
+                // SQLite work blocks; run it off the concurrency pool so two slow syncs cannot
+                // hold every thread of a 2-core machine.
+                let answer = try await offload { try service.sync(device: device, body: Array(buffer: body)) }
                 return Response(
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }
@@ -84,6 +92,13 @@ enum Routes {
             }
         }
         return router
+    }
+
+    /// Runs blocking work on a global dispatch queue and awaits its result.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// Parses `bytes=A-` or `bytes=A-B` (one range only).
