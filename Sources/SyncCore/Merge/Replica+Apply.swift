@@ -7,14 +7,24 @@ extension Replica {
     /// breaks a rule is refused with its reason while the others are applied; `scopes`, when given,
     /// limits the grids the sender may write.
     public func apply(_ changeset: Changeset, scopes: [AreaPath]? = nil) throws(SyncCoreError) -> ApplyReport {
+        try apply(batch: [(changeset, scopes)])[0]
+    }
+
+    /// Merges several changesets, each with the scopes of its sender, in one transaction (one
+    /// commit, one fsync): a server applies the pushes of many devices together this way.
+    public func apply(batch: [(Changeset, [AreaPath]?)]) throws(SyncCoreError) -> [ApplyReport] {
         try write { context in
-            var merger = Merger(scopes: scopes)
-            for row in changeset.rows {
-                try merger.apply(row, context: &context)
+            var reports: [ApplyReport] = []
+            for (changeset, scopes) in batch {
+                var merger = Merger(scopes: scopes)
+                for row in changeset.rows {
+                    try merger.apply(row, context: &context)
+                }
+                try merger.recordConflicts(context: &context)
+                reports.append(merger.report)
             }
-            try merger.recordConflicts(context: &context)
             try context.rederiveTouchedIssues()
-            return merger.report
+            return reports
         }
     }
 }

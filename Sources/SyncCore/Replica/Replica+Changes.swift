@@ -21,11 +21,11 @@ extension Replica {
             var sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > ?"
             var arguments: [DatabaseValue] = [since.databaseValue]
             if let scopes {
-                let terms = scopes.map { _ in "grid = ? OR substr(grid, 1, ?) = ?" }
+                // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms use the (grid, lv) index.
+                let terms = scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }
                 sql += " AND (" + (terms.isEmpty ? ["0"] : terms).joined(separator: " OR ") + ")"
                 for scope in scopes {
-                    let prefix = scope.string + "/"
-                    arguments += [scope.string.databaseValue, prefix.utf8.count.databaseValue, prefix.databaseValue]
+                    arguments += [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
                 }
             }
             sql += " ORDER BY lv LIMIT ?"

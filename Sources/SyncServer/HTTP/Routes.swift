@@ -49,9 +49,7 @@ enum Routes {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
                 }
                 let body = try await collect(request, limit: limit)
-                // SQLite work blocks; run it off the concurrency pool so two slow syncs cannot
-                // hold every thread of a 2-core machine.
-                let answer = try await offload { try service.sync(device: device, body: Array(buffer: body)) }
+                let answer = try await service.sync(device: device, body: Array(buffer: body))
                 return Response(
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }
@@ -94,7 +92,8 @@ enum Routes {
         return router
     }
 
-    /// Runs blocking work on a global dispatch queue and awaits its result.
+    /// Runs blocking work (SQLite) on a global dispatch queue and awaits its result, so slow
+    /// syncs cannot hold every thread of the concurrency pool on a 2-core machine.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }

@@ -12,6 +12,20 @@ struct SyncService: Sendable {
     let wallClock: any WallClock
     let metrics = ServerMetrics()
     let logger: Logger
+    let committer: GroupCommitter
+
+    init(
+        store: any SyncStore, registry: DeviceRegistry, config: ServerConfig, caCertificatePEM: String, wallClock: any WallClock,
+        logger: Logger
+    ) {
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.caCertificatePEM = caCertificatePEM
+        self.wallClock = wallClock
+        self.logger = logger
+        self.committer = GroupCommitter(store: store)
+    }
 
     /// What `POST /v1/enroll` takes.
     struct EnrollRequest: Codable {
@@ -66,7 +80,7 @@ struct SyncService: Sendable {
 
     /// One round trip: store what the device pushed (refusing what it may not write, one change at
     /// a time), then answer with the receipt, the server's time and what changed in its scopes.
-    func sync(device: Device, body: [UInt8]) throws(APIError) -> [UInt8] {
+    func sync(device: Device, body: [UInt8]) async throws(APIError) -> [UInt8] {
         let request: SyncRequest
         do {
             request = try SyncMessageCoding.decodeRequest(body, maxBodyBytes: config.maxBodyBytes * 4)
@@ -80,13 +94,13 @@ struct SyncService: Sendable {
             var accepted = 0
             if !request.changes.isEmpty {
                 // Idempotent: a batch repeated after a lost response changes nothing the second time.
-                let report = try store.apply(request.changes, scopes: scopes)
+                let report = try await committer.apply(request.changes, scopes: scopes)
                 rejections = Self.locate(report.rejected, in: request.changes)
                 accepted = report.applied
             }
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
-            let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes)
+            let batch = try await Routes.offload { try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes) }
             let site = SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
@@ -94,7 +108,7 @@ struct SyncService: Sendable {
                 return others.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: others)
             }
             let now = wallClock.nowMillis()
-            try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+            try await Routes.offload { try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now)) }
             let answer = SyncMessageCoding.encode(
                 SyncResponse(
                     serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,

@@ -5,6 +5,8 @@ import SyncCore
 protocol SyncStore: Sendable {
     /// Merges pushed changes, refusing those outside `scopes` or otherwise invalid one by one.
     func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport
+    /// Merges the pushes of several devices in one durable transaction.
+    func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport]
     /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`.
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch
     /// The newest server sequence number.
@@ -18,6 +20,8 @@ struct ReplicaStore: SyncStore {
     let replica: Replica
 
     func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport { try replica.apply(changes, scopes: scopes) }
+
+    func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport] { try replica.apply(batch: batch.map { ($0.0, $0.1) }) }
 
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch {
         try replica.changes(since: cursor, maxChanges: maxChanges, scopes: scopes)
