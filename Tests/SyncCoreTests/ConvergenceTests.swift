@@ -8,10 +8,10 @@ import Testing
 /// and the same conflicts. Set GRIDSYNC_SEEDS=N (and GRIDSYNC_OPS=M) to run more by hand.
 @Suite struct ConvergenceTests {
     static let seeds: [UInt64] = {
-        let n = Int(ProcessInfo.processInfo.environment["GRIDSYNC_SEEDS"] ?? "") ?? 6
+        let n = Int(ProcessInfo.processInfo.environment["GRIDSYNC_SEEDS"] ?? "") ?? 8
         return (1...UInt64(max(1, n))).map { $0 &* 7919 }
     }()
-    static let operations = Int(ProcessInfo.processInfo.environment["GRIDSYNC_OPS"] ?? "") ?? 1000
+    static let operations = Int(ProcessInfo.processInfo.environment["GRIDSYNC_OPS"] ?? "") ?? 2000
 
     @Test(arguments: seeds) func replicasConverge(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)

@@ -25,7 +25,7 @@ public final class BlobStore: @unchecked Sendable {
 
     /// The lowercase hex SHA-256 of `bytes`.
     public static func sha256(_ bytes: some DataProtocol) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: bytes))
     }
 
     func path(_ hash: String) -> URL { folder.appendingPathComponent(hash) }

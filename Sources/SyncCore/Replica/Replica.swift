@@ -126,11 +126,22 @@ public final class Replica: Sendable {
     /// Learns the sync server's time (milliseconds since 1970, as the server reported it): from now
     /// on this replica reads its wall clock corrected by the difference, so a device whose clock is
     /// years back stamps sensible times and accepts the server's. Returns the offset in milliseconds.
+    ///
+    /// A device whose clock ran ahead has stamped writes in the future, which the server refuses.
+    /// Its clock is brought back to the server's time and those writes are stamped again, now, so
+    /// they go up with the next sync: they were never accepted anywhere, so nothing that was
+    /// merged goes back in time.
     @discardableResult
     public func learnServerTime(_ serverMillis: UInt64) throws(SyncCoreError) -> Int64 {
         let offset = Int64(clamping: serverMillis) - Int64(clamping: configuration.wallClock.nowMillis())
+        let bound = serverMillis + configuration.maxDriftMillis
         try write { context in
             try context.db.execute(sql: "UPDATE replica_meta SET clock_offset_millis = ?", arguments: [offset])
+            context.clockOffsetMillis = offset
+            if context.clock.last.millis > bound {
+                context.resetClock(toMillis: serverMillis)
+                try context.restampOwnWrites(after: bound)
+            }
         }
         return offset
     }

@@ -8,7 +8,7 @@ struct WriteContext {
     let site: SiteID
     let wallClock: any WallClock
     /// Milliseconds to add to the wall clock, learned from the sync server (see `learnServerTime`).
-    let clockOffsetMillis: Int64
+    var clockOffsetMillis: Int64
     private(set) var clock: HybridLogicalClock
     private(set) var localVersion: Int64
     private var transactionTimestamp: HLCTimestamp?
@@ -57,6 +57,46 @@ struct WriteContext {
     mutating func nextLocalVersion() -> Int64 {
         localVersion += 1
         return localVersion
+    }
+
+    /// Moves the clock back to `millis` (only for a clock found ahead of the server's, whose future
+    /// stamps were never accepted).
+    mutating func resetClock(toMillis millis: UInt64) {
+        clock = HybridLogicalClock(last: HLCTimestamp(millis: millis, counter: 0), maxDriftMillis: clock.maxDriftMillis)
+        transactionTimestamp = nil
+    }
+
+    /// Stamps again, with this transaction's timestamp, every value this replica wrote with a
+    /// timestamp later than `bound` (and an event's `at`), so they sync as fresh changes.
+    mutating func restampOwnWrites(after bound: UInt64) throws {
+        let version = try localStamp()
+        for table in Schema.all {
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM \(table.name)")
+            for id in ids {
+                guard var row = try loadRow(table, id: id) else { continue }
+                let previous = row
+                var changed = false
+                for (i, clock) in row.clocks.entries.enumerated() {
+                    guard let v = clock.version, v.site == site, v.timestamp.millis > bound else { continue }
+                    row.clocks.entries[i].version = version
+                    if table.columns[i] == "at", let at = row.values[i].integer, UInt64(bitPattern: at) >> HLCTimestamp.counterBits > bound
+                    {
+                        row.values[i] = .integer(Int64(bitPattern: version.timestamp.rawValue))
+                    }
+                    changed = true
+                }
+                guard changed else { continue }
+                let lv = nextLocalVersion()
+                for i in row.clocks.entries.indices where row.clocks.entries[i].version == version {
+                    row.clocks.entries[i].localVersion = lv
+                }
+                try storeRow(table, id: id, row: row, localVersion: lv, previous: previous)
+                if table.name == Schema.issueEvents.name, let issue = row.values[table.index(of: "issue_id")!].text {
+                    touchedIssues.insert(issue)
+                }
+            }
+        }
+        try rederiveTouchedIssues()
     }
 
     func finish() throws {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SyncCore
 
 /// Random secrets and their stored form: only SHA-256 digests of codes and credentials are kept.
 enum Secrets {
@@ -28,6 +29,6 @@ enum Secrets {
 
     /// The stored form of a secret: lowercase hex SHA-256.
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: Data(secret.utf8)))
     }
 }
