@@ -215,6 +215,49 @@ import Testing
         await server.stop()
     }
 
+    /// `init --certificate --key --ca`: the operator's own CA (made here with the system openssl)
+    /// instead of the one `init` makes.
+    @Test func anOperatorsOwnCASignedCertificateIsServed() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-opca-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        func openssl(_ args: [String]) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = args
+            p.currentDirectoryURL = work
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "openssl \(args.first ?? "")")
+        }
+        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n".utf8).write(
+            to: work.appendingPathComponent("ext.cnf"))
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "30", "-subj", "/O=County IT/CN=Operator CA",
+        ])
+        try openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=localhost",
+        ])
+        try openssl([
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+            "-days", "30", "-extfile", "ext.cnf",
+        ])
+        let server = try LiveServer(
+            extraInit: [
+                "--certificate", work.appendingPathComponent("server.pem").path, "--key", work.appendingPathComponent("server.key").path,
+                "--ca", work.appendingPathComponent("ca.pem").path,
+            ])
+        defer { Task { await server.stop() } }
+        #expect(try await server.send(.GET, "/health").status == 200)  // the client trusts the operator's CA only
+        let device = try TestDevice(server: server, name: "d")
+        try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
+        try await device.sync()
+    }
+
     @Test func plainHTTPAndClientsThatDoNotTrustTheCAAreRefused() async throws {
         let server = try LiveServer()
         defer { Task { await server.stop() } }
