@@ -32,7 +32,7 @@ let titles = ["草场使用权纠纷", "邻里纠纷", "电瓶车入户充电", 
 let tibetan = ["ཞིང་ཁའི་རྩོད་གཞི།", "མེ་སྐྱོན་ཉེན་ཁ།", "རྒན་པ་གཅིག་པུར་སྡོད་མཁན།", "ས་ཁོངས་ཞིབ་བཤེར།"]
 let names = ["扎西", "次仁", "多吉", "卓玛", "白玛", "罗布", "达瓦", "边巴", "索朗", "拉姆"]
 
-func hex64() -> String { (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+func hex64() -> String { Hex.string((0..<32).map { _ in UInt8.random(in: 0...255) }) }
 
 /// A source replica holding `count` issues with 8 written fields each.
 func sourceReplica(_ name: String, issues count: Int) throws -> (Replica, [String]) {

@@ -57,7 +57,7 @@ import Testing
             rounds += 1
             let request = try session.nextRequest()
             #expect(request.changes.rows.allSatisfy { $0.changes.allSatisfy { $0.version.site == device.site } })
-            let outcome = try session.handle(try serve(request), to: request, wallMillis: testEpochMillis)
+            let outcome = try session.handle(try serve(request), wallMillis: testEpochMillis)
             if !outcome.needsAnotherRound || rounds > 5 { break }
         }
         #expect(rounds <= 3)

@@ -138,7 +138,7 @@ final class TestDevice: @unchecked Sendable {
             let request = try session.nextRequest()
             let r = try await exchange(request)
             guard r.status == 200 else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
-            let outcome = try session.handle(try SyncMessageCoding.decodeResponse(r.body), to: request, wallMillis: clock?.nowMillis() ?? 0)
+            let outcome = try session.handle(try SyncMessageCoding.decodeResponse(r.body), wallMillis: clock?.nowMillis() ?? 0)
             rejections += outcome.rejections
             if !outcome.needsAnotherRound { return rejections }
         }

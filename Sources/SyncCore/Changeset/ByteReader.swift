@@ -54,6 +54,14 @@ struct ByteReader {
         return v
     }
 
+    /// A varint byte length, then that many bytes of valid UTF-8.
+    mutating func lengthPrefixedString(_ what: String) throws(ChangesetDecodingError) -> String {
+        let start = offset
+        let n = try count(what)
+        guard let s = String(validating: try slice(n, what), as: UTF8.self) else { throw .invalidUTF8(offset: start) }
+        return s
+    }
+
     mutating func slice(_ n: Int, _ what: String) throws(ChangesetDecodingError) -> ArraySlice<UInt8> {
         guard n <= remaining else { throw .truncated(offset: offset, expected: what) }
         defer { offset += n }

@@ -23,4 +23,11 @@ struct ByteWriter {
     }
 
     mutating func append(_ other: [UInt8]) { bytes += other }
+
+    /// A varint byte length, then the UTF-8 bytes.
+    mutating func lengthPrefixed(_ text: String) {
+        let utf8 = Array(text.utf8)
+        varint(utf8.count)
+        append(utf8)
+    }
 }

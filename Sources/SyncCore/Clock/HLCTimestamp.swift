@@ -21,6 +21,9 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
         rawValue = millis << Self.counterBits | counter
     }
 
+    /// The timestamp stored in an INTEGER column (its bit pattern), zero for null.
+    init(stored value: Int64?) { self.init(rawValue: UInt64(bitPattern: value ?? 0)) }
+
     /// The zero timestamp, older than any real one.
     public static let zero = HLCTimestamp(rawValue: 0)
 

@@ -116,11 +116,8 @@ public enum SyncMessageCoding {
         for rejection in response.rejections {
             w.varint(rejection.row)
             w.varint(rejection.change)
-            for text in [rejection.code, rejection.message] {
-                let utf8 = Array(text.utf8)
-                w.varint(utf8.count)
-                w.append(utf8)
-            }
+            w.lengthPrefixed(rejection.code)
+            w.lengthPrefixed(rejection.message)
         }
         w.append(ChangesetEncoding.encode(response.changes))
         return w.bytes
@@ -144,17 +141,12 @@ public enum SyncMessageCoding {
         for _ in 0..<count {
             let row = try r.varint("rejected row")
             let change = try r.varint("rejected change")
-            var texts: [String] = []
-            for what in ["rejection code", "rejection message"] {
-                let start = r.offset
-                let n = try r.count(what)
-                guard let s = String(validating: try r.slice(n, what), as: UTF8.self) else { throw .invalidUTF8(offset: start) }
-                texts.append(s)
-            }
+            let code = try r.lengthPrefixedString("rejection code")
+            let message = try r.lengthPrefixedString("rejection message")
             guard row <= UInt64(Int.max), change <= UInt64(Int.max) else {
                 throw .invalidField(offset: r.offset, "rejection index out of range")
             }
-            rejections.append(SyncRejection(row: Int(row), change: Int(change), code: texts[0], message: texts[1]))
+            rejections.append(SyncRejection(row: Int(row), change: Int(change), code: code, message: message))
         }
         let changes = try ChangesetEncoding.decode(Array(try r.slice(r.remaining, "changeset")), maxBodyBytes: maxBodyBytes)
         return SyncResponse(

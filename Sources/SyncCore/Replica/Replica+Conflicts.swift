@@ -19,7 +19,7 @@ extension Replica {
                 return ConflictRecord(
                     id: row[0], grid: row[1], table: row[2] ?? "", rowID: row[3] ?? "", column: row[4] ?? "",
                     lostValue: lost == .null ? nil : lost.description,
-                    lostAt: HLCTimestamp(rawValue: UInt64(bitPattern: (row[6] as Int64?) ?? 0)), lostSite: row[7] ?? "",
+                    lostAt: HLCTimestamp(stored: row[6]), lostSite: row[7] ?? "",
                     resolved: (row[8] as Int64?) == 1, resolvedBy: row[9], resolution: row[10])
             }
         }

@@ -92,7 +92,7 @@ extension WriteContext {
             db.cachedStatement(sql: "SELECT kind, at, id, tier, from_tier FROM issue_events WHERE issue_id = ?"), arguments: [issueID])
         while let row = try rows.next() {
             guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { continue }
-            let at = HLCTimestamp(rawValue: UInt64(bitPattern: (row[1] as Int64?) ?? 0))
+            let at = HLCTimestamp(stored: row[1])
             steps.append(
                 IssueLifecycle.Step(
                     kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init),

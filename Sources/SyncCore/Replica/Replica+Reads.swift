@@ -123,7 +123,7 @@ extension Replica {
         guard let kind = (row["kind"] as String?).flatMap(IssueEventKind.init) else { return nil }
         return IssueEvent(
             id: row["id"], issueID: row["issue_id"] ?? "", kind: kind,
-            at: HLCTimestamp(rawValue: UInt64(bitPattern: (row["at"] as Int64?) ?? 0)), actor: row["actor"], note: row["note"],
+            at: HLCTimestamp(stored: row["at"]), actor: row["actor"], note: row["note"],
             tier: (row["tier"] as String?).flatMap(IssueTier.init), satisfaction: row["satisfaction"])
     }
 

@@ -43,9 +43,9 @@ public struct SyncSession: Sendable {
         public var needsAnotherRound: Bool
     }
 
-    /// Takes in the server's response to `request`: learns the server's time, merges what was
+    /// Takes in the server's response to the last request: learns the server's time, merges what was
     /// pulled, and records the receipt and the cursor.
-    public func handle(_ response: SyncResponse, to request: SyncRequest, wallMillis: UInt64) throws(SyncCoreError) -> Outcome {
+    public func handle(_ response: SyncResponse, wallMillis: UInt64) throws(SyncCoreError) -> Outcome {
         let before = try replica.peerCursor(peer)
         let offset = try replica.learnServerTime(response.serverTimeMillis)
         let report = try replica.apply(response.changes)

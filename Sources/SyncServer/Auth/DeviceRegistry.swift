@@ -25,7 +25,6 @@ struct Device: Codable, Equatable {
 
 /// Why a request is not authenticated or an enrollment is refused.
 enum AuthError: Error, Equatable {
-    case missingCredential
     case unknownCredential
     case revoked(deviceID: String)
     case invalidCode

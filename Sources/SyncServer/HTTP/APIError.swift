@@ -26,7 +26,7 @@ struct APIError: Error, Equatable {
     /// Maps an authentication failure.
     init(_ auth: AuthError) {
         switch auth {
-        case .missingCredential, .unknownCredential: self = .unauthenticated
+        case .unknownCredential: self = .unauthenticated
         case let .revoked(id): self = .revoked(id)
         case .invalidCode: self = .enrollmentRefused
         case let .invalid(m): self = .badRequest(m)

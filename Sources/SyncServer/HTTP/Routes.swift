@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Hummingbird
 import NIOCore
@@ -90,14 +89,6 @@ enum Routes {
             }
         }
         return router
-    }
-
-    /// Runs blocking work (SQLite) on a global dispatch queue and awaits its result, so slow
-    /// syncs cannot hold every thread of the concurrency pool on a 2-core machine.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 
     /// Parses `bytes=A-` or `bytes=A-B` (one range only).

@@ -100,7 +100,7 @@ struct SyncService: Sendable {
             }
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
-            let batch = try await Routes.offload { try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes) }
+            let batch = try await runBlocking { try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes) }
             let site = SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
@@ -108,7 +108,7 @@ struct SyncService: Sendable {
                 return others.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: others)
             }
             let now = wallClock.nowMillis()
-            try await Routes.offload { try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now)) }
+            try await runBlocking { try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now)) }
             let answer = SyncMessageCoding.encode(
                 SyncResponse(
                     serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,
