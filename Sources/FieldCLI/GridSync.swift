@@ -2,10 +2,15 @@ import ArgumentParser
 
 /// The grid worker's and county center's command-line tool.
 @main
-struct GridSync: ParsableCommand {
+struct GridSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gridsync",
-        abstract: "Offline-first household register and issue tracking for grid workers.",
-        subcommands: [Demo.self]
+        abstract: "Offline-first household register and issue tracking for grid workers, synced over TLS.",
+        discussion:
+            "Everything is recorded on this device first and works with no signal; `gridsync sync` exchanges changes with the sync server when a link is there. Messages are in Chinese or English (LANG, or --lang zh|en).",
+        subcommands: [
+            InitCommand.self, StatusCommand.self, HouseholdCommand.self, IssueCommand.self, PhotoCommand.self, SearchCommand.self,
+            ConflictCommand.self, SyncCommand.self, ReportCommand.self, ExportCommand.self, Demo.self,
+        ]
     )
 }

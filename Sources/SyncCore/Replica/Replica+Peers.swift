@@ -53,4 +53,17 @@ extension Replica {
     public func pendingRowCount(after acknowledged: Int64) throws(SyncCoreError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE lv > ?", arguments: [acknowledged]) ?? 0 }
     }
+
+    /// How many of this replica's own column changes after local version `acknowledged` still wait
+    /// for a receipt (changes pulled from the peer are not counted: they are never pushed back).
+    public func pendingOwnChanges(after acknowledged: Int64) throws(SyncCoreError) -> Int {
+        var since = acknowledged
+        var count = 0
+        while true {
+            let batch = try changes(since: since, maxChanges: 5000)
+            count += batch.changeset.rows.reduce(0) { $0 + $1.changes.count { $0.version.site == site } }
+            guard batch.hasMore, batch.cursor > since else { return count }
+            since = batch.cursor
+        }
+    }
 }

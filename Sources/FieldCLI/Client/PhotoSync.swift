@@ -1,0 +1,158 @@
+import Foundation
+import SyncCore
+
+/// The photos half of a sync: uploads, in chunks, every photo of this device the server lacks,
+/// resuming each from the offset the server acknowledged; and fetches photos from the server.
+struct PhotoSync {
+    let home: DeviceHome
+    let replica: Replica
+    let blobs: BlobStore
+    let connection: ServerConnection
+    let policy: RetryPolicy
+    let progress: Progress
+    var chunkSize = 32 << 10
+
+    struct Status: Decodable {
+        var sha256: String
+        var referenced: Bool
+        var received: Int
+        var complete: Bool
+    }
+
+    /// Hashes of photos held here, referenced by a record, and not known to be on the server.
+    func waiting() throws -> [String] { try home.photosWaiting(replica: replica, blobs: blobs) }
+
+    /// What the server holds of `hashes`.
+    func status(_ hashes: [String]) async throws -> [String: Status] {
+        var result: [String: Status] = [:]
+        for start in stride(from: 0, to: hashes.count, by: 1000) {
+            let body = try JSONSerialization.data(withJSONObject: ["hashes": Array(hashes[start..<min(hashes.count, start + 1000)])])
+            let reply = try await policy.run(onRetry: retried) {
+                try await connection.send(.POST, "/v1/photos/status", body: Array(body), contentType: "application/json")
+            }
+            guard reply.status == 200 else { throw ServerConnection.failure(reply) }
+            struct Answer: Decodable { var photos: [Status] }
+            let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
+            for s in answer.photos { result[s.sha256] = s }
+        }
+        return result
+    }
+
+    /// Uploads waiting photos within `budget` bytes (nil: no limit); returns how many completed,
+    /// bytes sent and how many still wait.
+    func upload(budget: Int?, into summary: inout SyncSummary) async throws {
+        let hashes = try waiting()
+        guard !hashes.isEmpty else { return }
+        var onServer = home.photosOnServer()
+        var states = try await status(hashes)
+        var left = budget
+        let total = hashes.reduce(0) { $0 + max(0, (blobs.size($1) ?? 0) - (states[$1]?.received ?? 0)) }
+        var sent = 0
+        for hash in hashes {
+            guard let size = blobs.size(hash) else { continue }
+            guard var state = states[hash], state.referenced else {
+                progress.note(
+                    say(
+                        "photo \(hash.prefix(12))… waits: no record the server holds refers to it yet",
+                        "照片 \(hash.prefix(12))… 暂缓：服务器上还没有引用它的记录"))
+                continue
+            }
+            var offset = state.received
+            while !state.complete && offset < size {
+                if let l = left, l <= 0 { break }
+                let length = min(chunkSize, size - offset, left ?? Int.max)
+                let chunk = try blobs.read(hash, range: offset..<(offset + length))
+                let reply = try await policy.run(onRetry: retried) {
+                    try await connection.send(
+                        .PUT, "/v1/photos/\(hash)?offset=\(offset)&total=\(size)", body: Array(chunk),
+                        contentType: "application/octet-stream")
+                }
+                summary.photoBytesSent += chunk.count
+                left = left.map { $0 - chunk.count }
+                switch reply.status {
+                case 200:
+                    struct Answer: Decodable { var received: Int; var complete: Bool }
+                    let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
+                    sent += max(0, answer.received - offset)
+                    offset = answer.received
+                    state.complete = answer.complete
+                case 409 where ServerConnection.errorCode(reply) == "wrong_offset":
+                    // The server holds another length (an earlier answer was lost): ask and resume there.
+                    states = try await status([hash])
+                    state = states[hash] ?? state
+                    offset = state.received
+                default:
+                    throw ServerConnection.failure(reply)
+                }
+                progress.update(say("photos", "照片"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent)
+            }
+            if state.complete || offset >= size {
+                summary.photosUploaded += 1
+                onServer.insert(hash)
+                try home.savePhotosOnServer(onServer)
+            }
+        }
+        progress.update(say("photos", "照片"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, force: true)
+        progress.finish()
+        summary.photosWaiting = try waiting().count
+        if let budget, summary.photosWaiting > 0 {
+            progress.note(
+                say(
+                    "\(summary.photosWaiting) photo(s) wait for a later sync (budget of \(Output.bytes(budget)) used)",
+                    "\(summary.photosWaiting) 张照片等待下次同步（流量额度 \(Output.bytes(budget)) 已用完）"))
+        }
+    }
+
+    /// Downloads `hashes` (photos referenced here but not held), resuming partial downloads with a
+    /// byte range; returns the hashes fetched and the ones the server does not have (yet).
+    func fetch(_ hashes: [String]) async throws -> (fetched: [String], missing: [String]) {
+        var fetched: [String] = []
+        var missing: [String] = []
+        var bytes = 0
+        for hash in hashes where !blobs.contains(hash) {
+            var done = false
+            while !done {
+                let offset = blobs.receivedBytes(hash)
+                let reply = try await policy.run(onRetry: retried) {
+                    try await connection.send(.GET, "/v1/photos/\(hash)", headers: offset > 0 ? [("Range", "bytes=\(offset)-")] : [])
+                }
+                switch reply.status {
+                case 200, 206:
+                    let total = Self.totalSize(reply) ?? (offset + reply.body.count)
+                    let start = reply.status == 206 ? offset : 0
+                    if start == 0 && offset > 0 {
+                        // A full answer to a ranged request: start over.
+                        try? FileManager.default.removeItem(at: blobs.folder.appendingPathComponent("partial/\(hash)"))
+                    }
+                    switch try blobs.append(hash, offset: start, chunk: Data(reply.body), total: total) {
+                    case .complete: done = true
+                    case .stored, .wrongOffset: break
+                    case .corrupt:
+                        throw Failure("hash_mismatch", say("photo \(hash) arrived corrupt", "照片 \(hash) 下载后校验失败"), status: .io)
+                    }
+                    bytes += reply.body.count
+                    progress.update(say("photos", "照片"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes)
+                case 404:
+                    missing.append(hash)
+                    done = true
+                default:
+                    throw ServerConnection.failure(reply)
+                }
+            }
+            if blobs.contains(hash) { fetched.append(hash) }
+            progress.update(say("photos", "照片"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes, force: true)
+        }
+        progress.finish()
+        return (fetched, missing)
+    }
+
+    static func totalSize(_ reply: ServerConnection.Reply) -> Int? {
+        // Content-Range: bytes A-B/TOTAL
+        guard let range = reply.headers.first(name: "Content-Range"), let slash = range.lastIndex(of: "/") else { return nil }
+        return Int(range[range.index(after: slash)...])
+    }
+
+    private func retried(_ attempt: Int, _ wait: Double, _ failure: Failure) {
+        progress.retrying(attempt, wait, failure)
+    }
+}

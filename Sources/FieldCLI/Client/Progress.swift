@@ -1,0 +1,72 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Shows how a sync goes: a bar redrawn in place on a terminal, plain lines otherwise (on stderr,
+/// so the summary on stdout stays clean for programs).
+final class Progress: @unchecked Sendable {
+    let terminal: Bool
+    let quiet: Bool
+    private let start = Date()
+    private var lastDraw = Date()
+    private var drawn = false
+
+    init(quiet: Bool = false) {
+        terminal = isatty(STDERR_FILENO) == 1
+        self.quiet = quiet
+    }
+
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
+    /// A line that stays (a retry, a refusal, a finished stage).
+    func note(_ text: String) {
+        guard !quiet else { return }
+        if terminal && drawn { write("\r\u{1b}[2K") }
+        write(text + "\n")
+        drawn = false
+    }
+
+    /// A line saying the link dropped and when the next attempt comes.
+    func retrying(_ attempt: Int, _ wait: Double, _ failure: Failure) {
+        note(
+            say(
+                "link lost (\(failure.message)); retry \(attempt) in \(String(format: "%.1f", wait)) s",
+                "连接中断（\(failure.message)）；\(String(format: "%.1f", wait)) 秒后第 \(attempt) 次重试"))
+    }
+
+    /// Progress of a stage: `done` of `total` units (nil when unknown), `bytes` moved so far.
+    func update(_ stage: String, done: Int, total: Int?, unit: String, bytes: Int, force: Bool = false) {
+        guard !quiet else { return }
+        let rate = elapsed > 0.2 ? Double(bytes) / elapsed : 0
+        var text = "\(stage) \(done)"
+        if let total { text += "/\(total)" }
+        text += " \(unit) · \(Output.bytes(bytes)) · \(Output.bytes(Int(rate)))/s"
+        if let total, done > 0, done < total, elapsed > 0.5 {
+            let left = elapsed / Double(done) * Double(total - done)
+            text += " · " + say("\(Int(left.rounded(.up))) s left", "剩余 \(Int(left.rounded(.up))) 秒")
+        }
+        if terminal {
+            guard force || Date().timeIntervalSince(lastDraw) > 0.1 else { return }
+            let width = 24
+            let filled = total.map { $0 == 0 ? width : min(width, done * width / max(1, $0)) } ?? 0
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            write("\r\u{1b}[2K[\(bar)] \(text)")
+            drawn = true
+        } else {
+            guard force || Date().timeIntervalSince(lastDraw) > 2 else { return }
+            write(text + "\n")
+        }
+        lastDraw = Date()
+    }
+
+    func finish() {
+        if terminal && drawn && !quiet { write("\n") }
+        drawn = false
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

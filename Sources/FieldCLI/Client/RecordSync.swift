@@ -1,0 +1,85 @@
+import Foundation
+import SyncCore
+
+/// What one `gridsync sync` did.
+struct SyncSummary: Codable, Sendable {
+    struct Refusal: Codable, Sendable {
+        var table: String
+        var row: String
+        var column: String
+        var code: String
+        var message: String
+    }
+
+    var pushed = 0
+    var pulled = 0
+    var refused: [Refusal] = []
+    var conflicts = 0
+    var rounds = 0
+    var retries = 0
+    var recordBytesSent = 0
+    var recordBytesReceived = 0
+    var photosUploaded = 0
+    var photoBytesSent = 0
+    var photosWaiting = 0
+    var receipt: Int64 = 0
+    var clockOffsetMillis: Int64?
+    var seconds = 0.0
+}
+
+/// The records half of a sync: rounds of push-and-pull until nothing is left either way. The
+/// receipt and cursor are stored after every round, so a cut costs at most the round in flight.
+struct RecordSync {
+    let replica: Replica
+    let connection: ServerConnection
+    let policy: RetryPolicy
+    let progress: Progress
+
+    func run(into summary: inout SyncSummary) async throws {
+        let session = SyncSession(replica: replica, peer: connection.server)
+        let pending = try replica.pendingOwnChanges(after: try replica.peerCursor(connection.server).acknowledged)
+        var retries = 0
+        for _ in 0..<100_000 {
+            let request = try session.nextRequest()
+            let body = SyncMessageCoding.encode(request)
+            let reply = try await policy.run(onRetry: { attempt, wait, failure in
+                retries += 1
+                progress.retrying(attempt, wait, failure)
+            }) {
+                try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+            }
+            guard reply.status == 200 else { throw ServerConnection.failure(reply) }
+            let response: SyncResponse
+            do {
+                response = try SyncMessageCoding.decodeResponse(reply.body)
+            } catch {
+                throw Failure("bad_response", say("the server's answer is malformed: \(error)", "服务器的应答格式错误：\(error)"), status: .software)
+            }
+            let outcome = try session.handle(response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            summary.rounds += 1
+            summary.pushed += request.changes.rows.reduce(0) { $0 + $1.changes.count }
+            summary.pulled += response.changes.rows.reduce(0) { $0 + $1.changes.count }
+            summary.conflicts += outcome.applied.conflictsFound
+            summary.recordBytesSent += body.count
+            summary.recordBytesReceived += reply.body.count
+            for r in outcome.rejections {
+                let row = r.row < request.changes.rows.count ? request.changes.rows[r.row] : nil
+                let column = row.flatMap { r.change < $0.changes.count ? $0.changes[r.change].column : nil } ?? "?"
+                summary.refused.append(
+                    .init(table: row?.table ?? "?", row: row?.rowID ?? "?", column: column, code: r.code, message: r.message))
+            }
+            progress.update(
+                say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
+                bytes: summary.recordBytesSent + summary.recordBytesReceived)
+            if !outcome.needsAnotherRound { break }
+        }
+        progress.update(
+            say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
+            bytes: summary.recordBytesSent + summary.recordBytesReceived, force: true)
+        summary.retries += retries
+        let cursor = try replica.peerCursor(connection.server)
+        summary.receipt = cursor.acknowledged
+        summary.clockOffsetMillis = cursor.clockOffsetMillis
+        progress.finish()
+    }
+}

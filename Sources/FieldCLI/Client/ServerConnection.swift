@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// An HTTPS connection to the sync server that trusts only the pinned CA (TLS 1.2 at least).
+final class ServerConnection: Sendable {
+    /// What the server answered.
+    struct Reply: Sendable {
+        var status: Int
+        var body: [UInt8]
+        var headers: HTTPHeaders
+    }
+
+    let server: String
+    let credential: String?
+    private let client: HTTPClient
+    private let timeout: TimeAmount
+
+    /// A connection to `server` (an `https://` URL) trusting the CA certificates in `caFile`.
+    init(server: String, caFile: String, credential: String? = nil, timeoutSeconds: Int = 120) throws {
+        guard let url = URL(string: server), url.scheme == "https", url.host != nil else {
+            throw Failure(
+                "bad_server", say("the server must be an https:// URL, not \(server)", "服务器地址必须是 https:// 开头，而不是 \(server)"),
+                status: .badInput)
+        }
+        let roots: [NIOSSLCertificate]
+        do {
+            roots = try NIOSSLCertificate.fromPEMFile(caFile)
+        } catch {
+            throw Failure("bad_ca", say("cannot read a CA certificate from \(caFile)", "无法从 \(caFile) 读取 CA 证书"), status: .badInput)
+        }
+        guard !roots.isEmpty else {
+            throw Failure("bad_ca", say("\(caFile) holds no certificate", "\(caFile) 中没有证书"), status: .badInput)
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.trustRoots = .certificates(roots)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.httpVersion = .http1Only
+        configuration.timeout = .init(connect: .seconds(20), read: .seconds(Int64(timeoutSeconds)))
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.credential = credential
+        self.timeout = .seconds(Int64(timeoutSeconds))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Sends one request. Transport faults and server faults (5xx) come back as retryable
+    /// `unavailable` failures; a refused certificate is not retried.
+    func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: server + path)
+        request.method = method
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential)") }
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let reply: Reply
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: 64 << 20)
+            reply = Reply(status: Int(response.status.code), body: Array(buffer: bytes), headers: response.headers)
+        } catch {
+            throw Self.transportFailure(error, server: server)
+        }
+        if reply.status >= 500 || reply.status == 429 {
+            throw Failure(
+                "server_unavailable",
+                say("the server answered \(reply.status): \(Self.message(reply))", "服务器返回 \(reply.status)：\(Self.message(reply))"),
+                status: .unavailable)
+        }
+        return reply
+    }
+
+    /// The failure a non-success reply stands for, from the server's JSON error.
+    static func failure(_ reply: Reply) -> Failure {
+        let code = errorCode(reply) ?? "http_\(reply.status)"
+        let text = message(reply)
+        switch (reply.status, code) {
+        case (403, "revoked"):
+            return Failure(code, say("this device was revoked by the operator: \(text)", "此设备已被管理员吊销：\(text)"), status: .refused)
+        case (403, "enrollment_refused"):
+            return Failure(code, say("enrollment code refused: \(text)", "注册码被拒绝：\(text)"), status: .refused)
+        case (401, _):
+            return Failure(code, say("the server does not know this device: \(text)", "服务器不认识此设备：\(text)"), status: .refused)
+        default:
+            return Failure(
+                code, say("the server refused the request (\(reply.status)): \(text)", "服务器拒绝了请求（\(reply.status)）：\(text)"),
+                status: .badInput)
+        }
+    }
+
+    static func errorCode(_ reply: Reply) -> String? {
+        let json = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
+        return (json?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    static func message(_ reply: Reply) -> String {
+        let json = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any]
+        if let message = (json?["error"] as? [String: Any])?["message"] as? String { return message }
+        return String(decoding: reply.body.prefix(200), as: UTF8.self)
+    }
+
+    static func transportFailure(_ error: any Error, server: String) -> Failure {
+        let text = String(describing: error)
+        if error is NIOSSLError || error is BoringSSLError || text.contains("handshakeFailed") || text.contains("CERTIFICATE_VERIFY") {
+            return Failure(
+                "untrusted_server",
+                say(
+                    "the server at \(server) did not prove itself with the pinned CA (\(text)): not sending anything",
+                    "\(server) 的服务器证书未通过本机固定的 CA 验证（\(text)）：不发送任何数据"),
+                status: .refused)
+        }
+        return Failure(
+            "unreachable", say("cannot reach \(server): \(text)", "无法连接 \(server)：\(text)"), status: .unavailable)
+    }
+}
+
+/// How often and how long to retry a request on a link that drops.
+struct RetryPolicy: Sendable {
+    /// Attempts after the first; nil: retry until stopped.
+    var retries: Int?
+    /// Wait before the first retry, in seconds; doubles each time up to `maxDelay`.
+    var initialDelay: Double
+    var maxDelay: Double = 60
+
+    /// Runs `body`, retrying `unavailable` failures with exponential backoff and jitter.
+    func run<T>(onRetry: (Int, Double, Failure) -> Void, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        var delay = initialDelay
+        while true {
+            do {
+                return try await body()
+            } catch {
+                let failure = Failure.from(error)
+                guard failure.status == .unavailable, retries.map({ attempt < $0 }) ?? true else { throw failure }
+                attempt += 1
+                let wait = delay * Double.random(in: 0.8...1.2)
+                onRetry(attempt, wait, failure)
+                try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                delay = min(maxDelay, delay * 2)
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// `gridsync photo …`: photos as evidence, stored by SHA-256.
+struct PhotoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "photo", abstract: "Attach photos to records and fetch photos from the server.",
+        subcommands: [Attach.self, Fetch.self])
+
+    /// The largest photo the server takes.
+    static let maxBytes = 20 << 20
+
+    struct Attach: DeviceCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Attach a photo file to an issue, household or event (stored on the device by its SHA-256).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var output: JSONFlag
+        @Argument(help: "The photo file.") var file: String
+        @Option(help: "The issue it shows (id or its first characters).") var issue: String?
+        @Option(help: "The household it shows.") var household: String?
+        @Option(help: "The event it belongs to.") var event: String?
+        @Option(help: "A caption.") var caption: String?
+
+        func validate() throws {
+            guard [issue, household, event].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("say what the photo shows with exactly one of --issue, --household or --event")
+            }
+        }
+
+        func execute() async throws {
+            let r = try Recording(common)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
+                throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
+            }
+            guard size > 0, size <= PhotoCommand.maxBytes else {
+                throw Failure(
+                    "bad_photo", say("a photo is 1 byte to 20 MiB; \(file) has \(size) bytes", "照片大小须为 1 字节到 20 MiB；\(file) 为 \(size) 字节"),
+                    status: .badInput)
+            }
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            let (owner, table, given): (PhotoOwner, SyncedTable, String) =
+                if let issue { (.issue, Schema.issues, issue) } else if let household { (.household, Schema.households, household) } else {
+                    (.event, Schema.issueEvents, event!)
+                }
+            let ownerID = try r.id(given, table)
+            let hash = try r.home.blobs().put(bytes)
+            let id = try r.replica.attachPhoto(to: owner, id: ownerID, sha256: hash, byteCount: bytes.count, caption: caption)
+            if output.json { return try Output.json(["id": id, "sha256": hash]) }
+            print(say("photo attached: \(hash) (\(Output.bytes(bytes.count)))", "照片已附加：\(hash)（\(Output.bytes(bytes.count))）"))
+        }
+    }
+
+    struct Fetch: DeviceCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download photos referenced by records here (resuming partial downloads).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var output: JSONFlag
+        @Argument(help: "Photo hashes to fetch.") var hashes: [String] = []
+        @Flag(help: "Fetch every photo referenced here that is not on this device.") var all = false
+        @Option(help: "Retries after a dropped link.") var retries = 6
+        @Flag(help: "No progress output.") var quiet = false
+
+        func validate() throws {
+            guard all != !hashes.isEmpty else { throw ValidationError("give photo hashes or --all (not both)") }
+        }
+
+        func execute() async throws {
+            let r = try Recording(common)
+            let blobs = try r.home.blobs()
+            let wanted =
+                try all
+                ? r.replica.referencedPhotos().filter { !blobs.contains($0) }
+                : hashes.map { h in
+                    try InputRules.checkHash(h)
+                    return h
+                }
+            let connection = try ServerConnection(server: r.config.server, caFile: r.home.caURL.path, credential: try r.home.credential())
+            let sync = PhotoSync(
+                home: r.home, replica: r.replica, blobs: blobs, connection: connection,
+                policy: RetryPolicy(retries: retries, initialDelay: 2),
+                progress: Progress(quiet: quiet || output.json))
+            let result: (fetched: [String], missing: [String])
+            do {
+                result = try await sync.fetch(wanted)
+            } catch {
+                await connection.shutdown()
+                throw error
+            }
+            await connection.shutdown()
+            if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing]) }
+            print(
+                say(
+                    "\(result.fetched.count) photo(s) fetched into \(blobs.folder.path)",
+                    "已下载 \(result.fetched.count) 张照片到 \(blobs.folder.path)"))
+            for hash in result.missing { print(say("not on the server (yet): \(hash)", "服务器上（尚）没有：\(hash)")) }
+        }
+    }
+
+    static func printList(_ photos: [PhotoRef], blobs: BlobStore) {
+        guard !photos.isEmpty else { return }
+        print("")
+        print(
+            TextWidth.table(
+                [say("photo", "照片"), say("size", "大小"), say("here", "本机"), say("caption", "说明")],
+                photos.map { p in
+                    [
+                        p.sha256, p.byteCount.map(Output.bytes) ?? "", blobs.contains(p.sha256) ? say("yes", "有") : say("no", "无"),
+                        p.caption ?? "",
+                    ]
+                }, maxColumn: 64))
+    }
+}
+
+/// `gridsync search`: Chinese, Tibetan and Latin full-text search over households and issues.
+struct SearchCommand: DeviceCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Search households and issues (Chinese, Tibetan or Latin text).")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+    @Argument(help: "What to look for, e.g. 草场 or བཀྲ་ཤིས.") var query: String
+    @Option(help: "At most this many hits.") var limit = 50
+
+    func execute() async throws {
+        let r = try Recording(common)
+        let hits = try r.replica.search(query, limit: limit)
+        if output.json { return try Output.json(hits) }
+        print(
+            TextWidth.table(
+                [say("kind", "类别"), say("id", "编号"), say("grid", "网格"), say("what", "内容")],
+                hits.map { [$0.table == "households" ? say("household", "住户") : say("issue", "事件"), short($0.id), $0.grid, $0.label] }))
+        print(say("\(hits.count) hit(s)", "共 \(hits.count) 条"))
+    }
+}

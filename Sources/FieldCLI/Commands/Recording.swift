@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// What every recording command needs: the device's setup and its replica.
+struct Recording {
+    let home: DeviceHome
+    let config: DeviceConfig
+    let replica: Replica
+
+    init(_ common: CommonOptions) throws {
+        home = common.device
+        config = try home.config()
+        replica = try home.openReplica()
+    }
+
+    /// The grid a new record goes to: `--grid`, else the device's only scope. It must lie within
+    /// the device's scopes, or the server would refuse it.
+    func grid(_ option: String?) throws -> String {
+        guard let grid = option ?? (config.scopes.count == 1 ? config.scopes[0] : nil) else {
+            throw Failure(
+                "grid_needed",
+                say("this device has several scopes: say which grid with --grid", "此设备有多个范围：请用 --grid 指定网格"),
+                status: .badInput)
+        }
+        let path = try AreaPath(grid)
+        let scopes = try config.scopes.map { scope throws(SyncCoreError) in try AreaPath(scope) }
+        guard AreaPath.isInScopes(path.string, scopes) else {
+            throw Failure(
+                "out_of_scope",
+                say(
+                    "grid \(grid) is outside this device's scopes (\(config.scopes.joined(separator: ", ")))",
+                    "网格 \(grid) 不在此设备的范围内（\(config.scopes.joined(separator: ", "))）"),
+                status: .badInput)
+        }
+        return path.string
+    }
+
+    /// Who did it: `--actor`, else the name given at `init`.
+    func actor(_ option: String?) throws -> String? {
+        try option.map(InputRulesForCLI.name) ?? config.name
+    }
+
+    func id(_ prefix: String, _ table: SyncedTable) throws -> String { try replica.resolveID(prefix, in: table) }
+}
+
+/// A short form of an id for tables: its first 8 characters (commands accept any unique prefix).
+func short(_ id: String) -> String { String(id.prefix(8)) }
+
+/// `YYYY-MM-DD` of today, in the local time zone.
+func today() -> String { day(Date()) }
+
+func day(_ date: Date) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.dateFormat = "yyyy-MM-dd"
+    return f.string(from: date)
+}
+
+/// Parses `YYYY-MM-DD` as the start of that day in the local time zone.
+func parseDay(_ text: String, option: String) throws -> Date {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.dateFormat = "yyyy-MM-dd"
+    f.isLenient = false
+    guard text.count == 10, let date = f.date(from: text) else {
+        throw ValidationError("\(option) takes a date as YYYY-MM-DD, not \(text.debugDescription)")
+    }
+    return date
+}
+
+extension IssueKind: ExpressibleByArgument {}
+extension IssueTier: ExpressibleByArgument {}
+extension IssueStatus: ExpressibleByArgument {}

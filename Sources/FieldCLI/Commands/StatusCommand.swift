@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import SyncCore
+
+/// `gridsync status`: what waits to be sent and what the server has confirmed.
+struct StatusCommand: DeviceCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show changes and photos waiting to be sent, the last receipt, last sync and clock offset.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    struct Report: Codable {
+        var device: String
+        var role: String
+        var server: String
+        var scopes: [String]
+        var localVersion: Int64
+        var changesWaiting: Int
+        var receipt: Int64
+        var lastSyncMillis: UInt64?
+        var clockOffsetMillis: Int64?
+        var photosWaiting: Int
+        var openConflicts: Int
+    }
+
+    func execute() async throws {
+        let home = common.device
+        let config = try home.config()
+        let replica = try home.openReplica()
+        let cursor = try replica.peerCursor(config.server)
+        let report = Report(
+            device: config.device, role: config.role, server: config.server, scopes: config.scopes,
+            localVersion: try replica.localVersion(),
+            changesWaiting: try replica.pendingOwnChanges(after: cursor.acknowledged), receipt: cursor.acknowledged,
+            lastSyncMillis: cursor.lastSyncMillis, clockOffsetMillis: cursor.clockOffsetMillis,
+            photosWaiting: try home.photosWaiting(replica: replica, blobs: try home.blobs()).count,
+            openConflicts: try replica.conflicts().count)
+        if output.json { return try Output.json(report) }
+        let rows: [[String]] = [
+            [say("device", "设备"), "\(report.device) (\(report.role))"],
+            [say("server", "服务器"), report.server],
+            [say("scopes", "范围"), report.scopes.joined(separator: ", ")],
+            [say("changes waiting", "待发送的修改"), "\(report.changesWaiting)"],
+            [
+                say("receipt", "回执"),
+                say(
+                    "the server has stored everything up to local version \(report.receipt) (of \(report.localVersion))",
+                    "服务器已保存至本地版本 \(report.receipt)（共 \(report.localVersion)）"),
+            ],
+            [say("last sync", "上次同步"), report.lastSyncMillis.map(Output.time) ?? say("never", "从未")],
+            [
+                say("clock offset", "时钟偏差"),
+                report.clockOffsetMillis.map { say("server is \($0) ms ahead of this device", "服务器比本机快 \($0) 毫秒") } ?? "-",
+            ],
+            [say("photos waiting", "待上传照片"), "\(report.photosWaiting)"],
+            [say("open conflicts", "待处理冲突"), "\(report.openConflicts)"],
+        ]
+        print(TextWidth.table([say("what", "项目"), say("value", "值")], rows, maxColumn: 100))
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import SyncCore
+
+/// The demo's steps, printed as they happen. Each device is a folder of its own, driven by the
+/// `gridsync` binary in a child process exactly as a person would type it.
+final class DemoScript: @unchecked Sendable {
+    let folder: URL
+    let county = "xizang/lhasa/maizhokunggar"
+    let g2 = "xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"
+    let g3 = "xizang/lhasa/maizhokunggar/zhaxigang/v3/g3"
+    private var server: Process?
+
+    init(folder: URL) { self.folder = folder }
+
+    func step(_ en: String, _ zh: String) { print("\n▶ " + say(en, zh)) }
+
+    /// Runs `gridsync ARGS` on device `device`, prints the command and its output, returns stdout.
+    @discardableResult
+    func gridsync(_ device: String, _ arguments: [String], show: Bool = true, expectFailure: Bool = false) throws -> String {
+        let args = arguments + ["--home", folder.appendingPathComponent(device).path, "--lang", Language.current.rawValue]
+        let result = try Processes.run("gridsync", args)
+        if show {
+            print("  [\(device)] $ gridsync " + arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
+            for line in (result.output + result.errors).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                print("      " + line)
+            }
+        }
+        if (result.status == 0) == expectFailure {
+            throw Failure(
+                "demo", "gridsync \(arguments.joined(separator: " ")) exited \(result.status): \(result.errors)", status: .software)
+        }
+        return result.output
+    }
+
+    func server(_ arguments: [String]) throws -> String {
+        let result = try Processes.run("gridsync-server", arguments)
+        guard result.status == 0 else {
+            throw Failure("demo", "gridsync-server \(arguments.first ?? "") failed: \(result.output)\(result.errors)", status: .software)
+        }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func stopServer() {
+        if let server, server.isRunning {
+            server.terminate()
+            server.waitUntilExit()
+        }
+    }
+
+    /// The id printed by a `--json` command.
+    func id(_ json: String) throws -> String {
+        guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], let id = object["id"] as? String
+        else {
+            throw Failure("demo", "no id in \(json)", status: .software)
+        }
+        return id
+    }
+
+    /// A stand-in photo: `size` bytes derived from `seed` (what a 200 KB JPEG weighs).
+    func photo(_ name: String, size: Int, seed: UInt8) throws -> String {
+        var bytes = [UInt8](repeating: 0, count: size)
+        var x = UInt32(seed) &* 2_654_435_761 | 1
+        for i in bytes.indices {
+            x ^= x << 13
+            x ^= x >> 17
+            x ^= x << 5
+            bytes[i] = UInt8(truncatingIfNeeded: x)
+        }
+        let url = folder.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    func run() throws {
+        print(say("GridSync demo — everything in \(folder.path)", "GridSync 演示 —— 所有文件位于 \(folder.path)"))
+
+        step(
+            "The operator sets up the sync server: a private CA, a certificate for localhost, a store", "管理员初始化同步服务器：私有 CA、localhost 证书、数据库"
+        )
+        let data = folder.appendingPathComponent("server")
+        _ = try server(["init", data.path, "--port", "0"])
+        let (process, port) = try Processes.startServer(data: data)
+        server = process
+        let url = "https://localhost:\(port)"
+        let ca = data.appendingPathComponent("ca.pem").path
+        print("  " + say("gridsync-server listening on \(url) (TLS 1.3, CA \(ca))", "gridsync-server 在 \(url) 监听（TLS 1.3，CA \(ca)）"))
+
+        step("Three devices enroll with one-time codes: two grid workers and the county center", "三台设备用一次性注册码注册：两名网格员和县综治中心")
+        let devices: [(String, String, [String], String)] = [
+            ("tashi", "worker", [g2], "扎西"), ("drolma", "worker", [g2, g3], "卓玛"), ("county", "county", [county], "县综治中心"),
+        ]
+        for (name, role, scopes, person) in devices {
+            let code = try server(["enroll", "--data", data.path, "--role", role] + scopes.flatMap { ["--scope", $0] })
+            try gridsync(name, ["init", "--server", url, "--enroll", code, "--ca", ca, "--name", person])
+        }
+
+        step(
+            "Out on the grassland, no signal: Tashi (扎西) records households, a dispute with two photos, a visit",
+            "草原上没有信号：扎西登记住户、一起附两张照片的纠纷和一次走访")
+        var households: [String] = []
+        for (plate, zh, bo, members, tag) in [
+            ("3村12号", "次仁", "ཚེ་རིང་།", "5", "牧户"), ("3村14号", "卓玛", "སྒྲོལ་མ།", "1", "独居老人"),
+            ("3村15号", "多吉", "རྡོ་རྗེ།", "4", "低保户"), ("3村17号", "格桑", "སྐལ་བཟང་།", "6", "牧户"),
+        ] {
+            households.append(
+                try id(
+                    try gridsync(
+                        "tashi",
+                        [
+                            "household", "add", "--door-plate", plate, "--head-zh", zh, "--head-bo", bo, "--members", members, "--tag", tag,
+                            "--json",
+                        ], show: false)))
+        }
+        try gridsync("tashi", ["household", "list"])
+        let dispute = try id(
+            try gridsync(
+                "tashi",
+                [
+                    "issue", "report", "--kind", "dispute", "--title", "草场使用权纠纷 ཞིང་ཁའི་རྩོད་གཞི།", "--description", "两户对夏季草场边界有争议",
+                    "--household", households[0], "--due", day(Date().addingTimeInterval(7 * 86400)), "--json",
+                ]))
+        try gridsync("tashi", ["issue", "visit", String(dispute.prefix(8)), "--note", "上门了解情况，双方各执一词"])
+        try gridsync(
+            "tashi",
+            [
+                "photo", "attach", try photo("boundary-1.jpg", size: 220_000, seed: 1), "--issue", String(dispute.prefix(8)), "--caption",
+                "草场边界 北",
+            ])
+        try gridsync(
+            "tashi",
+            [
+                "photo", "attach", try photo("boundary-2.jpg", size: 180_000, seed: 2), "--issue", String(dispute.prefix(8)), "--caption",
+                "草场边界 南",
+            ])
+        let hazard = try id(
+            try gridsync(
+                "tashi",
+                [
+                    "issue", "report", "--kind", "hazard", "--title", "电瓶车入户充电 མེ་སྐྱོན་ཉེན་ཁ།", "--household", households[1],
+                    "--due", day(Date().addingTimeInterval(-2 * 86400)), "--json",
+                ], show: false))
+        for event in [
+            ["dispatch", "--to", "扎西"], ["accept"], ["resolve", "--resolution", "已劝导，改为楼下集中充电"],
+            ["follow-up", "--satisfaction", "5", "--note", "回访：住户满意"], ["close"],
+        ] {
+            try gridsync("tashi", ["issue", event[0], String(hazard.prefix(8))] + event.dropFirst(), show: event[0] == "close")
+        }
+        _ = try gridsync(
+            "tashi",
+            [
+                "issue", "report", "--kind", "request", "--title", "独居老人申请冬季取暖补助", "--household", households[1],
+                "--due", day(Date().addingTimeInterval(-86400)), "--json",
+            ], show: false)
+        try gridsync("tashi", ["issue", "list"])
+        try gridsync("tashi", ["search", "草场"])
+        try gridsync("tashi", ["status"])
+
+        step("Drolma (卓玛) works grid g3 offline too", "卓玛在 g3 网格同样离线工作")
+        let g3Household = try id(
+            try gridsync(
+                "drolma",
+                [
+                    "household", "add", "--grid", g3, "--door-plate", "3村31号", "--head-zh", "平措", "--head-bo", "ཕུན་ཚོགས།", "--members", "3",
+                    "--json",
+                ], show: false))
+        let neighbours = try id(
+            try gridsync(
+                "drolma",
+                [
+                    "issue", "report", "--grid", g3, "--kind", "dispute", "--title", "邻里纠纷：院墙滴水", "--household", g3Household, "--json",
+                ]))
+        try gridsync("drolma", ["issue", "escalate", String(neighbours.prefix(8)), "--tier", "medium", "--note", "需乡镇司法所调解"])
+
+        step(
+            "Tashi reaches town. The link is metered and cuts out mid-photo (a 150 KB budget): records go first, the photo upload stops part way",
+            "扎西进城有了信号，但流量有限（150 KB），照片上传中途中断：记录先行")
+        try gridsync("tashi", ["sync", "--max-bytes", "150000"])
+        try gridsync("tashi", ["status"])
+
+        step("Next sync: the upload resumes from the byte the server acknowledged, nothing is sent twice", "下次同步：照片从服务器确认的字节处续传，不重复发送")
+        try gridsync("tashi", ["sync"])
+
+        step("Drolma syncs and receives Tashi's grid", "卓玛同步，收到扎西网格的数据")
+        try gridsync("drolma", ["sync"])
+
+        step("Both edit the same dispute offline: different descriptions; Drolma escalates, Tashi accepts", "两人离线编辑同一纠纷：描述不同；卓玛升级，扎西受理")
+        let short = String(dispute.prefix(8))
+        try gridsync("tashi", ["issue", "edit", short, "--description", "已初步调解，双方同意实地勘界"])
+        try gridsync("drolma", ["issue", "edit", short, "--description", "乡镇司法所介入调解"])
+        try gridsync("drolma", ["issue", "escalate", short, "--tier", "medium", "--note", "牵涉两个村的草场"])
+        try gridsync("tashi", ["issue", "accept", short])
+
+        step(
+            "They sync, in either order: every replica ends the same, the overwritten text is kept as a conflict",
+            "双方先后同步：所有副本一致，被覆盖的文字作为冲突保留")
+        try gridsync("drolma", ["sync", "--quiet"])
+        try gridsync("tashi", ["sync", "--quiet"])
+        try gridsync("drolma", ["sync", "--quiet"])
+        try gridsync("tashi", ["issue", "show", short])
+        try gridsync("drolma", ["conflict", "list"])
+
+        step("The county center pulls the whole county and fetches the photos", "县综治中心拉取全县数据并下载照片")
+        try gridsync("county", ["sync"])
+        try gridsync("county", ["photo", "fetch", "--all"])
+
+        step("Check: the three replicas hold the same data for grid g2", "核对：三个副本中 g2 网格的数据完全一致")
+        let exports = try ["tashi", "drolma", "county"].map { try gridsync($0, ["export", "--format", "json", "--area", g2], show: false) }
+        let conflicts = try ["tashi", "drolma", "county"].map { try gridsync($0, ["conflict", "list", "--json"], show: false) }
+        guard Set(exports).count == 1, Set(conflicts).count == 1 else {
+            throw Failure("demo", "the replicas differ after syncing", status: .software)
+        }
+        print("  ✔ " + say("converged: households, issues, events and conflicts are identical", "已收敛：住户、事件、事件记录和冲突完全一致"))
+
+        step("The county report (办结率 per township and grid, overdue, escalations, follow-ups)", "县级报告（按乡镇和网格的办结率、逾期、升级、回访）")
+        try gridsync("county", ["report", "--from", day(Date().addingTimeInterval(-30 * 86400)), "--to", day(Date())])
+        try gridsync("county", ["export", "--format", "csv", "--bom", "--out", folder.appendingPathComponent("county-export").path])
+        print(say("\nDone.", "\n演示完成。"))
+    }
+}

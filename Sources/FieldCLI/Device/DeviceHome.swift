@@ -1,0 +1,148 @@
+import Foundation
+import SyncCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What `gridsync init` learned at enrollment: the server, this device's name, role and scopes.
+struct DeviceConfig: Codable, Sendable {
+    var server: String
+    var device: String
+    var role: String
+    var scopes: [String]
+    var site: String
+    /// The worker's name, used as the actor of events unless `--actor` says otherwise.
+    var name: String?
+    var enrolledAtMillis: UInt64
+}
+
+/// The device folder: `device.json`, the `credential` (mode 0600), the pinned `ca.pem`, the replica
+/// `replica.sqlite`, the photos (`photos/`) and which of them the server holds
+/// (`photos-on-server.json`).
+struct DeviceHome: Sendable {
+    let folder: URL
+
+    /// `--home`, else `$GRIDSYNC_HOME`, else `~/.gridsync`.
+    static func resolve(_ option: String?) -> DeviceHome {
+        if let option { return DeviceHome(folder: URL(fileURLWithPath: option)) }
+        if let env = ProcessInfo.processInfo.environment["GRIDSYNC_HOME"], !env.isEmpty {
+            return DeviceHome(folder: URL(fileURLWithPath: env))
+        }
+        return DeviceHome(folder: FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".gridsync"))
+    }
+
+    var configURL: URL { folder.appendingPathComponent("device.json") }
+    var credentialURL: URL { folder.appendingPathComponent("credential") }
+    var caURL: URL { folder.appendingPathComponent("ca.pem") }
+    var replicaPath: String { folder.appendingPathComponent("replica.sqlite").path }
+    var photosFolder: URL { folder.appendingPathComponent("photos") }
+    var onServerURL: URL { folder.appendingPathComponent("photos-on-server.json") }
+
+    var isInitialised: Bool { FileManager.default.fileExists(atPath: configURL.path) }
+
+    func config() throws -> DeviceConfig {
+        guard let data = try? Data(contentsOf: configURL) else {
+            throw Failure(
+                "not_initialised",
+                say(
+                    "no device is set up in \(folder.path): run `gridsync init --server URL --enroll CODE --ca FILE`",
+                    "\(folder.path) 中没有设置设备：请先运行 `gridsync init --server URL --enroll CODE --ca FILE`"),
+                status: .config)
+        }
+        do {
+            return try JSONDecoder().decode(DeviceConfig.self, from: data)
+        } catch {
+            throw Failure("bad_config", say("\(configURL.path) is damaged: \(error)", "\(configURL.path) 已损坏：\(error)"), status: .config)
+        }
+    }
+
+    func credential() throws -> String {
+        guard let text = try? String(contentsOf: credentialURL, encoding: .utf8), !text.isEmpty else {
+            throw Failure("no_credential", say("the device has no credential: enroll it again", "设备没有凭证：请重新注册"), status: .config)
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The replica; the device must be set up.
+    func openReplica() throws -> Replica {
+        _ = try config()
+        return try Self.replica(at: replicaPath)
+    }
+
+    /// Opens (or creates) the replica at `path` with the device's wall clock.
+    static func replica(at path: String) throws -> Replica {
+        var configuration = Replica.Configuration()
+        configuration.wallClock = SkewedWallClock.fromEnvironment()
+        return try Replica(path: path, configuration: configuration)
+    }
+
+    func blobs() throws -> BlobStore { try BlobStore(folder: photosFolder) }
+
+    /// The hashes of the photos the server is known to hold completely.
+    func photosOnServer() -> Set<String> {
+        guard let data = try? Data(contentsOf: onServerURL), let list = try? JSONDecoder().decode([String].self, from: data) else {
+            return []
+        }
+        return Set(list)
+    }
+
+    /// Hashes of photos held here, referenced by a living record, and not known to be on the server.
+    func photosWaiting(replica: Replica, blobs: BlobStore) throws -> [String] {
+        let onServer = photosOnServer()
+        return try replica.referencedPhotos().filter { !onServer.contains($0) && blobs.contains($0) }
+    }
+
+    func savePhotosOnServer(_ hashes: Set<String>) throws {
+        try Self.writeDurably(try JSONEncoder().encode(hashes.sorted()), to: onServerURL, mode: 0o644)
+    }
+
+    func save(_ config: DeviceConfig) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try Self.writeDurably(try encoder.encode(config), to: configURL, mode: 0o644)
+    }
+
+    func saveCredential(_ credential: String) throws {
+        try Self.writeDurably(Data(credential.utf8), to: credentialURL, mode: 0o600)
+    }
+
+    /// Writes `data` to a new file with permissions `mode`, flushes it, and renames it over `url`:
+    /// a crash leaves the old file or the new one, never a mix.
+    static func writeDurably(_ data: Data, to url: URL, mode: mode_t) throws {
+        let temporary = url.path + ".tmp"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else { throw Failure("io", "cannot write \(temporary): \(String(cString: strerror(errno)))", status: .io) }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0, rename(temporary, url.path) == 0 else {
+            unlink(temporary)
+            throw Failure("io", "cannot write \(url.path): \(String(cString: strerror(errno)))", status: .io)
+        }
+        let dir = open(url.deletingLastPathComponent().path, O_RDONLY)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+}
+
+/// The system clock shifted by `GRIDSYNC_CLOCK_SKEW_SECONDS` (may be negative): a way to rehearse a
+/// handheld whose clock is wrong, as in scenario S4. Unset, it is the system clock.
+struct SkewedWallClock: WallClock {
+    let skewMillis: Int64
+
+    static func fromEnvironment() -> any WallClock {
+        guard let text = ProcessInfo.processInfo.environment["GRIDSYNC_CLOCK_SKEW_SECONDS"], let seconds = Int64(text), seconds != 0 else {
+            return SystemWallClock()
+        }
+        return SkewedWallClock(skewMillis: seconds * 1000)
+    }
+
+    func nowMillis() -> UInt64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1000) + skewMillis
+        return UInt64(max(1, now))
+    }
+}

@@ -1,0 +1,64 @@
+/// Terminal column widths of Chinese, Tibetan and Latin text, and tables aligned by them.
+enum TextWidth {
+    /// Columns `text` takes in a terminal: 2 for East Asian wide characters (Han, kana, Hangul,
+    /// full-width forms), 0 for combining marks (Tibetan vowel signs and subjoined letters), 1 else.
+    static func columns(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + columns($1) }
+    }
+
+    static func columns(_ scalar: Unicode.Scalar) -> Int {
+        let v = scalar.value
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: break
+        }
+        if v < 0x20 || (0x7f..<0xa0).contains(v) { return 0 }
+        let wide: [ClosedRange<UInt32>] = [
+            0x1100...0x115f, 0x2e80...0x303e, 0x3041...0x33ff, 0x3400...0x4dbf, 0x4e00...0x9fff, 0xa000...0xa4cf,
+            0xac00...0xd7a3, 0xf900...0xfaff, 0xfe30...0xfe4f, 0xff00...0xff60, 0xffe0...0xffe6, 0x1f300...0x1f64f,
+            0x20000...0x3fffd,
+        ]
+        return wide.contains { $0.contains(v) } ? 2 : 1
+    }
+
+    /// `text` padded with spaces to `width` columns (or cut to it, ending in `…`).
+    static func pad(_ text: String, to width: Int) -> String {
+        let w = columns(text)
+        if w <= width { return text + String(repeating: " ", count: width - w) }
+        var out = ""
+        var used = 0
+        for ch in text {
+            let c = columns(String(ch))
+            if used + c > width - 1 { break }
+            out.append(ch)
+            used += c
+        }
+        return out + "…" + String(repeating: " ", count: max(0, width - used - 1))
+    }
+
+    /// Rows laid out in columns aligned by display width, the header first; cells longer than
+    /// `maxColumn` are cut.
+    static func table(_ header: [String], _ rows: [[String]], maxColumn: Int = 48) -> String {
+        let all = [header] + rows
+        var widths = Array(repeating: 0, count: header.count)
+        for row in all {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = min(maxColumn, max(widths[i], columns(cell))) }
+        }
+        return all.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cut(cell, maxColumn) : pad(cell, to: widths[i]) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    private static func cut(_ text: String, _ width: Int) -> String {
+        columns(text) <= width ? text : pad(text, to: width).trimmingTrailingSpaces()
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+/// Parsing, help and error paths of `gridsync`, on the built binary.
+@Suite struct CommandLineTests {
+    static let commands: [[String]] = [
+        ["init"], ["status"], ["household"], ["household", "add"], ["household", "edit"], ["household", "list"], ["household", "show"],
+        ["household", "delete"], ["issue"], ["issue", "report"], ["issue", "edit"], ["issue", "list"], ["issue", "show"],
+        ["issue", "delete"], ["issue", "dispatch"], ["issue", "accept"], ["issue", "visit"], ["issue", "escalate"],
+        ["issue", "deescalate"], ["issue", "resolve"], ["issue", "follow-up"], ["issue", "reopen"], ["issue", "close"], ["photo"],
+        ["photo", "attach"], ["photo", "fetch"], ["search"], ["conflict"], ["conflict", "list"], ["conflict", "show"],
+        ["conflict", "resolve"], ["sync"], ["report"], ["export"], ["demo"],
+    ]
+
+    @Test func everyCommandHasHelp() {
+        for command in Self.commands {
+            let r = Cluster.run("gridsync", command + ["--help"])
+            #expect(r.status == 0, "\(command)")
+            #expect(r.output.contains("USAGE: gridsync \(command.joined(separator: " "))"), "\(command): \(r.output)")
+        }
+        let sync = Cluster.run("gridsync", ["sync", "--help"]).output
+        for option in ["--watch", "--max-bytes", "--retries", "--json", "--home", "--lang"] { #expect(sync.contains(option)) }
+        let report = Cluster.run("gridsync", ["report", "--help"]).output
+        for option in ["--from", "--to", "--area", "--json"] { #expect(report.contains(option)) }
+    }
+
+    @Test func usageErrorsAreOneLineWithExitStatus64() {
+        for args in [
+            ["issue", "report", "--kind", "quarrel", "--title", "x"], ["report", "--from", "2026-13-01", "--to", "2026-12-01"],
+            ["report", "--from", "2026-12-02", "--to", "2026-12-01"], ["issue", "follow-up", "abc", "--satisfaction", "9"],
+            ["photo", "attach", "x.jpg"], ["export", "--format", "csv"], ["nonsense"],
+        ] {
+            let r = Cluster.run("gridsync", args + ["--home", "/nonexistent"])
+            #expect(r.status == 64, "\(args): \(r.status) \(r.errors)")
+            #expect(r.errors.hasPrefix("Error: "), "\(args): \(r.errors)")
+            #expect(!r.errors.contains("Fatal error") && !r.errors.contains("Stack dump"))
+        }
+    }
+
+    @Test func aDeviceNotSetUpSaysHowToSetItUp() {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-none-\(UUID().uuidString.prefix(6))").path
+        for args in [["status"], ["household", "list"], ["sync"], ["issue", "list"]] {
+            let r = Cluster.run("gridsync", args + ["--home", home])
+            #expect(r.status == 78, "\(args)")
+            #expect(r.errors.split(separator: "\n").count == 1)
+            #expect(r.errors.contains("gridsync init") && r.errors.contains("[not_initialised]"), "\(r.errors)")
+        }
+        let zh = Cluster.run("gridsync", ["status", "--home", home, "--lang", "zh"])
+        #expect(zh.errors.contains("没有设置设备"), "\(zh.errors)")
+        let fromLang = Cluster.run("gridsync", ["status", "--home", home], environment: ["LANG": "zh_CN.UTF-8"])
+        #expect(fromLang.errors.contains("错误"), "\(fromLang.errors)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/replica.sqlite"))
+    }
+
+    @Test func enrollmentErrorsAreClear() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let home = cluster.folder.appendingPathComponent("d").path
+        // A wrong code: refused, nothing left behind, and a later good code works.
+        let wrong = Cluster.run(
+            "gridsync", ["init", "--home", home, "--server", cluster.url, "--enroll", "AAAA-BBBB-CCCC", "--ca", cluster.ca])
+        #expect(wrong.status == 77)
+        #expect(wrong.errors.contains("[enrollment_refused]"), "\(wrong.errors)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/replica.sqlite"))
+        // A CA that did not sign the server's certificate: the device sends nothing.
+        let other = cluster.folder.appendingPathComponent("other")
+        #expect(Cluster.run("gridsync-server", ["init", other.path]).status == 0)
+        let code = try cluster.code(scopes: [g2])
+        let untrusted = Cluster.run(
+            "gridsync",
+            ["init", "--home", home, "--server", cluster.url, "--enroll", code, "--ca", other.appendingPathComponent("ca.pem").path])
+        #expect(untrusted.status == 77)
+        #expect(untrusted.errors.contains("[untrusted_server]"), "\(untrusted.errors)")
+        // Plain http is refused before anything is sent.
+        let http = Cluster.run(
+            "gridsync", ["init", "--home", home, "--server", "http://localhost:\(cluster.port)", "--enroll", code, "--ca", cluster.ca])
+        #expect(http.status == 65 && http.errors.contains("https://"))
+        // No server listening.
+        let dead = Cluster.run(
+            "gridsync", ["init", "--home", home, "--server", "https://localhost:9", "--enroll", code, "--ca", cluster.ca])
+        #expect(dead.status == 69 && dead.errors.contains("[unreachable]"), "\(dead.errors)")
+        // The unused code still works, and the credential is private to the user.
+        let good = Cluster.run(
+            "gridsync", ["init", "--home", home, "--server", cluster.url, "--enroll", code, "--ca", cluster.ca, "--name", "扎西"])
+        #expect(good.status == 0, "\(good.errors)")
+        let mode = try FileManager.default.attributesOfItem(atPath: home + "/credential")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let again = Cluster.run("gridsync", ["init", "--home", home, "--server", cluster.url, "--enroll", code, "--ca", cluster.ca])
+        #expect(again.status == 65 && again.errors.contains("[already_initialised]"))
+    }
+
+    @Test func badInputIsRefusedWithOneLineAndNothingIsLost() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let d = try cluster.device("d", scopes: [g2], person: "扎西")
+        let h = d.id(["household", "add", "--door-plate", "3村12号", "--head-zh", "次仁"])
+        let i = d.id(["issue", "report", "--kind", "dispute", "--title", "草场纠纷"])
+        let cases: [([String], String)] = [
+            (["household", "add", "--grid", g3, "--door-plate", "1号"], "[out_of_scope]"),
+            (["household", "add", "--grid", "Bad Path", "--door-plate", "1号"], "[invalid_input]"),
+            (["household", "edit", "ffffffff", "--notes", "x"], "[not_found]"),
+            (["household", "add", "--door-plate", "1号", "--members=-3"], "[invalid_input]"),
+            (["issue", "report", "--kind", "dispute", "--title", "a\u{7}b"], "[invalid_input]"),
+            (["issue", "close", String(i.prefix(8))], "[lifecycle]"),
+            (["issue", "escalate", String(i.prefix(8)), "--tier", "small"], "[lifecycle]"),
+            (["issue", "edit", String(i.prefix(8)), "--due", "tomorrow"], "[invalid_input]"),
+            (["photo", "attach", "/nonexistent.jpg", "--issue", String(i.prefix(8))], "[no_file]"),
+            (["conflict", "resolve", "nothing"], "[not_found]"),
+        ]
+        for (args, code) in cases {
+            let r = d.run(args)
+            #expect(r.status == 65, "\(args): \(r.status) \(r.errors)")
+            #expect(r.errors.contains(code) && r.errors.split(separator: "\n").count == 1, "\(args): \(r.errors)")
+        }
+        // Everything recorded before is still there, unchanged.
+        let households = d.ok(["household", "list", "--json"]).json as? [[String: Any]] ?? []
+        #expect(households.count == 1 && households.first?["id"] as? String == h)
+        let issues = d.ok(["issue", "list", "--json"]).json as? [[String: Any]] ?? []
+        #expect(issues.count == 1 && issues.first?["status"] as? String == "reported")
+    }
+}
