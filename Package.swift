@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SyncCore", targets: ["SyncCore"]),
         .executable(name: "gridsync", targets: ["FieldCLI"]),
         .executable(name: "gridsync-server", targets: ["SyncServer"]),
+        .executable(name: "gridsync-link", targets: ["LinkEmulator"]),
         .executable(name: "gridsync-bench", targets: ["CoreBenchmarks"]),
         .executable(name: "gridsync-loadtest", targets: ["ServerBenchmarks"]),
     ],
@@ -61,6 +62,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A user-space TCP proxy that emulates field links for tests and drills.
+        .executableTarget(
+            name: "LinkEmulator",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "CoreBenchmarks",
             dependencies: [
@@ -100,6 +110,7 @@ let package = Package(
                 "SyncCore",
                 "FieldCLI",
                 "SyncServer",
+                "LinkEmulator",
             ]
         ),
         .testTarget(

@@ -11,6 +11,8 @@ struct PhotoSync {
     let policy: RetryPolicy
     let progress: Progress
     var chunkSize = 32 << 10
+    /// The smallest chunk sent when the link keeps dropping.
+    static let smallestChunk = 2 << 10
 
     struct Status: Decodable {
         var sha256: String
@@ -46,6 +48,7 @@ struct PhotoSync {
         var onServer = home.photosOnServer()
         var states = try await status(hashes)
         var left = budget
+        var chunkSize = self.chunkSize
         let total = hashes.reduce(0) { $0 + max(0, (blobs.size($1) ?? 0) - (states[$1]?.received ?? 0)) }
         var sent = 0
         for hash in hashes {
@@ -60,10 +63,18 @@ struct PhotoSync {
             var offset = state.received
             while !state.complete && offset < size {
                 if let l = left, l <= 0 { break }
-                let length = min(chunkSize, size - offset, left ?? Int.max)
-                let chunk = try blobs.read(hash, range: offset..<(offset + length))
-                let reply = try await policy.run(onRetry: retried) {
-                    try await connection.send(
+                var chunk = Data()
+                let reply = try await policy.run(onRetry: { attempt, wait, failure in
+                    retried(attempt, wait, failure)
+                    summary.retries += 1
+                    // A link that keeps dropping may not carry a big chunk whole: send smaller ones.
+                    chunk = Data()
+                    chunkSize = max(Self.smallestChunk, chunkSize / 2)
+                }) {
+                    if chunk.isEmpty {
+                        chunk = try blobs.read(hash, range: offset..<(offset + min(chunkSize, size - offset, left ?? Int.max)))
+                    }
+                    return try await connection.send(
                         .PUT, "/v1/photos/\(hash)?offset=\(offset)&total=\(size)", body: Array(chunk),
                         contentType: "application/octet-stream")
                 }
@@ -74,6 +85,8 @@ struct PhotoSync {
                     struct Answer: Decodable { var received: Int; var complete: Bool }
                     let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
                     sent += max(0, answer.received - offset)
+                    // Grow again slowly after a success (halve on a drop, add on success, as TCP does).
+                    chunkSize = min(self.chunkSize, chunkSize + Self.smallestChunk)
                     offset = answer.received
                     state.complete = answer.complete
                 case 409 where ServerConnection.errorCode(reply) == "wrong_offset":
@@ -103,25 +116,29 @@ struct PhotoSync {
         }
     }
 
-    /// Downloads `hashes` (photos referenced here but not held), resuming partial downloads with a
-    /// byte range; returns the hashes fetched and the ones the server does not have (yet).
+    /// Downloads `hashes` (photos referenced here but not held) in ranged chunks, resuming partial
+    /// downloads; returns the hashes fetched and the ones the server does not have (yet).
     func fetch(_ hashes: [String]) async throws -> (fetched: [String], missing: [String]) {
         var fetched: [String] = []
         var missing: [String] = []
         var bytes = 0
+        var chunkSize = self.chunkSize * 4
         for hash in hashes where !blobs.contains(hash) {
             var done = false
             while !done {
                 let offset = blobs.receivedBytes(hash)
-                let reply = try await policy.run(onRetry: retried) {
-                    try await connection.send(.GET, "/v1/photos/\(hash)", headers: offset > 0 ? [("Range", "bytes=\(offset)-")] : [])
+                let reply = try await policy.run(onRetry: { attempt, wait, failure in
+                    retried(attempt, wait, failure)
+                    chunkSize = max(Self.smallestChunk, chunkSize / 2)
+                }) {
+                    try await connection.send(.GET, "/v1/photos/\(hash)", headers: [("Range", "bytes=\(offset)-\(offset + chunkSize - 1)")])
                 }
                 switch reply.status {
                 case 200, 206:
                     let total = Self.totalSize(reply) ?? (offset + reply.body.count)
                     let start = reply.status == 206 ? offset : 0
                     if start == 0 && offset > 0 {
-                        // A full answer to a ranged request: start over.
+                        // A whole photo in answer to a range: start over with it.
                         try? FileManager.default.removeItem(at: blobs.folder.appendingPathComponent("partial/\(hash)"))
                     }
                     switch try blobs.append(hash, offset: start, chunk: Data(reply.body), total: total) {
@@ -131,6 +148,7 @@ struct PhotoSync {
                         throw Failure("hash_mismatch", say("photo \(hash) arrived corrupt", "照片 \(hash) 下载后校验失败"), status: .io)
                     }
                     bytes += reply.body.count
+                    chunkSize = min(self.chunkSize * 4, chunkSize + Self.smallestChunk)
                     progress.update(say("photos", "照片"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes)
                 case 404:
                     missing.append(hash)

@@ -31,22 +31,34 @@ struct SyncSummary: Codable, Sendable {
 /// receipt and cursor are stored after every round, so a cut costs at most the round in flight.
 struct RecordSync {
     let replica: Replica
+    /// The name cursors are kept under: the server the device enrolled with, whatever address reaches it.
+    let peer: String
     let connection: ServerConnection
     let policy: RetryPolicy
     let progress: Progress
 
+    /// The fewest changes asked for per exchange when the link keeps dropping.
+    static let smallestBatch = 25
+
     func run(into summary: inout SyncSummary) async throws {
-        let session = SyncSession(replica: replica, peer: connection.server)
-        let pending = try replica.pendingOwnChanges(after: try replica.peerCursor(connection.server).acknowledged)
+        var session = SyncSession(replica: replica, peer: peer)
+        let pending = try replica.pendingOwnChanges(after: try replica.peerCursor(peer).acknowledged)
         var retries = 0
         for _ in 0..<100_000 {
-            let request = try session.nextRequest()
-            let body = SyncMessageCoding.encode(request)
+            var request = try session.nextRequest()
+            var body = SyncMessageCoding.encode(request)
             let reply = try await policy.run(onRetry: { attempt, wait, failure in
                 retries += 1
                 progress.retrying(attempt, wait, failure)
+                // A link that keeps dropping may not carry a big exchange whole: ask for smaller ones.
+                session.maxPushChanges = max(Self.smallestBatch, session.maxPushChanges / 2)
+                session.maxPullChanges = max(Self.smallestBatch, session.maxPullChanges / 2)
             }) {
-                try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                if retries > 0 {
+                    request = try session.nextRequest()
+                    body = SyncMessageCoding.encode(request)
+                }
+                return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
             }
             guard reply.status == 200 else { throw ServerConnection.failure(reply) }
             let response: SyncResponse
@@ -77,7 +89,7 @@ struct RecordSync {
             say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
             bytes: summary.recordBytesSent + summary.recordBytesReceived, force: true)
         summary.retries += retries
-        let cursor = try replica.peerCursor(connection.server)
+        let cursor = try replica.peerCursor(peer)
         summary.receipt = cursor.acknowledged
         summary.clockOffsetMillis = cursor.clockOffsetMillis
         progress.finish()

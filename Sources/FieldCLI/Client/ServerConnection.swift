@@ -39,7 +39,9 @@ final class ServerConnection: Sendable {
         tls.trustRoots = .certificates(roots)
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.httpVersion = .http1Only
-        configuration.timeout = .init(connect: .seconds(20), read: .seconds(Int64(timeoutSeconds)))
+        configuration.timeout = .init(connect: .seconds(15), read: .seconds(Int64(timeoutSeconds)))
+        // A refused connection is a link that is down: report it at once and let RetryPolicy decide.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.credential = credential
         self.timeout = .seconds(Int64(timeoutSeconds))

@@ -59,7 +59,9 @@ struct PhotoCommand: AsyncParsableCommand {
         @Argument(help: "Photo hashes to fetch.") var hashes: [String] = []
         @Flag(help: "Fetch every photo referenced here that is not on this device.") var all = false
         @Option(help: "Retries after a dropped link.") var retries = 6
+        @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.") var backoff: Double = 2
         @Flag(help: "No progress output.") var quiet = false
+        @Option(help: "Reach the server through this address (a relay or tunnel).") var via: String?
 
         func validate() throws {
             guard all != !hashes.isEmpty else { throw ValidationError("give photo hashes or --all (not both)") }
@@ -75,10 +77,11 @@ struct PhotoCommand: AsyncParsableCommand {
                     try InputRules.checkHash(h)
                     return h
                 }
-            let connection = try ServerConnection(server: r.config.server, caFile: r.home.caURL.path, credential: try r.home.credential())
+            let connection = try ServerConnection(
+                server: via ?? r.config.server, caFile: r.home.caURL.path, credential: try r.home.credential())
             let sync = PhotoSync(
                 home: r.home, replica: r.replica, blobs: blobs, connection: connection,
-                policy: RetryPolicy(retries: retries, initialDelay: 2),
+                policy: RetryPolicy(retries: retries, initialDelay: backoff),
                 progress: Progress(quiet: quiet || output.json))
             let result: (fetched: [String], missing: [String])
             do {

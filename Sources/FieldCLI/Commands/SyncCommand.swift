@@ -42,6 +42,9 @@ struct SyncCommand: DeviceCommand {
     @Flag(help: "No progress output.")
     var quiet = false
 
+    @Option(help: "Reach the server through this address (a relay or tunnel); receipts and cursors stay the enrolled server's.")
+    var via: String?
+
     func validate() throws {
         guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
         guard maxBytes.map({ $0 >= 0 }) ?? true else { throw ValidationError("--max-bytes must not be negative") }
@@ -55,7 +58,7 @@ struct SyncCommand: DeviceCommand {
         let config = try home.config()
         let replica = try home.openReplica()
         let connection = try ServerConnection(
-            server: config.server, caFile: home.caURL.path, credential: try home.credential(), timeoutSeconds: timeout)
+            server: via ?? config.server, caFile: home.caURL.path, credential: try home.credential(), timeoutSeconds: timeout)
         let progress = Progress(quiet: quiet || output.json)
         let policy = RetryPolicy(retries: retries, initialDelay: backoff)
         var photos = PhotoSync(
@@ -100,7 +103,9 @@ struct SyncCommand: DeviceCommand {
         replica: Replica, connection: ServerConnection, photos: PhotoSync, progress: Progress, policy: RetryPolicy
     ) async throws -> SyncSummary {
         var summary = SyncSummary()
-        try await RecordSync(replica: replica, connection: connection, policy: policy, progress: progress).run(into: &summary)
+        try await RecordSync(
+            replica: replica, peer: try common.device.config().server, connection: connection, policy: policy, progress: progress
+        ).run(into: &summary)
         if noPhotos {
             summary.photosWaiting = try photos.waiting().count
         } else {

@@ -1,0 +1,145 @@
+import Foundation
+import SyncCore
+import Testing
+
+/// A `gridsync-link` process between devices and the server.
+final class LinkProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let statsPath: String
+
+    init(to serverPort: Int, folder: URL, _ arguments: [String]) throws {
+        statsPath = folder.appendingPathComponent("link-\(UUID().uuidString.prefix(6)).json").path
+        process.executableURL = Cluster.binaries.appendingPathComponent("gridsync-link")
+        process.arguments = ["--to", "localhost:\(serverPort)", "--stats", statsPath] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let more = out.fileHandleForReading.availableData
+            if more.isEmpty { break }
+            line += more
+        }
+        guard let text = String(data: line, encoding: .utf8), text.hasPrefix("listening on"),
+            let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").last ?? "")
+        else { throw ClusterError.setup("gridsync-link did not start: \(String(decoding: line, as: UTF8.self))") }
+        self.port = port
+    }
+
+    var url: String { "https://localhost:\(port)" }
+
+    /// Bytes carried up (device to server) and down, and cuts made.
+    var stats: (up: Int, down: Int, cuts: Int) {
+        let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statsPath)))) as? [String: Any] ?? [:]
+        return (object["bytesUp"] as? Int ?? 0, object["bytesDown"] as? Int ?? 0, object["cuts"] as? Int ?? 0)
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// How `gridsync sync` behaves on the links of the field.
+@Suite struct SyncBehaviourTests {
+    /// S3: the link drops again and again during sync and during a photo upload; sync completes,
+    /// and nothing the server acknowledged is sent again (an upload that restarted from zero could
+    /// never pass a link cut every 24 KB).
+    @Test func s3ASyncCutEvery24KBCompletesAndResumes() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2], person: "扎西")
+        let center = try cluster.device("county", role: "county", scopes: [county])
+        // Three hundred households (written beneath the command line, to keep the test short).
+        let replica = try Replica(path: worker.replicaPath)
+        for n in 0..<300 {
+            try replica.addHousehold(
+                grid: g2,
+                HouseholdFields(doorPlate: "3村\(n)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", notes: "牧户，夏季草场在北坡 \(n * 7919)"))
+        }
+        let issue = worker.id(["issue", "report", "--kind", "dispute", "--title", "草场使用权纠纷"])
+        let file = try photoFile(in: cluster.folder, "p.jpg", size: 400_000, seed: 7)
+        let hash = worker.ok(["photo", "attach", file, "--issue", issue, "--json"]).object["sha256"] as? String ?? ""
+
+        let link = try LinkProcess(to: cluster.port, folder: cluster.folder, ["--cut-after", "24000"])
+        defer { link.stop() }
+        let summary = worker.sync(["--via", link.url, "--backoff", "0.05", "--retries", "8"])
+        #expect(summary["photosUploaded"] as? Int == 1 && summary["photosWaiting"] as? Int == 0)
+        #expect((summary["refused"] as? [Any])?.isEmpty == true)
+        let carried = link.stats
+        #expect(carried.cuts >= 10, "\(carried)")
+        #expect(carried.up < 3 * 400_000, "\(carried)")
+        let status = worker.ok(["status", "--json"]).object
+        #expect(status["changesWaiting"] as? Int == 0 && status["receipt"] as? Int == status["localVersion"] as? Int)
+
+        center.sync()
+        #expect(center.export(area: g2) == worker.export(area: g2))
+        center.ok(["photo", "fetch", hash, "--via", link.url, "--backoff", "0.05", "--retries", "8"])
+        #expect(BlobStore.sha256(try Data(contentsOf: URL(fileURLWithPath: center.home + "/photos/" + hash))) == hash)
+    }
+
+    /// `--max-bytes`: records always go; photos wait when over budget, then resume where they stopped.
+    @Test func aByteBudgetSendsRecordsAndLeavesPhotosForLater() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2])
+        let issue = worker.id(["issue", "report", "--kind", "hazard", "--title", "消防隐患"])
+        let file = try photoFile(in: cluster.folder, "p.jpg", size: 200_000, seed: 3)
+        worker.ok(["photo", "attach", file, "--issue", issue])
+        let first = worker.sync(["--max-bytes", "50000"])
+        #expect(first["pushed"] as? Int ?? 0 > 0 && first["photosWaiting"] as? Int == 1)
+        #expect(first["photoBytesSent"] as? Int ?? 0 <= 50000)
+        #expect(worker.ok(["status", "--json"]).object["photosWaiting"] as? Int == 1)
+        let none = worker.sync(["--max-bytes", "0"])
+        #expect(none["photoBytesSent"] as? Int == 0 && none["photosWaiting"] as? Int == 1)
+        let second = worker.sync()
+        #expect(second["photosUploaded"] as? Int == 1 && second["photosWaiting"] as? Int == 0)
+        #expect((first["photoBytesSent"] as? Int ?? 0) + (second["photoBytesSent"] as? Int ?? 0) == 200_000)
+    }
+
+    /// `--watch` waits for a signal, syncs whenever there is something to send, and stops on SIGTERM.
+    @Test func watchSyncsWhenTheSignalComesAndStopsCleanly() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2])
+        let center = try cluster.device("county", role: "county", scopes: [county])
+        cluster.stop()  // no signal yet
+        let watch = Process()
+        watch.executableURL = Cluster.binaries.appendingPathComponent("gridsync")
+        watch.arguments = ["sync", "--watch", "--interval", "1", "--backoff", "0.2", "--retries", "0", "--home", worker.home]
+        let log = cluster.folder.appendingPathComponent("watch.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        watch.standardOutput = handle
+        watch.standardError = handle
+        try watch.run()
+        defer { if watch.isRunning { watch.interrupt() } }
+
+        worker.ok(["household", "add", "--door-plate", "1号"])
+        usleep(1_500_000)
+        try cluster.start()  // the signal comes back, on the same address
+        func countySees(_ plates: Set<String>) -> Bool {
+            for _ in 0..<60 {
+                center.sync()
+                let seen = (center.ok(["household", "list", "--json"]).json as? [[String: Any]] ?? []).compactMap {
+                    $0["doorPlate"] as? String
+                }
+                if Set(seen) == plates { return true }
+                usleep(250_000)
+            }
+            return false
+        }
+        #expect(countySees(["1号"]))
+        worker.ok(["household", "add", "--door-plate", "2号"])
+        #expect(countySees(["1号", "2号"]))
+        watch.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while watch.isRunning && Date() < deadline { usleep(50_000) }
+        #expect(!watch.isRunning && watch.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("no signal") && text.contains("synced:") && text.contains("stopped"), "\(text)")
+    }
+}
