@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "gridsync-link", targets: ["LinkEmulator"]),
         .executable(name: "gridsync-bench", targets: ["CoreBenchmarks"]),
         .executable(name: "gridsync-loadtest", targets: ["ServerBenchmarks"]),
+        .executable(name: "gridsync-clibench", targets: ["CLIBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -88,6 +89,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Benchmarks/ServerBenchmarks"
+        ),
+        .executableTarget(
+            name: "CLIBenchmarks",
+            dependencies: ["SyncCore"],
+            path: "Benchmarks/CLIBenchmarks"
         ),
         // A child process the crash-safety tests kill with SIGKILL in the middle of writes.
         .executableTarget(

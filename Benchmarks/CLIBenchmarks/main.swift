@@ -1,0 +1,151 @@
+// gridsync-clibench: wall times of the field tool as a person meets them, on the built binaries.
+//
+//   swift build -c release && .build/release/gridsync-clibench [--households 60000] [--issues 9000] [--runs 50]
+//
+// 1. `gridsync issue report` wall time, process start to exit (target ≤ 30 ms).
+// 2. S7: a county of 300 grids is pushed to a real server over TLS on loopback, then a fresh county
+//    device pulls it all with `gridsync sync`, timed (target ≤ 10 s).
+import Foundation
+import SyncCore
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
+    return v
+}
+let householdCount = option("--households", 60_000)
+let issueCount = option("--issues", 9_000)
+let runs = option("--runs", 50)
+let gridCount = 300
+
+let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-clibench-\(UUID().uuidString.prefix(6))")
+try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: folder) }
+
+@discardableResult
+func run(_ binary: String, _ args: [String]) -> (status: Int32, output: String, seconds: Double) {
+    let p = Process()
+    p.executableURL = binaries.appendingPathComponent(binary)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    let start = DispatchTime.now()
+    try! p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self), seconds)
+}
+
+func check(_ r: (status: Int32, output: String, seconds: Double), _ what: String) {
+    guard r.status == 0 else { fatalError("\(what) failed with status \(r.status): \(r.output)") }
+}
+
+func pct(_ xs: [Double], _ p: Double) -> Double { xs.sorted()[min(xs.count - 1, Int(Double(xs.count) * p))] }
+
+// A server with a fresh CA.
+let data = folder.appendingPathComponent("server")
+check(run("gridsync-server", ["init", data.path, "--port", "0"]), "server init")
+let server = Process()
+server.executableURL = binaries.appendingPathComponent("gridsync-server")
+server.arguments = ["serve", "--data", data.path]
+let log = data.appendingPathComponent("server.log")
+FileManager.default.createFile(atPath: log.path, contents: nil)
+server.standardOutput = try FileHandle(forWritingTo: log)
+server.standardError = server.standardOutput
+try server.run()
+defer { server.terminate() }
+var port = 0
+for _ in 0..<600 where port == 0 {
+    usleep(50_000)
+    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }) {
+        port = Int(line.split(separator: ":").last!)!
+    }
+}
+let url = "https://localhost:\(port)"
+let county = "xizang/lhasa/maizhokunggar"
+
+func device(_ name: String, role: String, scope: String) -> String {
+    let code = run("gridsync-server", ["enroll", "--data", data.path, "--role", role, "--scope", scope]).output
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    let home = folder.appendingPathComponent(name).path
+    check(
+        run("gridsync", ["init", "--home", home, "--server", url, "--enroll", code, "--ca", data.appendingPathComponent("ca.pem").path]),
+        "init \(name)")
+    return home
+}
+
+// 1. `gridsync issue report`, each run a new process writing one durable transaction.
+let worker = device("worker", role: "worker", scope: "\(county)/zhaxigang/v3/g2")
+var reportTimes: [Double] = []
+for n in 0..<runs {
+    let r = run(
+        "gridsync", ["issue", "report", "--home", worker, "--kind", "hazard", "--title", "电瓶车入户充电 \(n)", "--description", "消防隐患，已提醒住户"])
+    check(r, "issue report")
+    reportTimes.append(r.seconds * 1000)
+}
+let listTimes = (0..<runs).map { _ in run("gridsync", ["issue", "list", "--home", worker]).seconds * 1000 }
+print(
+    String(
+        format: "gridsync issue report: %d runs, wall p50 %.1f ms, p99 %.1f ms (target ≤ 30 ms)", runs, pct(reportTimes, 0.5),
+        pct(reportTimes, 0.99)))
+print(String(format: "gridsync issue list:   %d runs, wall p50 %.1f ms, p99 %.1f ms", runs, pct(listTimes, 0.5), pct(listTimes, 0.99)))
+
+// 2. S7: seed a county into one device's replica, push it, then time a fresh county pull.
+let seeder = device("seeder", role: "county", scope: county)
+var config = Replica.Configuration()
+config.durable = false
+let replica = try Replica(path: seeder + "/replica.sqlite", configuration: config)
+let seedStart = Date()
+let townships = ["zhaxigang", "gyama", "rinchengang", "tangga", "menba", "nyima", "ridoi", "jiarong", "gongkar", "mozhu"]
+var grids: [String] = []
+for g in 0..<gridCount {
+    let grid = "\(county)/\(townships[g % townships.count])/v\(g / 30 + 1)/g\(g)"
+    grids.append(grid)
+    try replica.putGrid(grid, nameZh: "第\(g)网格", nameBo: nil)
+}
+for n in 0..<householdCount {
+    try replica.addHousehold(
+        grid: grids[n % gridCount],
+        HouseholdFields(
+            doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1, tags: ["牧户"]))
+}
+for n in 0..<issueCount {
+    let issue = try replica.reportIssue(
+        IssueReport(grid: grids[n % gridCount], kind: .dispute, title: "草场使用权纠纷 \(n)", dueDate: "2026-12-01"))
+    if n % 3 == 0 {
+        for kind in [IssueEventKind.dispatched, .accepted, .resolved] { try replica.appendEvent(issueID: issue, kind: kind) }
+        try replica.appendEvent(issueID: issue, kind: .followUp, satisfaction: n % 5 + 1)
+        try replica.appendEvent(issueID: issue, kind: .closed)
+    } else if n % 3 == 1 {
+        try replica.appendEvent(issueID: issue, kind: .escalated, tier: .medium)
+    }
+}
+print(
+    String(
+        format: "seeded %d households and %d issues in %d grids in %.1f s", householdCount, issueCount, gridCount,
+        Date().timeIntervalSince(seedStart)))
+let push = run("gridsync", ["sync", "--home", seeder, "--json"])
+check(push, "seeder sync")
+print(String(format: "seeder pushed the county in %.1f s", push.seconds))
+
+let center = device("county", role: "county", scope: county)
+let pull = run("gridsync", ["sync", "--home", center, "--json"])
+check(pull, "county pull")
+let summary = (try? JSONSerialization.jsonObject(with: Data(pull.output.utf8))) as? [String: Any] ?? [:]
+let bytes = (summary["recordBytesReceived"] as? Int ?? 0) + (summary["recordBytesSent"] as? Int ?? 0)
+print(
+    String(
+        format: "S7 county pull: %d changes in %d round trips, %.1f MiB, wall %.2f s (target ≤ 10 s)", summary["pulled"] as? Int ?? 0,
+        summary["rounds"] as? Int ?? 0, Double(bytes) / 1_048_576, pull.seconds))
+let report = run("gridsync", ["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"])
+check(report, "county report")
+print(String(format: "county report over %d issues: wall %.0f ms", issueCount, report.seconds * 1000))
+print(report.output.split(separator: "\n").prefix(2).joined(separator: "\n"))
+let export = run(
+    "gridsync", ["export", "--home", center, "--format", "csv", "--bom", "--out", folder.appendingPathComponent("export").path])
+check(export, "county export")
+print(String(format: "county CSV export: wall %.2f s", export.seconds))
