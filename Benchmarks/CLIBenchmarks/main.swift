@@ -5,6 +5,10 @@
 // 1. `gridsync issue report` wall time, process start to exit (target ≤ 30 ms).
 // 2. S7: a county of 300 grids is pushed to a real server over TLS on loopback, then a fresh county
 //    device pulls it all with `gridsync sync`, timed (target ≤ 10 s).
+// With --field (or --field-only), through `gridsync-link`:
+// 3. a 5 MB photo and its records through a link cut every 32 KiB: bytes carried ÷ an uncut run;
+// 4. a worker's day (30 records) through the 2g profile: time until the records are synced ÷ the
+//    physical bound (3 round trips + bytes ÷ bandwidth), and round trips per metadata sync.
 import Foundation
 import SyncCore
 
@@ -21,7 +25,7 @@ let gridCount = 300
 let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-clibench-\(UUID().uuidString.prefix(6))")
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: folder) }
+defer { if ProcessInfo.processInfo.environment["GRIDSYNC_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: folder) } }
 
 @discardableResult
 func run(_ binary: String, _ args: [String]) -> (status: Int32, output: String, seconds: Double) {
@@ -37,6 +41,25 @@ func run(_ binary: String, _ args: [String]) -> (status: Int32, output: String, 
     p.waitUntilExit()
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     return (p.terminationStatus, String(decoding: data, as: UTF8.self), seconds)
+}
+
+/// Wall time of `binary ARGS` started with posix_spawn and waited for (Foundation's Process closes
+/// every possible file descriptor before exec, which adds tens of milliseconds to what is measured).
+func spawnSeconds(_ binary: String, _ args: [String]) -> Double {
+    let path = binaries.appendingPathComponent(binary).path
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let argv = ([path] + args).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = DispatchTime.now()
+    guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { fatalError("cannot start \(path)") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    posix_spawn_file_actions_destroy(&actions)
+    guard status == 0 else { fatalError("\(binary) \(args.joined(separator: " ")) failed: \(status)") }
+    return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }
 
 func check(_ r: (status: Int32, output: String, seconds: Double), _ what: String) {
@@ -79,73 +102,87 @@ func device(_ name: String, role: String, scope: String) -> String {
 }
 
 // 1. `gridsync issue report`, each run a new process writing one durable transaction.
-let worker = device("worker", role: "worker", scope: "\(county)/zhaxigang/v3/g2")
-var reportTimes: [Double] = []
-for n in 0..<runs {
-    let r = run(
-        "gridsync", ["issue", "report", "--home", worker, "--kind", "hazard", "--title", "电瓶车入户充电 \(n)", "--description", "消防隐患，已提醒住户"])
-    check(r, "issue report")
-    reportTimes.append(r.seconds * 1000)
-}
-let listTimes = (0..<runs).map { _ in run("gridsync", ["issue", "list", "--home", worker]).seconds * 1000 }
-print(
-    String(
-        format: "gridsync issue report: %d runs, wall p50 %.1f ms, p99 %.1f ms (target ≤ 30 ms)", runs, pct(reportTimes, 0.5),
-        pct(reportTimes, 0.99)))
-print(String(format: "gridsync issue list:   %d runs, wall p50 %.1f ms, p99 %.1f ms", runs, pct(listTimes, 0.5), pct(listTimes, 0.99)))
-
-// 2. S7: seed a county into one device's replica, push it, then time a fresh county pull.
-let seeder = device("seeder", role: "county", scope: county)
-var config = Replica.Configuration()
-config.durable = false
-let replica = try Replica(path: seeder + "/replica.sqlite", configuration: config)
-let seedStart = Date()
-let townships = ["zhaxigang", "gyama", "rinchengang", "tangga", "menba", "nyima", "ridoi", "jiarong", "gongkar", "mozhu"]
-var grids: [String] = []
-for g in 0..<gridCount {
-    let grid = "\(county)/\(townships[g % townships.count])/v\(g / 30 + 1)/g\(g)"
-    grids.append(grid)
-    try replica.putGrid(grid, nameZh: "第\(g)网格", nameBo: nil)
-}
-for n in 0..<householdCount {
-    try replica.addHousehold(
-        grid: grids[n % gridCount],
-        HouseholdFields(
-            doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1, tags: ["牧户"]))
-}
-for n in 0..<issueCount {
-    let issue = try replica.reportIssue(
-        IssueReport(grid: grids[n % gridCount], kind: .dispute, title: "草场使用权纠纷 \(n)", dueDate: "2026-12-01"))
-    if n % 3 == 0 {
-        for kind in [IssueEventKind.dispatched, .accepted, .resolved] { try replica.appendEvent(issueID: issue, kind: kind) }
-        try replica.appendEvent(issueID: issue, kind: .followUp, satisfaction: n % 5 + 1)
-        try replica.appendEvent(issueID: issue, kind: .closed)
-    } else if n % 3 == 1 {
-        try replica.appendEvent(issueID: issue, kind: .escalated, tier: .medium)
+if !arguments.contains("--field-only") {
+    let worker = device("worker", role: "worker", scope: "\(county)/zhaxigang/v3/g2")
+    var reportTimes: [Double] = []
+    for n in 0..<runs {
+        reportTimes.append(
+            spawnSeconds(
+                "gridsync",
+                ["issue", "report", "--home", worker, "--kind", "hazard", "--title", "电瓶车入户充电 \(n)", "--description", "消防隐患，已提醒住户"]) * 1000)
     }
+    let listTimes = (0..<runs).map { _ in spawnSeconds("gridsync", ["issue", "list", "--home", worker]) * 1000 }
+    let helpTimes = (0..<runs).map { _ in spawnSeconds("gridsync", ["--help"]) * 1000 }
+    print(
+        String(
+            format: "gridsync issue report: %d runs, wall p50 %.1f ms, p99 %.1f ms (target ≤ 30 ms)", runs, pct(reportTimes, 0.5),
+            pct(reportTimes, 0.99)))
+    print(String(format: "gridsync issue list:   %d runs, wall p50 %.1f ms, p99 %.1f ms", runs, pct(listTimes, 0.5), pct(listTimes, 0.99)))
+    print(
+        String(
+            format: "gridsync --help:       %d runs, wall p50 %.1f ms (process start, Swift runtime, argument parsing)", runs,
+            pct(helpTimes, 0.5)))
 }
-print(
-    String(
-        format: "seeded %d households and %d issues in %d grids in %.1f s", householdCount, issueCount, gridCount,
-        Date().timeIntervalSince(seedStart)))
-let push = run("gridsync", ["sync", "--home", seeder, "--json"])
-check(push, "seeder sync")
-print(String(format: "seeder pushed the county in %.1f s", push.seconds))
 
-let center = device("county", role: "county", scope: county)
-let pull = run("gridsync", ["sync", "--home", center, "--json"])
-check(pull, "county pull")
-let summary = (try? JSONSerialization.jsonObject(with: Data(pull.output.utf8))) as? [String: Any] ?? [:]
-let bytes = (summary["recordBytesReceived"] as? Int ?? 0) + (summary["recordBytesSent"] as? Int ?? 0)
-print(
-    String(
-        format: "S7 county pull: %d changes in %d round trips, %.1f MiB, wall %.2f s (target ≤ 10 s)", summary["pulled"] as? Int ?? 0,
-        summary["rounds"] as? Int ?? 0, Double(bytes) / 1_048_576, pull.seconds))
-let report = run("gridsync", ["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"])
-check(report, "county report")
-print(String(format: "county report over %d issues: wall %.0f ms", issueCount, report.seconds * 1000))
-print(report.output.split(separator: "\n").prefix(2).joined(separator: "\n"))
-let export = run(
-    "gridsync", ["export", "--home", center, "--format", "csv", "--bom", "--out", folder.appendingPathComponent("export").path])
-check(export, "county export")
-print(String(format: "county CSV export: wall %.2f s", export.seconds))
+if !arguments.contains("--field-only") {
+    // 2. S7: seed a county into one device's replica, push it, then time a fresh county pull.
+    let seeder = device("seeder", role: "county", scope: county)
+    var config = Replica.Configuration()
+    config.durable = false
+    let replica = try Replica(path: seeder + "/replica.sqlite", configuration: config)
+    let seedStart = Date()
+    let townships = ["zhaxigang", "gyama", "rinchengang", "tangga", "menba", "nyima", "ridoi", "jiarong", "gongkar", "mozhu"]
+    var grids: [String] = []
+    for g in 0..<gridCount {
+        let grid = "\(county)/\(townships[g % townships.count])/v\(g / 30 + 1)/g\(g)"
+        grids.append(grid)
+        try replica.putGrid(grid, nameZh: "第\(g)网格", nameBo: nil)
+    }
+    for n in 0..<householdCount {
+        try replica.addHousehold(
+            grid: grids[n % gridCount],
+            HouseholdFields(
+                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1, tags: ["牧户"]))
+    }
+    for n in 0..<issueCount {
+        let issue = try replica.reportIssue(
+            IssueReport(grid: grids[n % gridCount], kind: .dispute, title: "草场使用权纠纷 \(n)", dueDate: "2026-12-01"))
+        if n % 3 == 0 {
+            for kind in [IssueEventKind.dispatched, .accepted, .resolved] { try replica.appendEvent(issueID: issue, kind: kind) }
+            try replica.appendEvent(issueID: issue, kind: .followUp, satisfaction: n % 5 + 1)
+            try replica.appendEvent(issueID: issue, kind: .closed)
+        } else if n % 3 == 1 {
+            try replica.appendEvent(issueID: issue, kind: .escalated, tier: .medium)
+        }
+    }
+    print(
+        String(
+            format: "seeded %d households and %d issues in %d grids in %.1f s", householdCount, issueCount, gridCount,
+            Date().timeIntervalSince(seedStart)))
+    let push = run("gridsync", ["sync", "--home", seeder, "--json"])
+    check(push, "seeder sync")
+    print(String(format: "seeder pushed the county in %.1f s", push.seconds))
+
+    let center = device("county", role: "county", scope: county)
+    let pull = run("gridsync", ["sync", "--home", center, "--json"])
+    check(pull, "county pull")
+    let summary = (try? JSONSerialization.jsonObject(with: Data(pull.output.utf8))) as? [String: Any] ?? [:]
+    let bytes = (summary["recordBytesReceived"] as? Int ?? 0) + (summary["recordBytesSent"] as? Int ?? 0)
+    print(
+        String(
+            format: "S7 county pull: %d changes in %d round trips (%d retries), %.1f MiB, wall %.2f s (target ≤ 10 s)",
+            summary["pulled"] as? Int ?? 0, summary["rounds"] as? Int ?? 0, summary["retries"] as? Int ?? 0, Double(bytes) / 1_048_576,
+            pull.seconds))
+    let report = run("gridsync", ["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"])
+    check(report, "county report")
+    print(String(format: "county report over %d issues: wall %.0f ms", issueCount, report.seconds * 1000))
+    print(report.output.split(separator: "\n").prefix(2).joined(separator: "\n"))
+    let export = run(
+        "gridsync", ["export", "--home", center, "--format", "csv", "--bom", "--out", folder.appendingPathComponent("export").path])
+    check(export, "county export")
+    print(String(format: "county CSV export: wall %.2f s", export.seconds))
+}
+
+if arguments.contains("--field") || arguments.contains("--field-only") {
+    try fieldFigures()
+}

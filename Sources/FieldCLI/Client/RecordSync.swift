@@ -44,21 +44,38 @@ struct RecordSync {
         var session = SyncSession(replica: replica, peer: peer)
         let pending = try replica.pendingOwnChanges(after: try replica.peerCursor(peer).acknowledged)
         var retries = 0
+        // While one pulled batch is merged here, the request for the next is already on its way
+        // (pull-only rounds): the server's work, the link's round trip and the merge overlap.
+        var prefetched: (request: SyncRequest, body: [UInt8], reply: Task<ServerConnection.Reply, any Error>)?
         for _ in 0..<100_000 {
             var request = try session.nextRequest()
             var body = SyncMessageCoding.encode(request)
-            let reply = try await policy.run(onRetry: { attempt, wait, failure in
-                retries += 1
-                progress.retrying(attempt, wait, failure)
-                // A link that keeps dropping may not carry a big exchange whole: ask for smaller ones.
-                session.maxPushChanges = max(Self.smallestBatch, session.maxPushChanges / 2)
-                session.maxPullChanges = max(Self.smallestBatch, session.maxPullChanges / 2)
-            }) {
-                if retries > 0 {
-                    request = try session.nextRequest()
-                    body = SyncMessageCoding.encode(request)
+            var early: ServerConnection.Reply?
+            if let p = prefetched {
+                prefetched = nil
+                if request.changes.isEmpty, request.pullCursor == p.request.pullCursor, let reply = try? await p.reply.value,
+                    reply.status == 200
+                {
+                    (request, body, early) = (p.request, p.body, reply)
                 }
-                return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+            }
+            let reply: ServerConnection.Reply
+            if let early {
+                reply = early
+            } else {
+                reply = try await policy.run(onRetry: { attempt, wait, failure in
+                    retries += 1
+                    progress.retrying(attempt, wait, failure)
+                    // A link that keeps dropping may not carry a big exchange whole: ask for smaller ones.
+                    session.maxPushChanges = max(Self.smallestBatch, session.maxPushChanges / 2)
+                    session.maxPullChanges = max(Self.smallestBatch, session.maxPullChanges / 2)
+                }) {
+                    if retries > 0 {
+                        request = try session.nextRequest()
+                        body = SyncMessageCoding.encode(request)
+                    }
+                    return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                }
             }
             guard reply.status == 200 else { throw ServerConnection.failure(reply) }
             let response: SyncResponse
@@ -66,6 +83,17 @@ struct RecordSync {
                 response = try SyncMessageCoding.decodeResponse(reply.body)
             } catch {
                 throw Failure("bad_response", say("the server's answer is malformed: \(error)", "服务器的应答格式错误：\(error)"), status: .software)
+            }
+            if response.hasMore && request.changes.isEmpty && response.rejections.isEmpty {
+                let next = SyncRequest(
+                    pullCursor: response.cursor, pushThrough: request.pushThrough, maxPullChanges: session.maxPullChanges,
+                    changes: Changeset(rows: []))
+                let nextBody = SyncMessageCoding.encode(next)
+                let connection = self.connection
+                prefetched = (
+                    next, nextBody,
+                    Task { try await connection.send(.POST, "/v1/sync", body: nextBody, contentType: "application/x-gridsync") }
+                )
             }
             let outcome = try session.handle(response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
             summary.rounds += 1

@@ -22,7 +22,7 @@ struct ConflictCommand: AsyncParsableCommand {
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "List conflicts waiting for review.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List conflicts waiting for review.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Flag(help: "Include resolved ones.") var all = false
@@ -49,7 +49,8 @@ struct ConflictCommand: AsyncParsableCommand {
     }
 
     struct Show: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one conflict: the value kept, the one overwritten, who and when.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show one conflict: the value kept, the one overwritten, who and when.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Argument(help: "The conflict's id or its first characters (e.g. issues/3f2a91bc/title).") var id: String
@@ -77,7 +78,7 @@ struct ConflictCommand: AsyncParsableCommand {
 
     struct Resolve: DeviceCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Mark a conflict as reviewed (edit the record first if the overwritten value should win).")
+            commandName: "resolve", abstract: "Mark a conflict as reviewed (edit the record first if the overwritten value should win).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The conflict's id or its first characters.") var id: String
         @Option(help: "Who reviewed it (default: your name).") var by: String?

@@ -27,7 +27,7 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct Add: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a household to the register.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a household to the register.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Option(help: "The grid (default: the device's scope when it has one).") var grid: String?
@@ -48,7 +48,7 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct Edit: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Change fields of a household (\"\" clears one).")
+        static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change fields of a household (\"\" clears one).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The household's id (or its first characters).") var id: String
         @OptionGroup var fields: Fields
@@ -62,7 +62,7 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "List the households of a grid or area.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the households of a grid or area.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Option(help: "Only this grid or area.") var grid: String?
@@ -90,7 +90,7 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct Show: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one household with its photos.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one household with its photos.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Argument(help: "The household's id (or its first characters).") var id: String
@@ -121,7 +121,8 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct Delete: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a household (it stays as a tombstone and never comes back).")
+        static let configuration = CommandConfiguration(
+            commandName: "delete", abstract: "Delete a household (it stays as a tombstone and never comes back).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The household's id (or its first characters).") var id: String
 

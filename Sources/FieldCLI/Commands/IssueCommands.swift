@@ -14,7 +14,7 @@ struct IssueCommand: AsyncParsableCommand {
         ])
 
     struct Report: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Report a new issue.")
+        static let configuration = CommandConfiguration(commandName: "report", abstract: "Report a new issue.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Option(help: "The grid (default: the device's scope when it has one).") var grid: String?
@@ -42,7 +42,7 @@ struct IssueCommand: AsyncParsableCommand {
 
     struct Edit: DeviceCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change fields of an issue (\"\" clears one; status and tier change by events).")
+            commandName: "edit", abstract: "Change fields of an issue (\"\" clears one; status and tier change by events).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The issue's id (or its first characters).") var id: String
         @Option(help: "dispute, hazard, request, public_order, environment or other.") var kind: IssueKind?
@@ -67,7 +67,7 @@ struct IssueCommand: AsyncParsableCommand {
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "List issues, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List issues, newest first.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Option(help: "reported, dispatched, accepted, reopened, resolved, followed_up or closed.") var status: IssueStatus?
@@ -98,7 +98,7 @@ struct IssueCommand: AsyncParsableCommand {
     }
 
     struct Show: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an issue with its events and photos.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an issue with its events and photos.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Argument(help: "The issue's id (or its first characters).") var id: String
@@ -146,7 +146,8 @@ struct IssueCommand: AsyncParsableCommand {
     }
 
     struct Delete: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an issue (it stays as a tombstone and never comes back).")
+        static let configuration = CommandConfiguration(
+            commandName: "delete", abstract: "Delete an issue (it stays as a tombstone and never comes back).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The issue's id (or its first characters).") var id: String
 
@@ -185,7 +186,7 @@ func recordEvent(
 
 extension IssueCommand {
     struct Dispatch: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Dispatch the issue to a handler.")
+        static let configuration = CommandConfiguration(commandName: "dispatch", abstract: "Dispatch the issue to a handler.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         @Option(help: "The handler it goes to.") var to: String?
@@ -193,14 +194,14 @@ extension IssueCommand {
     }
 
     struct Accept: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Accept the issue (the handler takes it on).")
+        static let configuration = CommandConfiguration(commandName: "accept", abstract: "Accept the issue (the handler takes it on).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .accepted) }
     }
 
     struct Visit: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a visit, with a note of what was found.")
+        static let configuration = CommandConfiguration(commandName: "visit", abstract: "Record a visit, with a note of what was found.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func validate() throws { guard event.note != nil else { throw ValidationError("a visit needs --note") } }
@@ -208,7 +209,8 @@ extension IssueCommand {
     }
 
     struct Escalate: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Escalate to a higher tier (medium: township, large: county).")
+        static let configuration = CommandConfiguration(
+            commandName: "escalate", abstract: "Escalate to a higher tier (medium: township, large: county).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         @Option(help: "medium or large.") var tier: IssueTier
@@ -216,7 +218,7 @@ extension IssueCommand {
     }
 
     struct Deescalate: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Hand the issue back down to a lower tier.")
+        static let configuration = CommandConfiguration(commandName: "deescalate", abstract: "Hand the issue back down to a lower tier.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         @Option(help: "small or medium.") var tier: IssueTier
@@ -224,7 +226,7 @@ extension IssueCommand {
     }
 
     struct Resolve: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Resolve the issue, saying how.")
+        static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Resolve the issue, saying how.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         @Option(help: "How it was resolved.") var resolution: String?
@@ -247,14 +249,14 @@ extension IssueCommand {
     }
 
     struct Reopen: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Reopen a resolved or closed issue.")
+        static let configuration = CommandConfiguration(commandName: "reopen", abstract: "Reopen a resolved or closed issue.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .reopened) }
     }
 
     struct Close: DeviceCommand {
-        static let configuration = CommandConfiguration(abstract: "Close a resolved issue.")
+        static let configuration = CommandConfiguration(commandName: "close", abstract: "Close a resolved issue.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .closed) }

@@ -13,7 +13,7 @@ struct PhotoCommand: AsyncParsableCommand {
 
     struct Attach: DeviceCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Attach a photo file to an issue, household or event (stored on the device by its SHA-256).")
+            commandName: "attach", abstract: "Attach a photo file to an issue, household or event (stored on the device by its SHA-256).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Argument(help: "The photo file.") var file: String
@@ -53,7 +53,7 @@ struct PhotoCommand: AsyncParsableCommand {
 
     struct Fetch: DeviceCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download photos referenced by records here (resuming partial downloads).")
+            commandName: "fetch", abstract: "Download photos referenced by records here (resuming partial downloads).")
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
         @Argument(help: "Photo hashes to fetch.") var hashes: [String] = []

@@ -5,6 +5,7 @@ import SyncCore
 /// `gridsync demo`: the whole story on loopback, with a real server and three devices.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Run the whole story on loopback: a real server, two workers and a county center, offline work, sync, report.",
         discussion:
             "Starts gridsync-server with a fresh CA in a temporary folder, enrolls two grid workers and a county device, records households, issues, events and photos offline, makes concurrent edits to one issue, syncs (cutting a photo upload and resuming it), and ends with the county report. Every step runs the real `gridsync` command and prints it."

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// A device's local replica: one SQLite file holding its grid's records and the sync metadata that
 /// lets it merge with any other replica.
@@ -43,6 +44,11 @@ public final class Replica: Sendable {
             // 1.7); at 8,000 pages (32 MiB of WAL, days of field work) one in ~800 does. The WAL
             // is fsynced at every commit either way, so durability does not change.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8000")
+            // Keep the -wal file when the last connection closes: a command-line process that opens
+            // the replica, writes once and exits would otherwise create, fsync and delete it every
+            // time (a new file costs a directory fsync too).
+            var persist: CInt = 1
+            _ = sqlite3_file_control(db.sqliteConnection, nil, SQLITE_FCNTL_PERSIST_WAL, &persist)
         }
         self.configuration = configuration
         self.path = path

@@ -43,7 +43,17 @@ public struct SyncedTable: Sendable {
         var index: [String: Int] = [:]
         for (i, c) in self.columns.enumerated() { index[c] = i }
         self.indexByName = index
+        selectRowSQL = "SELECT grid, _clock, \(self.columns.joined(separator: ", ")) FROM \(name) WHERE id = ?"
+        let names = (["id", "grid"] + self.columns + ["_clock", "_lv"])
+        let marks = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        let updates = (self.columns + ["_clock", "_lv"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        upsertSQL = "INSERT INTO \(name) (\(names.joined(separator: ", "))) VALUES (\(marks)) ON CONFLICT(id) DO UPDATE SET \(updates)"
     }
+
+    /// Reads one row's grid, clocks and merged columns (built once: merges run it per row).
+    let selectRowSQL: String
+    /// Inserts or updates one row whole.
+    let upsertSQL: String
 
     /// Whether values lost to concurrent writes here are kept as conflicts. Not for the conflicts
     /// table itself: two people resolving one conflict at once is last-writer-wins, not a new conflict.
@@ -56,16 +66,6 @@ public struct SyncedTable: Sendable {
     /// The storage position of `column`, or nil if this table has no such merged column.
     public func index(of column: String) -> Int? { indexByName[column] }
 
-    var selectRowSQL: String {
-        "SELECT grid, _clock, \(columns.joined(separator: ", ")) FROM \(name) WHERE id = ?"
-    }
-
-    var upsertSQL: String {
-        let names = (["id", "grid"] + columns + ["_clock", "_lv"])
-        let marks = Array(repeating: "?", count: names.count).joined(separator: ", ")
-        let updates = (columns + ["_clock", "_lv"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        return "INSERT INTO \(name) (\(names.joined(separator: ", "))) VALUES (\(marks)) ON CONFLICT(id) DO UPDATE SET \(updates)"
-    }
 }
 
 /// The synced tables of a replica: the domain of PRODUCT.md plus the conflicts people review.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The device side of one sync with the server, with no I/O: it builds each request from the
 /// replica and takes in each response. A transport sends the bytes and repeats on failure; because
 /// merges are idempotent and cursors only move forward, a lost or repeated exchange is harmless.
@@ -11,6 +13,10 @@ public struct SyncSession: Sendable {
     /// At most this many changes asked for per response.
     public var maxPullChanges: Int
 
+    /// How far this session has found nothing of the device's own to push: local versions only
+    /// grow, so a later write of its own lies past this mark and rows below it need no second look.
+    private let scanned = ScanMark()
+
     /// A session of `replica` with `peer`.
     public init(replica: Replica, peer: String, maxPushChanges: Int = 2000, maxPullChanges: Int = 5000) {
         self.replica = replica
@@ -22,15 +28,24 @@ public struct SyncSession: Sendable {
     /// The next request: changes not yet acknowledged (one bounded batch) and the pull cursor.
     public func nextRequest() throws(SyncCoreError) -> SyncRequest {
         let cursor = try replica.peerCursor(peer)
-        let batch = try replica.changes(since: cursor.acknowledged, maxChanges: maxPushChanges)
-        // Only this device's own writes go up: everything else it holds came from the server.
-        let own = batch.changeset.rows.compactMap { row -> RowChanges? in
-            let mine = row.changes.filter { $0.version.site == replica.site }
-            return mine.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: mine)
+        // Only this device's own writes go up: everything else it holds came from the server. Batches
+        // with none of its own (rows it pulled) are skipped here, so a device that pulled a county
+        // does not spend round trips walking its receipt past them.
+        var since = max(cursor.acknowledged, scanned.value)
+        var own: [RowChanges] = []
+        while true {
+            let batch = try replica.changes(since: since, maxChanges: maxPushChanges)
+            own = batch.changeset.rows.compactMap { row -> RowChanges? in
+                let mine = row.changes.filter { $0.version.site == replica.site }
+                return mine.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: mine)
+            }
+            let moved = batch.cursor > since
+            if own.isEmpty { scanned.value = max(scanned.value, batch.cursor) }
+            since = max(since, batch.cursor)
+            if !own.isEmpty || !batch.hasMore || !moved { break }
         }
         return SyncRequest(
-            pullCursor: cursor.pulled, pushThrough: max(cursor.acknowledged, batch.cursor), maxPullChanges: maxPullChanges,
-            changes: Changeset(rows: own))
+            pullCursor: cursor.pulled, pushThrough: since, maxPullChanges: maxPullChanges, changes: Changeset(rows: own))
     }
 
     /// What one exchange achieved.
@@ -57,5 +72,16 @@ public struct SyncSession: Sendable {
         // the server acknowledged it (a receipt that does not move would only repeat the push).
         let pushCut = try replica.localVersion() > response.receipt && response.receipt > before.acknowledged
         return Outcome(rejections: response.rejections, applied: report, needsAnotherRound: response.hasMore || pushCut)
+    }
+}
+
+/// A local version remembered across the requests of one session.
+final class ScanMark: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int64 = 0
+
+    var value: Int64 {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
