@@ -63,7 +63,8 @@ import Foundation
             run(
                 "gridsync",
                 [
-                    "photo", "attach", photo("day-\(n)-\(UUID().uuidString.prefix(4)).jpg", size: size, seed: UInt64(n + 1)), "--home",
+                    "photo", "attach",
+                    photo("day-\(n)-\(UUID().uuidString.prefix(4)).jpg", size: size, seed: UInt64.random(in: 1...UInt64.max)), "--home",
                     home, "--issue", issue,
                 ]), "attach")
     }

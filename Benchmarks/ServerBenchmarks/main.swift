@@ -50,7 +50,7 @@ server.standardOutput = serverOut
 server.standardError = FileHandle.nullDevice
 try server.run()
 var banner = ""
-while !banner.contains("listening on") {
+while !banner.split(separator: "\n").contains(where: { $0.hasPrefix("listening on") }) {
     let chunk = serverOut.fileHandleForReading.availableData
     if chunk.isEmpty { break }
     banner += String(decoding: chunk, as: UTF8.self)

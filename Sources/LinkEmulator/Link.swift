@@ -87,6 +87,9 @@ final class Connection: @unchecked Sendable {
         self.link = link
         self.device = device
         cutAt = link.nextCutPoint()
+        // The proxy accepts at once, but over the emulated link TCP's handshake takes a round trip
+        // before the device can send its first byte.
+        departures[0] = NIODeadline.now() + .nanoseconds(Int64(link.profile.rttSeconds * 1e9))
     }
 
     /// Carries `buffer` one way, at the link's rate and latency; cuts the connection when it

@@ -23,11 +23,12 @@ final class Cluster: @unchecked Sendable {
         var object: [String: Any] { json as? [String: Any] ?? [:] }
     }
 
-    init() throws {
+    /// A server made by `gridsync-server init` with `extraInit` (e.g. an operator's certificate).
+    init(extraInit: [String] = []) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-cli-\(UUID().uuidString.prefix(8))")
         data = folder.appendingPathComponent("server")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let made = Self.run("gridsync-server", ["init", data.path, "--port", "0"])
+        let made = Self.run("gridsync-server", ["init", data.path, "--port", "0"] + extraInit)
         guard made.status == 0 else { throw ClusterError.setup(made.output + made.errors) }
         try start()
     }

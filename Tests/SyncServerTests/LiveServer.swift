@@ -46,7 +46,8 @@ final class LiveServer: @unchecked Sendable {
         try process.run()
         var text = ""
         let deadline = Date().addingTimeInterval(30)
-        while !text.contains("listening on"), Date() < deadline, process.isRunning {
+        // Hummingbird logs "… listening on …" first; ours is the line that starts with it.
+        while !text.split(separator: "\n").contains(where: { $0.hasPrefix("listening on") }), Date() < deadline, process.isRunning {
             usleep(50_000)
             text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         }

@@ -111,7 +111,9 @@ final class ServerConnection: Sendable {
 
     static func transportFailure(_ error: any Error, server: String) -> Failure {
         let text = String(describing: error)
-        if error is NIOSSLError || error is BoringSSLError || text.contains("handshakeFailed") || text.contains("CERTIFICATE_VERIFY") {
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || text.contains("handshakeFailed")
+            || text.contains("CERTIFICATE_VERIFY")
+        {
             return Failure(
                 "untrusted_server",
                 say(

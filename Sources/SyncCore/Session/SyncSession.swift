@@ -42,6 +42,7 @@ public struct SyncSession: Sendable {
             let moved = batch.cursor > since
             if own.isEmpty { scanned.value = max(scanned.value, batch.cursor) }
             since = max(since, batch.cursor)
+            scanned.pushCut = !own.isEmpty && batch.hasMore
             if !own.isEmpty || !batch.hasMore || !moved { break }
         }
         return SyncRequest(
@@ -70,7 +71,7 @@ public struct SyncSession: Sendable {
                 clockOffsetMillis: offset))
         // Another round when the server has more, or when the push was cut by its batch size and
         // the server acknowledged it (a receipt that does not move would only repeat the push).
-        let pushCut = try replica.localVersion() > response.receipt && response.receipt > before.acknowledged
+        let pushCut = scanned.pushCut && response.receipt > before.acknowledged
         return Outcome(rejections: response.rejections, applied: report, needsAnotherRound: response.hasMore || pushCut)
     }
 }
@@ -79,9 +80,16 @@ public struct SyncSession: Sendable {
 final class ScanMark: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Int64 = 0
+    private var cut = false
 
     var value: Int64 {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
+    }
+
+    /// True when the last request's push stopped at its batch size with more of the device's own to send.
+    var pushCut: Bool {
+        get { lock.withLock { cut } }
+        set { lock.withLock { cut = newValue } }
     }
 }
