@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
         let app = Application(
             router: Routes.router(service: service, photos: photos, metrics: registry),
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(Int64(config.idleTimeout)))), tlsConfiguration: tls),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "gridsync-server"),
             onServerRunning: { channel in
                 // Tests and scripts read this line to learn the port.

@@ -18,6 +18,12 @@ struct ServerConfig: Codable, Equatable {
     var enrollmentTTLSeconds: Int = 24 * 3600
     /// Largest photo accepted.
     var maxPhotoBytes: Int = 20 << 20
+    /// Seconds a connection may sit without a complete request before it is closed (slow-drip
+    /// clients, dead links); nil in configs written before it existed: the default.
+    var idleTimeoutSeconds: Int?
+
+    /// The idle timeout in effect.
+    var idleTimeout: Int { idleTimeoutSeconds ?? 60 }
 }
 
 /// The files of a server data folder.

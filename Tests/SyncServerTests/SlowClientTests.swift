@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// Clients that connect and then say nothing, or drip a request a byte at a time (slowloris): the
+/// server closes them after its idle timeout, stays up for everyone else, and stores nothing.
+@Suite struct SlowClientTests {
+    /// Starts `openssl s_client` (or a plain TCP client with `-plain`) to the server; returns the
+    /// process and its stdin.
+    static func client(port: Int, ca: String, tls: Bool) throws -> (Process, FileHandle) {
+        let p = Process()
+        if tls {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", ca, "-quiet"]
+        } else {
+            // Bash's /dev/tcp: a TCP connection that never starts TLS.
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port); cat <&3 >/dev/null; echo closed"]
+        }
+        let input = Pipe()
+        p.standardInput = input
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return (p, input.fileHandleForWriting)
+    }
+
+    @Test func silentAndDrippingClientsAreClosedAndTheServerStaysUp() async throws {
+        let server = try LiveServer(extraInit: ["--idle-timeout", "2"])
+        defer { Task { await server.stop() } }
+        let before = try await server.send(.GET, "/health")
+        let silent = try Self.client(port: server.port, ca: server.caPath, tls: false)
+        let dripping = try Self.client(port: server.port, ca: server.caPath, tls: true)
+        // Drip a request head, one byte every 300 ms, never finishing it.
+        let head = Array("POST /v1/sync HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer x".utf8)
+        var closedAfter: Double?
+        let start = Date()
+        for byte in head {
+            if !dripping.0.isRunning {
+                closedAfter = Date().timeIntervalSince(start)
+                break
+            }
+            try? dripping.1.write(contentsOf: [byte])
+            // Others are served meanwhile.
+            if byte == UInt8(ascii: "/") { #expect(try await server.send(.GET, "/health").status == 200) }
+            try await Task.sleep(nanoseconds: 300_000_000)
+        }
+        #expect(closedAfter != nil && closedAfter! < 10, "the dripping client was not closed")
+        let deadline = Date().addingTimeInterval(10)
+        while silent.0.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(!silent.0.isRunning, "the silent client was not closed")
+        if silent.0.isRunning { silent.0.terminate() }
+        if dripping.0.isRunning { dripping.0.terminate() }
+        let after = try await server.send(.GET, "/health")
+        #expect(after.status == 200)
+        // Nothing was stored: the sequence in /health did not move.
+        let sequence = { (body: [UInt8]) in (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["sequence"] as? Int }
+        #expect(sequence(before.body) == sequence(after.body))
+    }
+}
