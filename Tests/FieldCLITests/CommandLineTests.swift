@@ -24,6 +24,17 @@ import Testing
         for option in ["--from", "--to", "--area", "--json"] { #expect(report.contains(option)) }
     }
 
+    /// The README's first command: the whole story on loopback, ending in the county report.
+    @Test func theDemoRunsToTheEnd() {
+        let r = Cluster.run("gridsync", ["demo"])
+        #expect(r.status == 0, "\(r.errors)")
+        for step in ["enrolled as", "photos: 0 uploaded", "photos: 2 uploaded", "✔ converged", "closure rate: ", "Done."] {
+            #expect(r.output.contains(step), "missing \(step)")
+        }
+        let zh = Cluster.run("gridsync", ["demo", "--lang", "zh"])
+        #expect(zh.status == 0 && zh.output.contains("办结率：") && zh.output.contains("演示完成"), "\(zh.errors)")
+    }
+
     @Test func usageErrorsAreOneLineWithExitStatus64() {
         for args in [
             ["issue", "report", "--kind", "quarrel", "--title", "x"], ["report", "--from", "2026-13-01", "--to", "2026-12-01"],
