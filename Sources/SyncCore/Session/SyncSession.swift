@@ -69,10 +69,15 @@ public struct SyncSession: Sendable {
             PeerCursor(
                 peer: peer, acknowledged: response.receipt, pulled: response.cursor, lastSyncMillis: wallMillis,
                 clockOffsetMillis: offset))
-        // Another round when the server has more, or when the push was cut by its batch size and
-        // the server acknowledged it (a receipt that does not move would only repeat the push).
+        // Another round when the server has more, when the push was cut by its batch size and the
+        // server acknowledged it (a receipt that does not move would only repeat the push), or when
+        // merging wrote conflicts.
         let pushCut = scanned.pushCut && response.receipt > before.acknowledged
-        return Outcome(rejections: response.rejections, applied: report, needsAnotherRound: response.hasMore || pushCut)
+        // Conflicts noticed while merging are new records of this replica: send them in this sync,
+        // so that a sync ends with nothing of its own waiting.
+        return Outcome(
+            rejections: response.rejections, applied: report,
+            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0)
     }
 }
 
