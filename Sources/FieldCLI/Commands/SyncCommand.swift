@@ -66,7 +66,8 @@ struct SyncCommand: DeviceCommand {
         photos.chunkSize = chunkKib << 10
         defer { Task { await connection.shutdown() } }
         if !watch {
-            let summary = try await once(replica: replica, connection: connection, photos: photos, progress: progress, policy: policy)
+            let summary = try await once(
+                replica: replica, peer: config.server, connection: connection, photos: photos, progress: progress, policy: policy)
             await connection.shutdown()
             return try show(summary)
         }
@@ -80,7 +81,7 @@ struct SyncCommand: DeviceCommand {
             if somethingToSend || Date() >= nextPull {
                 do {
                     let summary = try await once(
-                        replica: replica, connection: connection, photos: photos, progress: progress, policy: policy)
+                        replica: replica, peer: config.server, connection: connection, photos: photos, progress: progress, policy: policy)
                     try show(summary)
                     nextPull = Date().addingTimeInterval(interval)
                     wait = max(backoff, 0.1)
@@ -100,11 +101,11 @@ struct SyncCommand: DeviceCommand {
     }
 
     private func once(
-        replica: Replica, connection: ServerConnection, photos: PhotoSync, progress: Progress, policy: RetryPolicy
+        replica: Replica, peer: String, connection: ServerConnection, photos: PhotoSync, progress: Progress, policy: RetryPolicy
     ) async throws -> SyncSummary {
         var summary = SyncSummary()
         try await RecordSync(
-            replica: replica, peer: try common.device.config().server, connection: connection, policy: policy, progress: progress
+            replica: replica, peer: peer, connection: connection, policy: policy, progress: progress
         ).run(into: &summary)
         if noPhotos {
             summary.photosWaiting = try photos.waiting().count

@@ -64,11 +64,8 @@ struct DeviceHome: Sendable {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The replica; the device must be set up.
-    func openReplica() throws -> Replica {
-        _ = try config()
-        return try Self.replica(at: replicaPath)
-    }
+    /// The replica; callers read `config()` first, which says so when the device is not set up.
+    func openReplica() throws -> Replica { try Self.replica(at: replicaPath) }
 
     /// Opens (or creates) the replica at `path` with the device's wall clock.
     static func replica(at path: String) throws -> Replica {
