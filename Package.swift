@@ -1,12 +1,18 @@
+import Foundation
 // swift-tools-version:6.1
 import PackageDescription
+
+/// `GRIDSYNC_FUZZ=1` builds `gridsync-fuzz`, a libFuzzer target for the wire decoders, with SyncCore
+/// instrumented for coverage (`scripts/fuzz`; use a separate `--build-path`).
+let fuzzing = ProcessInfo.processInfo.environment["GRIDSYNC_FUZZ"] == "1"
 
 let package = Package(
     name: "GridSync",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SyncCore", targets: ["SyncCore"]),
-        .executable(name: "gridsync", targets: ["FieldCLI"]),
+        .executable(name: "gridsync", targets: ["FieldMain"]),
+        .executable(name: "gridsync-net", targets: ["FieldNet"]),
         .executable(name: "gridsync-server", targets: ["SyncServer"]),
         .executable(name: "gridsync-link", targets: ["LinkEmulator"]),
         .executable(name: "gridsync-bench", targets: ["CoreBenchmarks"]),
@@ -19,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -34,11 +41,24 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 "CZlib",
-            ]
+            ],
+            swiftSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
         ),
-        .executableTarget(
+        // The field tool's commands. `gridsync` (FieldMain) runs them without the network stack, so
+        // that recording starts at once; `gridsync-net` (FieldNet) adds the HTTP and TLS client for
+        // `init`, `sync` and `photo fetch`, which `gridsync` hands over to it.
+        .target(
             name: "FieldCLI",
             dependencies: [
+                "SyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "FieldMain", dependencies: ["FieldCLI"]),
+        .executableTarget(
+            name: "FieldNet",
+            dependencies: [
+                "FieldCLI",
                 "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -55,6 +75,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -115,6 +137,8 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 "FieldCLI",
+                "FieldMain",
+                "FieldNet",
                 "SyncServer",
                 "LinkEmulator",
             ]
@@ -131,3 +155,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if fuzzing {
+    package.products.append(.executable(name: "gridsync-fuzz", targets: ["DecoderFuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "DecoderFuzz",
+            dependencies: ["SyncCore"],
+            path: "Fuzz/Decoders",
+            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer", "-parse-as-library"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]
+        ))
+}

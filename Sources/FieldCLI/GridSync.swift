@@ -1,9 +1,10 @@
 import ArgumentParser
 
 /// The grid worker's and county center's command-line tool.
-@main
-struct GridSync: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct GridSync: AsyncParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "gridsync",
         abstract: "Offline-first household register and issue tracking for grid workers, synced over TLS.",
         discussion:

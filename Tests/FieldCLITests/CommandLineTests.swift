@@ -63,6 +63,39 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home + "/replica.sqlite"))
     }
 
+    /// `gridsync` carries no HTTP or TLS code, so that recording starts at once; it hands `init`,
+    /// `sync` and `photo fetch` to `gridsync-net`, and says so in one line when that is missing.
+    @Test func serverCommandsAreHandedToTheNetworkHelper() throws {
+        let lean = try Data(contentsOf: Cluster.binaries.appendingPathComponent("gridsync"))
+        let full = try Data(contentsOf: Cluster.binaries.appendingPathComponent("gridsync-net"))
+        #expect(full.range(of: Data("AsyncHTTPClient".utf8)) != nil)
+        #expect(lean.range(of: Data("AsyncHTTPClient".utf8)) == nil)
+        #expect(lean.range(of: Data("NIOSSL".utf8)) == nil)
+        // Alone in a folder, `gridsync` still records, but cannot sync.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-alone-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let alone = folder.appendingPathComponent("gridsync")
+        try FileManager.default.copyItem(at: Cluster.binaries.appendingPathComponent("gridsync"), to: alone)
+        for args in [["sync"], ["photo", "fetch", "--all"], ["init", "--server", "https://x", "--enroll", "C", "--ca", "x.pem"]] {
+            let p = Process()
+            p.executableURL = alone
+            p.arguments = args + ["--home", folder.appendingPathComponent("home").path]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 78, "\(args): \(text)")
+            #expect(text.contains("gridsync-net") && text.contains("[helper_missing]"), "\(args): \(text)")
+        }
+        // With the helper next to it, the arguments reach the helper unchanged (here --home and --lang).
+        let handed = Cluster.run("gridsync", ["sync", "--home", folder.appendingPathComponent("none").path, "--lang", "zh"])
+        #expect(handed.status == 78 && handed.errors.contains("[not_initialised]"), "\(handed.errors)")
+        #expect(handed.errors.contains("none") && handed.errors.contains("没有设置设备"), "\(handed.errors)")
+    }
+
     @Test func enrollmentErrorsAreClear() throws {
         let cluster = try Cluster()
         defer { cluster.tearDown() }

@@ -355,9 +355,31 @@ import Testing
         // A retry of an acknowledged chunk is refused with the offset to resume from.
         let stale = try await put(worker, hash, photo, offset: 0, count: 65_536)
         #expect(stale.status == 409 && (stale.body["error"] as? [String: Any])?["code"] as? String == "wrong_offset")
+        // A third chunk is cut after 10,000 of its 65,536 bytes: the server keeps what arrived.
+        let cut = Process()
+        cut.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        cut.arguments = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-CAfile", server.caPath, "-quiet"]
+        let input = Pipe()
+        cut.standardInput = input
+        cut.standardOutput = FileHandle.nullDevice
+        cut.standardError = FileHandle.nullDevice
+        try cut.run()
+        let head =
+            "PUT /v1/photos/\(hash)?offset=131072&total=\(photo.count) HTTP/1.1\r\nHost: localhost\r\n"
+            + "Authorization: Bearer \(worker.credential)\r\nContent-Type: application/octet-stream\r\nContent-Length: 65536\r\n\r\n"
+        try input.fileHandleForWriting.write(contentsOf: Data(head.utf8) + photo[131_072..<141_072])
+        try await Task.sleep(nanoseconds: 500_000_000)
+        try input.fileHandleForWriting.close()
+        cut.waitUntilExit()
+        var kept = 0
+        for _ in 0..<50 where kept != 141_072 {
+            kept = try await status(worker, hash)["received"] as? Int ?? 0
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(kept == 141_072, "the part of the cut chunk that arrived is kept")
         // Reconnected: ask where to resume, send only the rest.
         var offset = try #require(try await status(worker, hash)["received"] as? Int)
-        #expect(offset == 131_072)
+        #expect(offset == 141_072)
         var sent = 0
         while offset < photo.count {
             let r = try await put(worker, hash, photo, offset: offset, count: 65_536)
@@ -365,7 +387,7 @@ import Testing
             sent += min(65_536, photo.count - offset)
             offset = try #require(r.body["received"] as? Int)
         }
-        #expect(sent == photo.count - 131_072, "nothing acknowledged was sent again")
+        #expect(sent == photo.count - 141_072, "nothing the server holds was sent again")
         #expect(try await status(worker, hash)["complete"] as? Bool == true)
 
         // The county pulls the records, sees the reference and fetches the photo, whole and by range.

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Clients that connect and then say nothing, or drip a request a byte at a time (slowloris): the
-/// server closes them after its idle timeout, stays up for everyone else, and stores nothing.
+/// server closes them (idle timeout for silence and dripped heads, request deadline for dripped
+/// bodies), stays up for everyone else, and stores nothing.
 @Suite struct SlowClientTests {
     /// Starts `openssl s_client` (or a plain TCP client with `-plain`) to the server; returns the
     /// process and its stdin.
@@ -44,7 +45,9 @@ import Testing
             if byte == UInt8(ascii: "/") { #expect(try await server.send(.GET, "/health").status == 200) }
             try await Task.sleep(nanoseconds: 300_000_000)
         }
-        #expect(closedAfter != nil && closedAfter! < 10, "the dripping client was not closed")
+        // About 2 s alone; the bound is loose because the whole suite runs in parallel on 2 cores. The
+        // drip itself would go on for 21 s.
+        #expect(closedAfter != nil && closedAfter! < 18, "the dripping client was not closed in time: \(closedAfter ?? -1) s")
         let deadline = Date().addingTimeInterval(10)
         while silent.0.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
         #expect(!silent.0.isRunning, "the silent client was not closed")
@@ -55,5 +58,43 @@ import Testing
         // Nothing was stored: the sequence in /health did not move.
         let sequence = { (body: [UInt8]) in (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["sequence"] as? Int }
         #expect(sequence(before.body) == sequence(after.body))
+    }
+
+    /// A body dripped faster than the idle timeout would notice: the request deadline (grace plus
+    /// 1 s per 256 bytes of Content-Length) closes it; the enrollment code it carried stays unused.
+    @Test func aDrippedBodyIsClosedAtItsDeadline() async throws {
+        let server = try LiveServer(extraInit: ["--idle-timeout", "60", "--request-timeout", "2"])
+        defer { Task { await server.stop() } }
+        let code = try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"])
+        let before = try await server.send(.GET, "/health")
+        let dripping = try Self.client(port: server.port, ca: server.caPath, tls: true)
+        let body = Array(#"{"code":"\#(code)","site":"00112233445566778899aabbccddeeff"}"#.utf8)
+        let padded = body + [UInt8](repeating: UInt8(ascii: " "), count: 1024 - body.count)
+        try dripping.1.write(
+            contentsOf: Array(
+                "POST /v1/enroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n".utf8))
+        // 20 bytes a second, steadily: well inside the 60 s idle timeout, but 51 s for the body.
+        let start = Date()
+        var closedAfter: Double?
+        for (n, byte) in padded.enumerated() {
+            if !dripping.0.isRunning {
+                closedAfter = Date().timeIntervalSince(start)
+                break
+            }
+            try? dripping.1.write(contentsOf: [byte])
+            if n % 40 == 0 { #expect(try await server.send(.GET, "/health").status == 200) }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        if dripping.0.isRunning { dripping.0.terminate() }
+        // The deadline is 2 s + 1024 / 256 s = 6 s after the head (loose bound: the suite runs in
+        // parallel on 2 cores); the drip itself would go on for 51 s.
+        #expect(closedAfter != nil && closedAfter! >= 4 && closedAfter! < 30, "closed after \(closedAfter ?? -1) s")
+        let after = try await server.send(.GET, "/health")
+        #expect(after.status == 200)
+        let sequence = { (body: [UInt8]) in (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["sequence"] as? Int }
+        #expect(sequence(before.body) == sequence(after.body))
+        // The code was never used: a real device enrolls with it now.
+        let device = try TestDevice(server: server, name: "late")
+        try await device.enroll(code: code)
     }
 }

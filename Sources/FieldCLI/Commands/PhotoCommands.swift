@@ -3,8 +3,10 @@ import Foundation
 import SyncCore
 
 /// `gridsync photo …`: photos as evidence, stored by SHA-256.
-struct PhotoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct PhotoCommand: AsyncParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "photo", abstract: "Attach photos to records and fetch photos from the server.",
         subcommands: [Attach.self, Fetch.self])
 
@@ -51,53 +53,25 @@ struct PhotoCommand: AsyncParsableCommand {
         }
     }
 
-    struct Fetch: DeviceCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "fetch", abstract: "Download photos referenced by records here (resuming partial downloads).")
-        @OptionGroup var common: CommonOptions
-        @OptionGroup var output: JSONFlag
-        @Argument(help: "Photo hashes to fetch.") var hashes: [String] = []
-        @Flag(help: "Fetch every photo referenced here that is not on this device.") var all = false
-        @Option(help: "Retries after a dropped link.") var retries = 6
-        @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.") var backoff: Double = 2
-        @Flag(help: "No progress output.") var quiet = false
-        @Option(help: "Reach the server through this address (a relay or tunnel).") var via: String?
+    package struct Fetch: DeviceCommand {
+        package init() {}
 
-        func validate() throws {
+        package static let configuration = CommandConfiguration(
+            commandName: "fetch", abstract: "Download photos referenced by records here (resuming partial downloads).")
+        @OptionGroup package var common: CommonOptions
+        @OptionGroup package var output: JSONFlag
+        @Argument(help: "Photo hashes to fetch.") package var hashes: [String] = []
+        @Flag(help: "Fetch every photo referenced here that is not on this device.") package var all = false
+        @Option(help: "Retries after a dropped link.") package var retries = 6
+        @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.") package var backoff: Double = 2
+        @Flag(help: "No progress output.") package var quiet = false
+        @Option(help: "Reach the server through this address (a relay or tunnel).") package var via: String?
+
+        package func validate() throws {
             guard all != !hashes.isEmpty else { throw ValidationError("give photo hashes or --all (not both)") }
         }
 
-        func execute() async throws {
-            let r = try Recording(common)
-            let blobs = try r.home.blobs()
-            let wanted =
-                try all
-                ? r.replica.referencedPhotos().filter { !blobs.contains($0) }
-                : hashes.map { h in
-                    try InputRules.checkHash(h)
-                    return h
-                }
-            let connection = try ServerConnection(
-                server: via ?? r.config.server, caFile: r.home.caURL.path, credential: try r.home.credential())
-            let sync = PhotoSync(
-                home: r.home, replica: r.replica, blobs: blobs, connection: connection,
-                policy: RetryPolicy(retries: retries, initialDelay: backoff),
-                progress: Progress(quiet: quiet || output.json))
-            let result: (fetched: [String], missing: [String])
-            do {
-                result = try await sync.fetch(wanted)
-            } catch {
-                await connection.shutdown()
-                throw error
-            }
-            await connection.shutdown()
-            if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing]) }
-            print(
-                say(
-                    "\(result.fetched.count) photo(s) fetched into \(blobs.folder.path)",
-                    "已下载 \(result.fetched.count) 张照片到 \(blobs.folder.path)"))
-            for hash in result.missing { print(say("not on the server (yet): \(hash)", "服务器上（尚）没有：\(hash)")) }
-        }
+        package func execute() async throws { try await Network.commands.fetch(self) }
     }
 
     static func printList(_ photos: [PhotoRef], blobs: BlobStore) {

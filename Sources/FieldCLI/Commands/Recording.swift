@@ -3,12 +3,12 @@ import Foundation
 import SyncCore
 
 /// What every recording command needs: the device's setup and its replica.
-struct Recording {
-    let home: DeviceHome
-    let config: DeviceConfig
-    let replica: Replica
+package struct Recording {
+    package let home: DeviceHome
+    package let config: DeviceConfig
+    package let replica: Replica
 
-    init(_ common: CommonOptions) throws {
+    package init(_ common: CommonOptions) throws {
         home = common.device
         config = try home.config()
         replica = try home.openReplica()
@@ -16,7 +16,7 @@ struct Recording {
 
     /// The grid a new record goes to: `--grid`, else the device's only scope. It must lie within
     /// the device's scopes, or the server would refuse it.
-    func grid(_ option: String?) throws -> String {
+    package func grid(_ option: String?) throws -> String {
         guard let grid = option ?? (config.scopes.count == 1 ? config.scopes[0] : nil) else {
             throw Failure(
                 "grid_needed",
@@ -37,11 +37,11 @@ struct Recording {
     }
 
     /// Who did it: `--actor`, else the name given at `init`.
-    func actor(_ option: String?) throws -> String? {
+    package func actor(_ option: String?) throws -> String? {
         try option.map(InputRulesForCLI.name) ?? config.name
     }
 
-    func id(_ prefix: String, _ table: SyncedTable) throws -> String { try replica.resolveID(prefix, in: table) }
+    package func id(_ prefix: String, _ table: SyncedTable) throws -> String { try replica.resolveID(prefix, in: table) }
 }
 
 /// A short form of an id for tables: its first 8 characters (commands accept any unique prefix).

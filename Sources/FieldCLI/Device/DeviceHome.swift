@@ -6,25 +6,37 @@ import SyncCore
 #endif
 
 /// What `gridsync init` learned at enrollment: the server, this device's name, role and scopes.
-struct DeviceConfig: Codable, Sendable {
-    var server: String
-    var device: String
-    var role: String
-    var scopes: [String]
-    var site: String
+package struct DeviceConfig: Codable, Sendable {
+    package var server: String
+    package var device: String
+    package var role: String
+    package var scopes: [String]
+    package var site: String
     /// The worker's name, used as the actor of events unless `--actor` says otherwise.
-    var name: String?
-    var enrolledAtMillis: UInt64
+    package var name: String?
+    package var enrolledAtMillis: UInt64
+
+    package init(
+        server: String, device: String, role: String, scopes: [String], site: String, name: String?, enrolledAtMillis: UInt64
+    ) {
+        self.server = server
+        self.device = device
+        self.role = role
+        self.scopes = scopes
+        self.site = site
+        self.name = name
+        self.enrolledAtMillis = enrolledAtMillis
+    }
 }
 
 /// The device folder: `device.json`, the `credential` (mode 0600), the pinned `ca.pem`, the replica
 /// `replica.sqlite`, the photos (`photos/`) and which of them the server holds
 /// (`photos-on-server.json`).
-struct DeviceHome: Sendable {
-    let folder: URL
+package struct DeviceHome: Sendable {
+    package let folder: URL
 
     /// `--home`, else `$GRIDSYNC_HOME`, else `~/.gridsync`.
-    static func resolve(_ option: String?) -> DeviceHome {
+    package static func resolve(_ option: String?) -> DeviceHome {
         if let option { return DeviceHome(folder: URL(fileURLWithPath: option)) }
         if let env = ProcessInfo.processInfo.environment["GRIDSYNC_HOME"], !env.isEmpty {
             return DeviceHome(folder: URL(fileURLWithPath: env))
@@ -32,16 +44,16 @@ struct DeviceHome: Sendable {
         return DeviceHome(folder: FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".gridsync"))
     }
 
-    var configURL: URL { folder.appendingPathComponent("device.json") }
-    var credentialURL: URL { folder.appendingPathComponent("credential") }
-    var caURL: URL { folder.appendingPathComponent("ca.pem") }
-    var replicaPath: String { folder.appendingPathComponent("replica.sqlite").path }
-    var photosFolder: URL { folder.appendingPathComponent("photos") }
-    var onServerURL: URL { folder.appendingPathComponent("photos-on-server.json") }
+    package var configURL: URL { folder.appendingPathComponent("device.json") }
+    package var credentialURL: URL { folder.appendingPathComponent("credential") }
+    package var caURL: URL { folder.appendingPathComponent("ca.pem") }
+    package var replicaPath: String { folder.appendingPathComponent("replica.sqlite").path }
+    package var photosFolder: URL { folder.appendingPathComponent("photos") }
+    package var onServerURL: URL { folder.appendingPathComponent("photos-on-server.json") }
 
-    var isInitialised: Bool { FileManager.default.fileExists(atPath: configURL.path) }
+    package var isInitialised: Bool { FileManager.default.fileExists(atPath: configURL.path) }
 
-    func config() throws -> DeviceConfig {
+    package func config() throws -> DeviceConfig {
         guard let data = try? Data(contentsOf: configURL) else {
             throw Failure(
                 "not_initialised",
@@ -57,7 +69,7 @@ struct DeviceHome: Sendable {
         }
     }
 
-    func credential() throws -> String {
+    package func credential() throws -> String {
         guard let text = try? String(contentsOf: credentialURL, encoding: .utf8), !text.isEmpty else {
             throw Failure("no_credential", say("the device has no credential: enroll it again", "设备没有凭证：请重新注册"), status: .config)
         }
@@ -65,19 +77,19 @@ struct DeviceHome: Sendable {
     }
 
     /// The replica; callers read `config()` first, which says so when the device is not set up.
-    func openReplica() throws -> Replica { try Self.replica(at: replicaPath) }
+    package func openReplica() throws -> Replica { try Self.replica(at: replicaPath) }
 
     /// Opens (or creates) the replica at `path` with the device's wall clock.
-    static func replica(at path: String) throws -> Replica {
+    package static func replica(at path: String) throws -> Replica {
         var configuration = Replica.Configuration()
         configuration.wallClock = SkewedWallClock.fromEnvironment()
         return try Replica(path: path, configuration: configuration)
     }
 
-    func blobs() throws -> BlobStore { try BlobStore(folder: photosFolder) }
+    package func blobs() throws -> BlobStore { try BlobStore(folder: photosFolder) }
 
     /// The hashes of the photos the server is known to hold completely.
-    func photosOnServer() -> Set<String> {
+    package func photosOnServer() -> Set<String> {
         guard let data = try? Data(contentsOf: onServerURL), let list = try? JSONDecoder().decode([String].self, from: data) else {
             return []
         }
@@ -85,28 +97,28 @@ struct DeviceHome: Sendable {
     }
 
     /// Hashes of photos held here, referenced by a living record, and not known to be on the server.
-    func photosWaiting(replica: Replica, blobs: BlobStore) throws -> [String] {
+    package func photosWaiting(replica: Replica, blobs: BlobStore) throws -> [String] {
         let onServer = photosOnServer()
         return try replica.referencedPhotos().filter { !onServer.contains($0) && blobs.contains($0) }
     }
 
-    func savePhotosOnServer(_ hashes: Set<String>) throws {
+    package func savePhotosOnServer(_ hashes: Set<String>) throws {
         try Self.writeDurably(try JSONEncoder().encode(hashes.sorted()), to: onServerURL, mode: 0o644)
     }
 
-    func save(_ config: DeviceConfig) throws {
+    package func save(_ config: DeviceConfig) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try Self.writeDurably(try encoder.encode(config), to: configURL, mode: 0o644)
     }
 
-    func saveCredential(_ credential: String) throws {
+    package func saveCredential(_ credential: String) throws {
         try Self.writeDurably(Data(credential.utf8), to: credentialURL, mode: 0o600)
     }
 
     /// Writes `data` to a new file with permissions `mode`, flushes it, and renames it over `url`:
     /// a crash leaves the old file or the new one, never a mix.
-    static func writeDurably(_ data: Data, to url: URL, mode: mode_t) throws {
+    package static func writeDurably(_ data: Data, to url: URL, mode: mode_t) throws {
         let temporary = url.path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)

@@ -4,9 +4,9 @@ import SyncCore
 
 /// A failure shown to the person at the terminal: a stable code, a one-line message in their
 /// language, and the exit status (the BSD `sysexits` values).
-struct Failure: Error, CustomStringConvertible {
+package struct Failure: Error, CustomStringConvertible {
     /// Exit statuses, one per kind of failure.
-    enum Status: Int32 {
+    package enum Status: Int32 {
         /// The input was refused: bad values, an unknown record, a step the lifecycle does not allow.
         case badInput = 65
         /// The server could not be reached, even after retries.
@@ -21,17 +21,17 @@ struct Failure: Error, CustomStringConvertible {
         case config = 78
     }
 
-    let code: String
-    let message: String
-    let status: Status
+    package let code: String
+    package let message: String
+    package let status: Status
 
-    init(_ code: String, _ message: String, status: Status) {
+    package init(_ code: String, _ message: String, status: Status) {
         self.code = code
         self.message = message
         self.status = status
     }
 
-    var description: String { message }
+    package var description: String { message }
 
     /// The engine's errors, mapped once here.
     init(_ error: SyncCoreError) {
@@ -44,7 +44,7 @@ struct Failure: Error, CustomStringConvertible {
     }
 
     /// Any error, as a failure.
-    static func from(_ error: any Error) -> Failure {
+    package static func from(_ error: any Error) -> Failure {
         switch error {
         case let f as Failure: return f
         case let e as SyncCoreError: return Failure(e)
@@ -55,13 +55,13 @@ struct Failure: Error, CustomStringConvertible {
 }
 
 /// A command that works on the device: it reports every failure as one line and an exit status.
-protocol DeviceCommand: AsyncParsableCommand {
+package protocol DeviceCommand: AsyncParsableCommand {
     var common: CommonOptions { get }
     func execute() async throws
 }
 
 extension DeviceCommand {
-    mutating func run() async throws {
+    package mutating func run() async throws {
         Language.current = common.lang ?? .fromEnvironment()
         do {
             try await execute()

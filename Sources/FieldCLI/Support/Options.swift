@@ -4,33 +4,37 @@ import Foundation
 extension Language: ExpressibleByArgument {}
 
 /// Options every device command takes.
-struct CommonOptions: ParsableArguments {
+package struct CommonOptions: ParsableArguments {
+    package init() {}
+
     @Option(name: .long, help: "The device folder (default: $GRIDSYNC_HOME, else ~/.gridsync).")
-    var home: String?
+    package var home: String?
 
     @Option(name: .long, help: "Language of messages: zh or en (default: from LANG).")
-    var lang: Language?
+    package var lang: Language?
 
     /// The device folder these options name.
-    var device: DeviceHome { DeviceHome.resolve(home) }
+    package var device: DeviceHome { DeviceHome.resolve(home) }
 }
 
 /// `--json` for commands that print data.
-struct JSONFlag: ParsableArguments {
+package struct JSONFlag: ParsableArguments {
+    package init() {}
+
     @Flag(name: .long, help: "Print JSON instead of text.")
-    var json = false
+    package var json = false
 }
 
 /// Printing results: text for people, JSON for programs.
-enum Output {
-    static func json(_ value: some Encodable) throws {
+package enum Output {
+    package static func json(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     /// A date and time from wall-clock milliseconds, in the local time zone.
-    static func time(_ millis: UInt64) -> String {
+    package static func time(_ millis: UInt64) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
@@ -38,7 +42,7 @@ enum Output {
     }
 
     /// A byte count for people: 1.5 MiB, 320 KiB, 12 B.
-    static func bytes(_ n: Int) -> String {
+    package static func bytes(_ n: Int) -> String {
         if n >= 1 << 20 { return String(format: "%.1f MiB", Double(n) / Double(1 << 20)) }
         if n >= 1 << 10 { return String(format: "%.0f KiB", Double(n) / Double(1 << 10)) }
         return "\(n) B"

@@ -20,6 +20,12 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Seconds a connection may stay idle or drip an incomplete request before it is closed.")
     var idleTimeout: Int = 60
 
+    @Option(
+        help:
+            "Seconds a request's head may take from its first byte; its body gets as long again plus 1 s per 256 bytes. Slower clients are closed."
+    )
+    var requestTimeout: Int = 30
+
     @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
     var certificate: String?
     @Option(help: "The private key (PEM) of --certificate.")
@@ -30,6 +36,7 @@ struct InitCommand: ParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard requestTimeout >= 1 else { throw ValidationError("--request-timeout must be at least 1 second") }
         let given = [certificate, key, ca].compactMap { $0 }.count
         guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
         guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
@@ -44,6 +51,7 @@ struct InitCommand: ParsableCommand {
         var config = ServerConfig()
         config.port = port
         config.idleTimeoutSeconds = idleTimeout
+        config.requestTimeoutSeconds = requestTimeout
         config.hosts = hosts
         if let certificate, let key, let ca {
             try Data(contentsOf: URL(fileURLWithPath: ca)).write(to: folder.caCertificate)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import Metrics
+import NIOCore
 import NIOSSL
 import Prometheus
 import SyncCore
@@ -40,12 +41,18 @@ struct ServeCommand: AsyncParsableCommand {
         tls.minimumTLSVersion = .tlsv12
         tls.maximumTLSVersion = .tlsv13
 
+        let requestGrace = TimeAmount.seconds(Int64(config.requestTimeout))
+        let deadlineLogger = logger
         let address = config.bindAddress
         let configuredPort = config.port
         let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
         let app = Application(
             router: Routes.router(service: service, photos: photos, metrics: registry),
-            server: try .tls(.http1(configuration: .init(idleTimeout: .seconds(Int64(config.idleTimeout)))), tlsConfiguration: tls),
+            server: try .tls(
+                .http1(
+                    configuration: .init(
+                        additionalChannelHandlers: RequestDeadline.handlers(grace: requestGrace, logger: deadlineLogger),
+                        idleTimeout: .seconds(Int64(config.idleTimeout)))), tlsConfiguration: tls),
             configuration: .init(address: .hostname(config.bindAddress, port: config.port), serverName: "gridsync-server"),
             onServerRunning: { channel in
                 // Tests and scripts read this line to learn the port.

@@ -22,8 +22,15 @@ struct ServerConfig: Codable, Equatable {
     /// clients, dead links); nil in configs written before it existed: the default.
     var idleTimeoutSeconds: Int?
 
+    /// Seconds a request's head may take from its first byte; its body gets as long again plus one
+    /// second per 256 bytes (see `RequestDeadline`). nil in older configs: the default.
+    var requestTimeoutSeconds: Int?
+
     /// The idle timeout in effect.
     var idleTimeout: Int { idleTimeoutSeconds ?? 60 }
+
+    /// The request timeout in effect.
+    var requestTimeout: Int { requestTimeoutSeconds ?? 30 }
 }
 
 /// The files of a server data folder.

@@ -68,7 +68,17 @@ enum Routes {
                 guard let offset = request.uri.queryParameters.get("offset").flatMap({ Int($0) }),
                     let total = request.uri.queryParameters.get("total").flatMap({ Int($0) }), offset >= 0
                 else { throw APIError.badRequest("PUT /v1/photos/<sha256>?offset=N&total=T with the chunk as body") }
-                let chunk = try await collect(request, limit: limit)
+                // Bytes are stored as far as they arrived: when the link drops mid-chunk, the part that
+                // came is kept and the device resumes after it (it asks /v1/photos/status first).
+                let chunk: ByteBuffer
+                do {
+                    chunk = try await collect(request, limit: limit)
+                } catch Partial.body(let part) {
+                    if part.readableBytes > 0 {
+                        _ = try? photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: part), device: device)
+                    }
+                    throw Partial.body(part)
+                }
                 return try encoded(try photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: chunk), device: device))
             }
         }
@@ -111,20 +121,39 @@ enum Routes {
             body: .init(byteBuffer: ByteBuffer(data: try JSONEncoder().encode(value))))
     }
 
-    /// Reads the whole body, refusing more than `limit` bytes.
+    /// A body that ended before its `Content-Length` (the link dropped), with the bytes that came.
+    enum Partial: Error {
+        case body(ByteBuffer)
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes; throws `Partial.body` with what came
+    /// when the body stops short.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit) }
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > limit { throw APIError.tooLarge(limit) }
+        var received = ByteBuffer()
         do {
-            return try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.tooLarge(limit)
+            for try await piece in request.body {
+                guard received.readableBytes + piece.readableBytes <= limit else { throw APIError.tooLarge(limit) }
+                received.writeImmutableBuffer(piece)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw Partial.body(received)
         }
+        if let length, received.readableBytes < length { throw Partial.body(received) }
+        return received
     }
 
     /// Runs `body`, answering any error as JSON with its status and code.
     static func respond(_ body: () async throws -> Response) async -> Response {
         do {
-            return try await body()
+            do {
+                return try await body()
+            } catch is Partial {
+                throw APIError.badRequest("the request body ended before its Content-Length")
+            }
         } catch let error as APIError {
             return Response(
                 status: .init(code: error.status), headers: [.contentType: "application/json"],

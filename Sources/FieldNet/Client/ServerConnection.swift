@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FieldCLI
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -54,15 +55,25 @@ final class ServerConnection: Sendable {
 
     /// Sends one request. Transport faults and server faults (5xx) come back as retryable
     /// `unavailable` failures; a refused certificate is not retried.
+    /// `pieces`: write the body in pieces of at most this many bytes. TLS seals each write in its
+    /// own record, and a server decrypts only whole records: when the link drops mid-body, the server
+    /// has all but the last piece (photo chunks; it keeps what arrived).
     func send(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: [(String, String)] = []
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: [(String, String)] = [],
+        pieces: Int? = nil
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: server + path)
         request.method = method
         if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential)") }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        if let body {
+            if let pieces, body.count > pieces {
+                request.body = .stream(Pieces(bytes: body, size: pieces), length: .known(Int64(body.count)))
+            } else {
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
+        }
         let reply: Reply
         do {
             let response = try await client.execute(request, timeout: timeout)
@@ -124,6 +135,28 @@ final class ServerConnection: Sendable {
         return Failure(
             "unreachable", say("cannot reach \(server): \(text)", "无法连接 \(server)：\(text)"), status: .unavailable)
     }
+}
+
+/// A request body as a sequence of pieces of at most `size` bytes.
+struct Pieces: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let bytes: [UInt8]
+    let size: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let bytes: [UInt8]
+        let size: Int
+        var at = 0
+
+        mutating func next() async -> ByteBuffer? {
+            guard at < bytes.count else { return nil }
+            let end = Swift.min(bytes.count, at + size)
+            defer { at = end }
+            return ByteBuffer(bytes: bytes[at..<end])
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes, size: size) }
 }
 
 /// How often and how long to retry a request on a link that drops.

@@ -1,3 +1,4 @@
+import FieldCLI
 import Foundation
 
 #if canImport(Glibc)

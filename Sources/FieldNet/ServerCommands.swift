@@ -1,0 +1,247 @@
+import ArgumentParser
+import Dispatch
+import FieldCLI
+import Foundation
+import SyncCore
+
+/// The server-facing commands, run here in `gridsync-net`.
+struct NetworkCommands: ServerCommands {
+    func enroll(_ command: InitCommand) async throws { try await command.perform() }
+    func sync(_ command: SyncCommand) async throws { try await command.perform() }
+    func fetch(_ command: PhotoCommand.Fetch) async throws { try await command.perform() }
+}
+
+extension InitCommand {
+    func perform() async throws {
+        let home = common.device
+        if home.isInitialised {
+            let existing = try home.config()
+            throw Failure(
+                "already_initialised",
+                say(
+                    "\(home.folder.path) is already set up as device \(existing.device) of \(existing.server); use another --home",
+                    "\(home.folder.path) 已设置为 \(existing.server) 的设备 \(existing.device)；请使用其他 --home"),
+                status: .badInput)
+        }
+        if let name { _ = try InputRulesForCLI.name(name) }
+        try FileManager.default.createDirectory(at: home.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let connection = try ServerConnection(server: server, caFile: ca)
+        defer { Task { await connection.shutdown() } }
+        do {
+            try await enroll(home: home, connection: connection)
+        } catch {
+            // Leave nothing half set up: the next attempt starts clean.
+            for file in ["replica.sqlite", "replica.sqlite-wal", "replica.sqlite-shm", "ca.pem", "credential"] {
+                try? FileManager.default.removeItem(at: home.folder.appendingPathComponent(file))
+            }
+            await connection.shutdown()
+            throw error
+        }
+        await connection.shutdown()
+    }
+
+    private func enroll(home: DeviceHome, connection: ServerConnection) async throws {
+        let health = try await connection.send(.GET, "/health")
+        guard health.status == 200,
+            let json = try? JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any],
+            let proto = json["protocol"] as? Int
+        else { throw ServerConnection.failure(health) }
+        guard proto == SyncMessageCoding.protocolVersion else {
+            throw Failure(
+                "protocol_mismatch",
+                say(
+                    "the server speaks protocol \(proto); this tool speaks \(SyncMessageCoding.protocolVersion)",
+                    "服务器使用协议版本 \(proto)，本工具使用 \(SyncMessageCoding.protocolVersion)"), status: .config)
+        }
+        let replica = try DeviceHome.replica(at: home.replicaPath)
+        let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
+        let reply = try await connection.send(.POST, "/v1/enroll", body: Array(body), contentType: "application/json")
+        guard reply.status == 200 else { throw ServerConnection.failure(reply) }
+        struct Answer: Decodable {
+            var device: String
+            var credential: String
+            var role: String
+            var scopes: [String]
+            var caCertificate: String
+            var serverTimeMillis: UInt64
+        }
+        let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
+        let given = try String(contentsOfFile: ca, encoding: .utf8)
+        guard given.filter({ !$0.isWhitespace }).contains(answer.caCertificate.filter { !$0.isWhitespace }) else {
+            throw Failure(
+                "ca_mismatch",
+                say(
+                    "the server's CA is not the one you were given: check with the operator",
+                    "服务器的 CA 与您收到的不一致：请与管理员核对"), status: .refused)
+        }
+        _ = try replica.learnServerTime(answer.serverTimeMillis)
+        try DeviceHome.writeDurably(Data(answer.caCertificate.utf8), to: home.caURL, mode: 0o644)
+        try home.saveCredential(answer.credential)
+        try home.save(
+            DeviceConfig(
+                server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: replica.site.hex,
+                name: name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
+        print(say("enrolled as \(answer.device) (\(answer.role))", "已注册为 \(answer.device)（\(answer.role)）"))
+        print(say("scopes: ", "范围：") + answer.scopes.joined(separator: ", "))
+        print(say("device folder: ", "设备目录：") + home.folder.path)
+    }
+}
+
+extension SyncCommand {
+    func perform() async throws {
+        let home = common.device
+        let config = try home.config()
+        let replica = try home.openReplica()
+        let connection = try ServerConnection(
+            server: via ?? config.server, caFile: home.caURL.path, credential: try home.credential(), timeoutSeconds: timeout)
+        let progress = Progress(quiet: quiet || output.json)
+        let policy = RetryPolicy(retries: retries, initialDelay: backoff)
+        var photos = PhotoSync(
+            home: home, replica: replica, blobs: try home.blobs(), connection: connection, policy: policy, progress: progress)
+        photos.chunkSize = chunkKib << 10
+        defer { Task { await connection.shutdown() } }
+        if !watch {
+            let summary = try await once(
+                replica: replica, peer: config.server, connection: connection, photos: photos, progress: progress, policy: policy)
+            await connection.shutdown()
+            return try show(summary)
+        }
+        let stop = StopSignal()
+        var nextPull = Date.distantPast
+        var wait = max(backoff, 0.1)
+        while !stop.requested {
+            let somethingToSend =
+                try replica.pendingOwnChanges(after: try replica.peerCursor(config.server).acknowledged) > 0
+                || (!noPhotos && !(try photos.waiting().isEmpty))
+            if somethingToSend || Date() >= nextPull {
+                do {
+                    let summary = try await once(
+                        replica: replica, peer: config.server, connection: connection, photos: photos, progress: progress, policy: policy)
+                    try show(summary)
+                    nextPull = Date().addingTimeInterval(interval)
+                    wait = max(backoff, 0.1)
+                } catch let failure as Failure where failure.status == .unavailable {
+                    progress.note(
+                        say(
+                            "no signal (\(failure.message)); trying again in \(Int(wait.rounded(.up))) s",
+                            "无信号（\(failure.message)）；\(Int(wait.rounded(.up))) 秒后再试"))
+                    nextPull = Date().addingTimeInterval(wait)
+                    wait = min(max(interval, 1), wait * 2)
+                }
+            }
+            await stop.sleep(until: min(nextPull, Date().addingTimeInterval(1)))
+        }
+        progress.note(say("stopped", "已停止"))
+        await connection.shutdown()
+    }
+
+    private func once(
+        replica: Replica, peer: String, connection: ServerConnection, photos: PhotoSync, progress: Progress, policy: RetryPolicy
+    ) async throws -> SyncSummary {
+        var summary = SyncSummary()
+        try await RecordSync(
+            replica: replica, peer: peer, connection: connection, policy: policy, progress: progress
+        ).run(into: &summary)
+        if noPhotos {
+            summary.photosWaiting = try photos.waiting().count
+        } else {
+            let spent = summary.recordBytesSent + summary.recordBytesReceived
+            try await photos.upload(budget: maxBytes.map { max(0, $0 - spent) }, into: &summary)
+        }
+        summary.seconds = progress.elapsed
+        return summary
+    }
+
+    private func show(_ s: SyncSummary) throws {
+        if output.json { return try Output.json(s) }
+        print(
+            say(
+                "synced: sent \(s.pushed) change(s), received \(s.pulled), \(s.refused.count) refused, \(s.rounds) round trip(s), \(s.retries) retry(ies), \(Output.bytes(s.recordBytesSent + s.recordBytesReceived))",
+                "同步完成：发送 \(s.pushed) 项修改，接收 \(s.pulled) 项，拒收 \(s.refused.count) 项，往返 \(s.rounds) 次，重试 \(s.retries) 次，\(Output.bytes(s.recordBytesSent + s.recordBytesReceived))"
+            ))
+        for r in s.refused {
+            print(say("refused: ", "被拒收：") + "\(r.table)/\(r.row).\(r.column) [\(r.code)] \(r.message)")
+        }
+        if s.conflicts > 0 {
+            print(
+                say(
+                    "\(s.conflicts) new conflict(s): see `gridsync conflict list`", "新增 \(s.conflicts) 个冲突：请查看 `gridsync conflict list`"))
+        }
+        print(
+            say(
+                "receipt: the server has stored this device's changes up to local version \(s.receipt)",
+                "回执：服务器已保存本设备至本地版本 \(s.receipt) 的修改"))
+        print(
+            say(
+                "photos: \(s.photosUploaded) uploaded (\(Output.bytes(s.photoBytesSent))), \(s.photosWaiting) waiting",
+                "照片：上传 \(s.photosUploaded) 张（\(Output.bytes(s.photoBytesSent))），\(s.photosWaiting) 张待上传"))
+    }
+}
+
+extension PhotoCommand.Fetch {
+    func perform() async throws {
+        let r = try Recording(common)
+        let blobs = try r.home.blobs()
+        let wanted =
+            try all
+            ? r.replica.referencedPhotos().filter { !blobs.contains($0) }
+            : hashes.map { h in
+                try InputRules.checkHash(h)
+                return h
+            }
+        let connection = try ServerConnection(
+            server: via ?? r.config.server, caFile: r.home.caURL.path, credential: try r.home.credential())
+        let sync = PhotoSync(
+            home: r.home, replica: r.replica, blobs: blobs, connection: connection,
+            policy: RetryPolicy(retries: retries, initialDelay: backoff),
+            progress: Progress(quiet: quiet || output.json))
+        let result: (fetched: [String], missing: [String])
+        do {
+            result = try await sync.fetch(wanted)
+        } catch {
+            await connection.shutdown()
+            throw error
+        }
+        await connection.shutdown()
+        if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing]) }
+        print(
+            say(
+                "\(result.fetched.count) photo(s) fetched into \(blobs.folder.path)",
+                "已下载 \(result.fetched.count) 张照片到 \(blobs.folder.path)"))
+        for hash in result.missing { print(say("not on the server (yet): \(hash)", "服务器上（尚）没有：\(hash)")) }
+    }
+}
+
+/// SIGINT or SIGTERM asks a watching sync to stop after the step in progress; a second one stops at once.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.received() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var requested: Bool { lock.withLock { count > 0 } }
+
+    private func received() {
+        let n = lock.withLock {
+            count += 1
+            return count
+        }
+        if n > 1 { exit(130) }
+    }
+
+    /// Sleeps until `date` or until a stop is asked for.
+    func sleep(until date: Date) async {
+        while !requested && Date() < date {
+            try? await Task.sleep(nanoseconds: UInt64(min(0.2, max(0.01, date.timeIntervalSinceNow)) * 1e9))
+        }
+    }
+}
