@@ -163,7 +163,7 @@ if fuzzing {
             name: "DecoderFuzz",
             dependencies: ["SyncCore"],
             path: "Fuzz/Decoders",
-            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer", "-parse-as-library"])],
-            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]
+            swiftSettings: [.unsafeFlags(["-sanitize=fuzzer"])],
+            linkerSettings: [.unsafeFlags(["-sanitize=fuzzer", "-use-ld=lld"])]
         ))
 }

@@ -8,9 +8,8 @@ import SyncCore
 /// same value, so the encoder and the decoder agree on every message either side accepts.
 ///
 /// Built and run by `scripts/fuzz` (coverage comes from `-sanitize=fuzzer` on SyncCore, which the
-/// manifest adds when `GRIDSYNC_FUZZ=1`).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+/// manifest adds when `GRIDSYNC_FUZZ=1`); `main.swift` hands it to libFuzzer's driver.
+func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data!, count: size))
     if let changeset = try? ChangesetEncoding.decode(bytes) {
         for compress in [false, true] {

@@ -90,7 +90,11 @@ extension ChangesetEncoding {
                 switch Tag(rawValue: try r.byte("value tag")) {
                 case .null: value = .null
                 case .integer: value = .integer(try r.zigzag("integer value"))
-                case .real: value = .real(Double(bitPattern: try r.uint64LE("real value")))
+                case .real:
+                    // SQLite stores no NaN (it becomes NULL), so a NaN could never converge: refuse it.
+                    let real = Double(bitPattern: try r.uint64LE("real value"))
+                    guard !real.isNaN else { throw .invalidField(offset: tagOffset, "a real value is NaN") }
+                    value = .real(real)
                 case .text: value = .text(try string("text value"))
                 case .blob:
                     let n = try r.count("blob length")
