@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 "SyncServer",
+                "ServerBenchmarks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

@@ -10,6 +10,8 @@ import SyncCore
 // Prints JSON: changes/s, sync latency p50/p99, server peak memory.
 //
 //   swift build -c release && .build/release/gridsync-loadtest [--devices N] [--changes 50] [--server PATH]
+//   [--pause S] (wait S seconds after enrolling, e.g. to attach a profiler to the printed server pid)
+//   [--duration S [--interval 2]]: soak instead of a burst; see Soak.swift.
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
@@ -17,6 +19,8 @@ func option(_ name: String, _ fallback: String) -> String {
 }
 let deviceCount = Int(option("--devices", "1000"))!
 let changesPerDevice = Int(option("--changes", "50"))!
+/// Soak mode: devices sync again and again for this many seconds (see `Soak.swift`).
+let soakSeconds = Double(option("--duration", "0"))!
 let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 let serverBinary = option("--server", binaries.appendingPathComponent("gridsync-server").path)
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-load-\(UUID().uuidString.prefix(8))")
@@ -38,9 +42,15 @@ func run(_ args: [String]) throws -> String {
 
 let county = "xizang/lhasa/maizhokunggar"
 try run(["init", folder.path, "--port", "0"])
-// One grid per device, as in the field: `{n}` becomes 1, 2, 3, …
-let codes = try run(["enroll", "--data", folder.path, "--scope", "\(county)/zhaxigang/v1/g{n}", "--count", String(deviceCount)])
-    .split(separator: "\n").map(String.init)
+// One grid per device, as in the field: `{n}` becomes 1, 2, 3, … In soak mode two devices share
+// each grid, so that every sync also pulls what the other one wrote.
+let grids = soakSeconds > 0 ? (deviceCount + 1) / 2 : deviceCount
+var codes: [String] = []
+while codes.count < deviceCount {
+    codes += try run(["enroll", "--data", folder.path, "--scope", "\(county)/zhaxigang/v1/g{n}", "--count", String(grids)])
+        .split(separator: "\n").map(String.init)
+}
+codes = Array(codes.prefix(deviceCount))
 
 let server = Process()
 server.executableURL = URL(fileURLWithPath: serverBinary)
@@ -83,7 +93,7 @@ struct SimulatedDevice {
 // Enroll every device (not timed).
 var devices: [SimulatedDevice] = []
 for (n, code) in codes.enumerated() {
-    var d = SimulatedDevice(site: .random(), grid: "\(county)/zhaxigang/v1/g\(n + 1)")
+    var d = SimulatedDevice(site: .random(), grid: "\(county)/zhaxigang/v1/g\(n % grids + 1)")
     let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": d.site.hex])
     let (status, answer) = try await post("/v1/enroll", Array(body), [("Content-Type", "application/json")])
     guard status == 200, let json = try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any] else {
@@ -115,6 +125,17 @@ func changes(for device: SimulatedDevice) -> Changeset {
     return Changeset(rows: rows)
 }
 
+FileHandle.standardError.write(Data("enrolled \(devices.count) devices; server pid \(server.processIdentifier); syncing\n".utf8))
+if let pause = Double(option("--pause", "0")), pause > 0 { try await Task.sleep(nanoseconds: UInt64(pause * 1e9)) }
+if soakSeconds > 0 {
+    let record = try await soak(
+        devices, seconds: soakSeconds, interval: Double(option("--interval", "2"))!, changes: changesPerDevice,
+        serverPID: server.processIdentifier)
+    try await client.shutdown() as Void
+    print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+    server.terminate()
+    exit(record["errors"] as? Int == 0 ? 0 : 1)
+}
 let memoryBefore = peakMemoryKiB(server.processIdentifier)
 let start = ContinuousClock.now
 let latencies = try await withThrowingTaskGroup(of: Double.self) { group in

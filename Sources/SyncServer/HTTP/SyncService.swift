@@ -100,15 +100,19 @@ struct SyncService: Sendable {
             }
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
-            let batch = try await runBlocking { try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes) }
+            // The pull and the device's sync record in one trip to a blocking thread.
+            let now = wallClock.nowMillis()
+            let batch = try await runBlocking {
+                let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes)
+                try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+                return batch
+            }
             let site = SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
                 let others = row.changes.filter { $0.version.site != site }
                 return others.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: others)
             }
-            let now = wallClock.nowMillis()
-            try await runBlocking { try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now)) }
             let answer = SyncMessageCoding.encode(
                 SyncResponse(
                     serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,
