@@ -71,7 +71,8 @@ defer { server.terminate() }
 var tls = TLSConfiguration.makeClientConfiguration()
 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))
 var clientConfig = HTTPClient.Configuration(tlsConfiguration: tls)
-clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+clientConfig.connectionPool = .init(
+    idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Int(option("--connections", "64"))!)
 clientConfig.timeout = .init(connect: .seconds(300), read: .seconds(300))
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
 
@@ -136,15 +137,20 @@ if soakSeconds > 0 {
     server.terminate()
     exit(record["errors"] as? Int == 0 ? 0 : 1)
 }
+// Each device's request is encoded before the clock starts: on a real device that work is the
+// device's, and here it would take the server's cores.
+let bodies = devices.map { device in
+    SyncMessageCoding.encode(
+        SyncRequest(pullCursor: 0, pushThrough: Int64(changesPerDevice), maxPullChanges: 0, changes: changes(for: device)))
+}
 let memoryBefore = peakMemoryKiB(server.processIdentifier)
 let start = ContinuousClock.now
 let latencies = try await withThrowingTaskGroup(of: Double.self) { group in
-    for device in devices {
+    for (device, body) in zip(devices, bodies) {
         group.addTask {
-            let request = SyncRequest(pullCursor: 0, pushThrough: Int64(changesPerDevice), maxPullChanges: 0, changes: changes(for: device))
             let t0 = ContinuousClock.now
             let (status, body) = try await post(
-                "/v1/sync", SyncMessageCoding.encode(request),
+                "/v1/sync", body,
                 [("Authorization", "Bearer \(device.credential)"), ("Content-Type", "application/x-gridsync")])
             let elapsed = ContinuousClock.now - t0
             guard status == 200 else { fatalError("sync \(status): \(String(decoding: body, as: UTF8.self))") }

@@ -169,6 +169,35 @@ import Testing
         #expect(try center.households().map(\.id) == ["in"])
     }
 
+    /// A server leaves out of a device's pull what that device just pushed, but not what others
+    /// wrote to the same rows.
+    @Test func aPullSkipsTheVersionsItsOwnPushStored() throws {
+        let folder = TemporaryFolder()
+        let a = try makeReplica(folder, "a")
+        let b = try makeReplica(folder, "b")
+        let server = try makeReplica(folder, "server")
+        let grid = "xizang/lhasa/maizhokunggar/zhaxigang/v1/g1"
+        try a.addHousehold(grid: grid, HouseholdFields(doorPlate: "A1"), id: "shared")
+        try a.addHousehold(grid: grid, HouseholdFields(doorPlate: "A2"), id: "only-a")
+        _ = try server.apply(try a.changes(since: 0).changeset)
+        let start = try server.localVersion()
+        // b knows "shared" and edits its notes; a edits its members; both pushes land.
+        _ = try b.apply(try a.changes(since: 0).changeset)
+        try b.editHousehold("shared", HouseholdFields(notes: "牧户"))
+        try a.editHousehold("shared", HouseholdFields(members: 4))
+        try a.editHousehold("only-a", HouseholdFields(members: 2))
+        let fromB = try server.apply(try b.changes(since: try b.localVersion() - 1).changeset)
+        let fromA = try server.apply(try a.changes(since: 2).changeset)
+        #expect(fromA.storedVersions.count == 2 && fromB.storedVersions.count == 1)
+        let pull = try server.changes(since: start, scopes: [try AreaPath(grid)], skipping: Set(fromA.storedVersions))
+        // "only-a" holds nothing new but a's own edit; "shared" comes, for b's notes.
+        #expect(pull.changeset.rows.map(\.rowID) == ["shared"])
+        #expect(pull.changeset.rows[0].changes.contains { $0.column == "notes" })
+        #expect(pull.cursor == (try server.localVersion()))
+        let all = try server.changes(since: start, scopes: [try AreaPath(grid)])
+        #expect(Set(all.changeset.rows.map(\.rowID)) == ["shared", "only-a"])
+    }
+
     @Test func changesComeInBoundedBatchesAndRespectScopes() throws {
         let folder = TemporaryFolder()
         let r = try makeReplica(folder, "r")

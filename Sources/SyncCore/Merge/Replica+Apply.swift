@@ -102,6 +102,7 @@ private struct Merger {
         let localVersion = context.nextLocalVersion()
         for i in taken { row.clocks.entries[i].localVersion = localVersion }
         try context.storeRow(table, id: incoming.rowID, row: row, localVersion: localVersion, previous: existing)
+        report.storedVersions.append(localVersion)
         if table.name == Schema.issues.name {
             // A new issue needs its status derived only if its events came first; an issue's tier
             // change always needs it.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SyncCore
+import Synchronization
 
 /// What a device may do: a worker writes its grids, township and county staff see and write
 /// everything under their area, an operator manages the server.
@@ -35,6 +36,8 @@ enum AuthError: Error, Equatable {
 /// SHA-256 digests; a code works once and expires.
 final class DeviceRegistry: Sendable {
     private let database: DatabasePool
+    /// Sync records not yet written, and whether a thread is writing them (see `recordSync`).
+    private let waitingSyncs = Mutex<(records: [String: (acknowledged: Int64, nowMillis: Int64)], writing: Bool)>(([:], false))
 
     init(path: String) throws {
         var config = Configuration()
@@ -131,15 +134,49 @@ final class DeviceRegistry: Sendable {
     /// Written without waiting for the disk (enrollments and revocations do wait): a power cut may
     /// lose the last moments' sync times, which only inform — receipts are recomputed from what
     /// devices send, and the records themselves are in the store. This keeps one fsync per sync.
+    ///
+    /// Records that arrive while another thread is writing are left to it: that thread writes
+    /// everything waiting, one transaction per round, before it returns. A burst of syncs costs a
+    /// few transactions, not one each.
     func recordSync(_ id: String, acknowledged: Int64, nowMillis: Int64) throws {
-        try database.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-            try db.inTransaction {
-                try db.execute(
-                    sql: "UPDATE devices SET acknowledged = max(acknowledged, ?), last_sync_millis = ? WHERE id = ?",
-                    arguments: [acknowledged, nowMillis, id])
-                return .commit
+        let writeHere = waitingSyncs.withLock { state in
+            let old = state.records[id]
+            state.records[id] = (max(old?.acknowledged ?? 0, acknowledged), max(old?.nowMillis ?? 0, nowMillis))
+            if state.writing { return false }
+            state.writing = true
+            return true
+        }
+        guard writeHere else { return }
+        while true {
+            let records = waitingSyncs.withLock { state in
+                let records = state.records
+                state.records = [:]
+                if records.isEmpty { state.writing = false }
+                return records
+            }
+            if records.isEmpty { return }
+            do {
+                try database.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                    defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                    try db.inTransaction {
+                        let update = try db.cachedStatement(
+                            sql: "UPDATE devices SET acknowledged = max(acknowledged, ?), last_sync_millis = ? WHERE id = ?")
+                        for (device, record) in records {
+                            try update.execute(arguments: [record.acknowledged, record.nowMillis, device])
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                // Put them back for the next writer (newer records of the same device win).
+                waitingSyncs.withLock { state in
+                    state.records.merge(records) { newer, older in
+                        (max(newer.acknowledged, older.acknowledged), max(newer.nowMillis, older.nowMillis))
+                    }
+                    state.writing = false
+                }
+                throw error
             }
         }
     }

@@ -92,18 +92,21 @@ struct SyncService: Sendable {
         do {
             var rejections: [SyncRejection] = []
             var accepted = 0
+            var ownVersions: Set<Int64> = []
             if !request.changes.isEmpty {
                 // Idempotent: a batch repeated after a lost response changes nothing the second time.
                 let report = try await committer.apply(request.changes, scopes: scopes)
                 rejections = Self.locate(report.rejected, in: request.changes)
                 accepted = report.applied
+                ownVersions = Set(report.storedVersions)
             }
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
             // The pull and the device's sync record in one trip to a blocking thread.
             let now = wallClock.nowMillis()
+            let skipping = ownVersions
             let batch = try await runBlocking {
-                let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes)
+                let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
                 try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
                 return batch
             }

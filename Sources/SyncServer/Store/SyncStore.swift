@@ -7,8 +7,9 @@ protocol SyncStore: Sendable {
     func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport
     /// Merges the pushes of several devices in one durable transaction.
     func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport]
-    /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`.
-    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch
+    /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`, leaving out
+    /// the sequence numbers in `skipping` (what the requesting device itself just pushed).
+    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) throws -> ChangeBatch
     /// The newest server sequence number.
     func sequence() throws -> Int64
     /// The grids whose records reference photo `sha256`.
@@ -23,8 +24,8 @@ struct ReplicaStore: SyncStore {
 
     func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport] { try replica.apply(batch: batch.map { ($0.0, $0.1) }) }
 
-    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath]) throws -> ChangeBatch {
-        try replica.changes(since: cursor, maxChanges: maxChanges, scopes: scopes)
+    func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) throws -> ChangeBatch {
+        try replica.changes(since: cursor, maxChanges: maxChanges, scopes: scopes, skipping: skipping)
     }
 
     func sequence() throws -> Int64 { try replica.localVersion() }
