@@ -18,17 +18,40 @@ extension Replica {
     ) throws(SyncCoreError) -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
         return try read { db in
-            var sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > ?"
+            var sql = "SELECT lv, tbl, row_id FROM change_log"
             var arguments: [DatabaseValue] = [since.databaseValue]
+            var filter = ""
             if let scopes {
-                // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms use the (grid, lv) index.
+                // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
                 let terms = scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }
-                sql += " AND (" + (terms.isEmpty ? ["0"] : terms).joined(separator: " OR ") + ")"
+                filter = " AND (" + (terms.isEmpty ? ["0"] : terms).joined(separator: " OR ") + ")"
                 for scope in scopes {
                     arguments += [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
                 }
+                // Two ways to find the entries: walk the log from the cursor until enough are in scope
+                // (about `maxChanges / d` steps, d the share of entries in scope), or collect the scopes'
+                // entries from the (grid, lv) index and sort them (about `d × after` steps, `after` the
+                // entries past the cursor). SQLite cannot tell which is cheaper, since that depends on the
+                // cursor; left to itself it walked, so a worker's pull read the whole county's changes
+                // after its cursor. Estimate d from the first entries past the cursor and choose: the index
+                // when d² × after < maxChanges.
+                var plan = " NOT INDEXED"
+                if !terms.isEmpty {
+                    let sample = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*), ifnull(sum(\(filter.dropFirst(5))), 0) FROM
+                            (SELECT grid FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
+                            """,
+                        arguments: StatementArguments(Array(arguments.dropFirst()) + [since.databaseValue]))
+                    let seen = Double(sample?[0] as Int64? ?? 0)
+                    let hits = Double(sample?[1] as Int64? ?? 0)
+                    let after = Double(max(0, (try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? 0) - since))
+                    if seen > 0 && hits * hits * after < Double(maxChanges + 1) * seen * seen { plan = " INDEXED BY change_log_grid" }
+                }
+                sql += plan
             }
-            sql += " ORDER BY lv LIMIT ?"
+            sql += " WHERE lv > ?" + filter + " ORDER BY lv LIMIT ?"
             arguments.append((maxChanges + 1).databaseValue)
             let entries = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
