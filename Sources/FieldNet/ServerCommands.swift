@@ -54,18 +54,10 @@ extension InitCommand {
                     "服务器使用协议版本 \(proto)，本工具使用 \(SyncMessageCoding.protocolVersion)"), status: .config)
         }
         let replica = try DeviceHome.replica(at: home.replicaPath)
-        let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
+        let body = try JSONEncoder().encode(EnrollRequest(code: code, site: replica.site.hex))
         let reply = try await connection.send(.POST, "/v1/enroll", body: Array(body), contentType: "application/json")
         guard reply.status == 200 else { throw ServerConnection.failure(reply) }
-        struct Answer: Decodable {
-            var device: String
-            var credential: String
-            var role: String
-            var scopes: [String]
-            var caCertificate: String
-            var serverTimeMillis: UInt64
-        }
-        let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
+        let answer = try JSONDecoder().decode(EnrollResponse.self, from: Data(reply.body))
         let given = try String(contentsOfFile: ca, encoding: .utf8)
         guard given.filter({ !$0.isWhitespace }).contains(answer.caCertificate.filter { !$0.isWhitespace }) else {
             throw Failure(

@@ -66,4 +66,7 @@ public struct ApplyReport: Sendable {
     /// The local versions this changeset's rows were stored under. A server leaves them out of the
     /// same device's pull (`changes(since:skipping:)`): the device has what it sent.
     public var storedVersions: [Int64] = []
+
+    /// The report of an apply that had nothing to merge.
+    public init() {}
 }

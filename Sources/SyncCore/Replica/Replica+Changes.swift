@@ -18,16 +18,18 @@ extension Replica {
     ) throws(SyncCoreError) -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
         return try read { db in
-            var sql = "SELECT lv, tbl, row_id FROM change_log"
-            var arguments: [DatabaseValue] = [since.databaseValue]
-            var filter = ""
+            var plan = ""
+            var inScope = "1"
+            var scopeArguments: [DatabaseValue] = []
+            // The newest local version, read in this same snapshot (only scoped pulls need it).
+            var latest: Int64 = 0
             if let scopes {
                 // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
-                let terms = scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }
-                filter = " AND (" + (terms.isEmpty ? ["0"] : terms).joined(separator: " OR ") + ")"
+                inScope = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
                 for scope in scopes {
-                    arguments += [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
+                    scopeArguments += [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
                 }
+                latest = try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? 0
                 // Two ways to find the entries: walk the log from the cursor until enough are in scope
                 // (about `maxChanges / d` steps, d the share of entries in scope), or collect the scopes'
                 // entries from the (grid, lv) index and sort them (about `d × after` steps, `after` the
@@ -35,24 +37,23 @@ extension Replica {
                 // cursor; left to itself it walked, so a worker's pull read the whole county's changes
                 // after its cursor. Estimate d from the first entries past the cursor and choose: the index
                 // when d² × after < maxChanges.
-                var plan = " NOT INDEXED"
-                if !terms.isEmpty {
+                plan = " NOT INDEXED"
+                if !scopes.isEmpty {
                     let sample = try Row.fetchOne(
                         db,
                         sql: """
-                            SELECT count(*), ifnull(sum(\(filter.dropFirst(5))), 0) FROM
+                            SELECT count(*), ifnull(sum(\(inScope)), 0) FROM
                             (SELECT grid FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
                             """,
-                        arguments: StatementArguments(Array(arguments.dropFirst()) + [since.databaseValue]))
+                        arguments: StatementArguments(scopeArguments + [since.databaseValue]))
                     let seen = Double(sample?[0] as Int64? ?? 0)
                     let hits = Double(sample?[1] as Int64? ?? 0)
-                    let after = Double(max(0, (try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? 0) - since))
+                    let after = Double(max(0, latest - since))
                     if seen > 0 && hits * hits * after < Double(maxChanges + 1) * seen * seen { plan = " INDEXED BY change_log_grid" }
                 }
-                sql += plan
             }
-            sql += " WHERE lv > ?" + filter + " ORDER BY lv LIMIT ?"
-            arguments.append((maxChanges + 1).databaseValue)
+            let sql = "SELECT lv, tbl, row_id FROM change_log\(plan) WHERE lv > ? AND (\(inScope)) ORDER BY lv LIMIT ?"
+            let arguments = [since.databaseValue] + scopeArguments + [(maxChanges + 1).databaseValue]
             let entries = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
             }
@@ -99,7 +100,7 @@ extension Replica {
             let rows = taken.compactMap { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) }
             if !hasMore && scopes != nil {
                 // Nothing more in scope: the cursor may skip past out-of-scope entries too.
-                cursor = max(cursor, try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? cursor)
+                cursor = max(cursor, latest)
             }
             return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
         }

@@ -27,23 +27,6 @@ struct SyncService: Sendable {
         self.committer = GroupCommitter(store: store)
     }
 
-    /// What `POST /v1/enroll` takes.
-    struct EnrollRequest: Codable {
-        var code: String
-        var site: String
-    }
-
-    /// What `POST /v1/enroll` answers.
-    struct EnrollResponse: Codable {
-        var device: String
-        var credential: String
-        var role: String
-        var scopes: [String]
-        var caCertificate: String
-        var serverTimeMillis: UInt64
-        var protocolVersion: Int
-    }
-
     func enroll(_ body: Data) throws(APIError) -> EnrollResponse {
         guard let request = try? JSONDecoder().decode(EnrollRequest.self, from: body) else {
             throw .badRequest("expected JSON {\"code\": \"XXXX-XXXX-XXXX\", \"site\": \"<16 hex digits>\"}")
@@ -90,21 +73,16 @@ struct SyncService: Sendable {
         let scopes = device.areaScopes
         let started = ContinuousClock.now
         do {
-            var rejections: [SyncRejection] = []
-            var accepted = 0
-            var ownVersions: Set<Int64> = []
-            if !request.changes.isEmpty {
-                // Idempotent: a batch repeated after a lost response changes nothing the second time.
-                let report = try await committer.apply(request.changes, scopes: scopes)
-                rejections = Self.locate(report.rejected, in: request.changes)
-                accepted = report.applied
-                ownVersions = Set(report.storedVersions)
-            }
+            // Idempotent: a batch repeated after a lost response changes nothing the second time.
+            let report = request.changes.isEmpty ? ApplyReport() : try await committer.apply(request.changes, scopes: scopes)
+            let rejections = Self.locate(report.rejected, in: request.changes)
+            let accepted = report.applied
+            // What this push stored stays out of this pull: the device has it.
+            let skipping = Set(report.storedVersions)
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
             // The pull and the device's sync record in one trip to a blocking thread.
             let now = wallClock.nowMillis()
-            let skipping = ownVersions
             let batch = try await runBlocking {
                 let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
                 try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
