@@ -223,6 +223,39 @@ import Testing
         #expect(delta.changeset.rows[0].changes[0].base != nil)
     }
 
+    @Test func aScopedPullChoosesItsPlanAndEitherPlanReturnsTheSameBatches() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        // 320 rows: every 16th in g2, three of them in g3, the rest in g1.
+        for n in 0..<320 {
+            let grid = n % 16 == 0 ? (n < 48 ? "xizang/a/g3" : "xizang/a/g2") : "xizang/a/g1"
+            try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(n)", headNameZh: "多吉"), id: "h\(n)")
+        }
+        let latest = try r.localVersion()
+        func plan(_ grid: String, since: Int64 = 0) throws -> Replica.PullPlan {
+            let filter = Replica.ScopeFilter([try AreaPath(grid)])
+            return try r.read { db in try Replica.pullPlan(db, since: since, latest: latest, maxChanges: 7, filter: filter) }
+        }
+        #expect(try plan("xizang/a/g1") == .walk)  // most entries are in scope: walking finds a batch at once
+        #expect(try plan("xizang/a/g2") == .index)  // past the counting bound, but a sixteenth of the log
+        #expect(try plan("xizang/a/g3") == .index)  // counted: fewer than a batch
+        #expect(try plan("xizang/a/g1", since: latest - 5) == .index)  // fewer entries left than a batch
+        // Whichever plan, batched pulls bring every row in scope once, and nothing else.
+        for (grid, count) in [("xizang/a/g1", 300), ("xizang/a/g2", 17), ("xizang/a/g3", 3)] {
+            var cursor: Int64 = 0
+            var rows: [String] = []
+            while true {
+                let batch = try r.changes(since: cursor, maxChanges: 7, scopes: [try AreaPath(grid)])
+                #expect(batch.changeset.changeCount <= 7 && batch.changeset.rows.allSatisfy { $0.grid == grid })
+                rows += batch.changeset.rows.map(\.rowID)
+                cursor = batch.cursor
+                if !batch.hasMore { break }
+            }
+            #expect(rows.count == count && Set(rows).count == count)
+            #expect(cursor == latest)
+        }
+    }
+
     @Test func searchFindsChineseSubstringsAndTibetanSyllables() throws {
         let folder = TemporaryFolder()
         let r = try makeReplica(folder, "r")

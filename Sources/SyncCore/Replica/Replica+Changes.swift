@@ -18,43 +18,15 @@ extension Replica {
     ) throws(SyncCoreError) -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
         return try read { db in
-            var plan = ""
-            var inScope = "1"
-            var scopeArguments: [DatabaseValue] = []
+            let filter = scopes.map(ScopeFilter.init)
             // The newest local version, read in this same snapshot (only scoped pulls need it).
-            var latest: Int64 = 0
-            if let scopes {
-                // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
-                inScope = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
-                for scope in scopes {
-                    scopeArguments += [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
-                }
-                latest = try Int64.fetchOne(db, sql: "SELECT local_version FROM replica_meta") ?? 0
-                // Two ways to find the entries: walk the log from the cursor until enough are in scope
-                // (about `maxChanges / d` steps, d the share of entries in scope), or collect the scopes'
-                // entries from the (grid, lv) index and sort them (about `d × after` steps, `after` the
-                // entries past the cursor). SQLite cannot tell which is cheaper, since that depends on the
-                // cursor; left to itself it walked, so a worker's pull read the whole county's changes
-                // after its cursor. Estimate d from the first entries past the cursor and choose: the index
-                // when d² × after < maxChanges.
-                plan = " NOT INDEXED"
-                if !scopes.isEmpty {
-                    let sample = try Row.fetchOne(
-                        db,
-                        sql: """
-                            SELECT count(*), ifnull(sum(\(inScope)), 0) FROM
-                            (SELECT grid FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
-                            """,
-                        arguments: StatementArguments(scopeArguments + [since.databaseValue]))
-                    let seen = Double(sample?[0] as Int64? ?? 0)
-                    let hits = Double(sample?[1] as Int64? ?? 0)
-                    let after = Double(max(0, latest - since))
-                    if seen > 0 && hits * hits * after < Double(maxChanges + 1) * seen * seen { plan = " INDEXED BY change_log_grid" }
-                }
-            }
-            let sql = "SELECT lv, tbl, row_id FROM change_log\(plan) WHERE lv > ? AND (\(inScope)) ORDER BY lv LIMIT ?"
-            let arguments = [since.databaseValue] + scopeArguments + [(maxChanges + 1).databaseValue]
-            let entries = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
+            let latest = filter == nil ? 0 : try Self.newestLocalVersion(db)
+            let plan = try filter.map { try Self.pullPlan(db, since: since, latest: latest, maxChanges: maxChanges, filter: $0) }
+            let sql =
+                "SELECT lv, tbl, row_id FROM change_log\(plan?.hint ?? "") WHERE lv > ? AND (\(filter?.sql ?? "1")) ORDER BY lv LIMIT ?"
+            let arguments = [since.databaseValue] + (filter?.arguments ?? []) + [(maxChanges + 1).databaseValue]
+            // Cached: the text depends only on the plan and the number of scopes.
+            let entries = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
             }
             // Group the entries by row, reading each row once; its columns past the cursor wait.
@@ -104,6 +76,70 @@ extension Replica {
             }
             return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
         }
+    }
+
+    /// The SQL condition selecting change-log entries under some scopes, and its arguments.
+    struct ScopeFilter {
+        let sql: String
+        let arguments: [DatabaseValue]
+
+        init(_ scopes: [AreaPath]) {
+            // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
+            sql = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
+            arguments = scopes.flatMap { scope in
+                [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
+            }
+        }
+    }
+
+    /// How a scoped pull finds its entries in the change log.
+    enum PullPlan: Equatable {
+        /// Walk the log in order from the cursor, keeping the entries in scope.
+        case walk
+        /// Collect the scope's entries past the cursor from the (grid, lv) index, then sort them.
+        case index
+
+        var hint: String { self == .walk ? " NOT INDEXED" : " INDEXED BY change_log_grid" }
+    }
+
+    static func newestLocalVersion(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT local_version FROM replica_meta")) ?? 0
+    }
+
+    /// Chooses the cheaper plan for a batch of at most `maxChanges` changes past `since`.
+    ///
+    /// With `after` entries past the cursor and c of them in scope, a batch of n costs about
+    /// `after × n / c` steps walking and c steps through the index, so the index is cheaper when
+    /// c² < n × after, and always when c ≤ n. SQLite cannot tell, since it depends on the cursor;
+    /// left to itself it walked, so a worker's pull read the whole county's changes past its
+    /// cursor. The entries in scope are counted through the index up to a small bound (a worker's
+    /// pull stops there early); past the bound, c is estimated from the share of the scope among
+    /// the first 256 entries past the cursor.
+    static func pullPlan(_ db: Database, since: Int64, latest: Int64, maxChanges: Int, filter: ScopeFilter) throws -> PullPlan {
+        let batch = Double(maxChanges + 1)
+        let after = Double(max(0, latest - since))
+        if filter.arguments.isEmpty { return .walk }  // nothing is in scope: the condition is a constant
+        if after <= batch { return .index }
+        let bound = min(256, maxChanges + 1)
+        let counted = try Int.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*) FROM
+                    (SELECT 1 FROM change_log INDEXED BY change_log_grid WHERE lv > ? AND (\(filter.sql)) LIMIT ?)
+                    """),
+            arguments: StatementArguments([since.databaseValue] + filter.arguments + [bound.databaseValue]))
+        if (counted ?? 0) < bound { return .index }
+        let sample = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT count(*), ifnull(sum(\(filter.sql)), 0) FROM
+                    (SELECT grid FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
+                    """),
+            arguments: StatementArguments(filter.arguments + [since.databaseValue]))
+        let seen = Double(sample?[0] as Int64? ?? 0)
+        let hits = Double(sample?[1] as Int64? ?? 0)
+        // c ≈ after × hits / seen.
+        return seen > 0 && hits * hits * after < batch * seen * seen ? .index : .walk
     }
 
     static func byteSize(_ value: Value) -> Int {
