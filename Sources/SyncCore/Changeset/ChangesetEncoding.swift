@@ -20,8 +20,11 @@ public enum ChangesetEncoding {
         let body = encodeBody(changeset)
         var out = ByteWriter()
         out.byte(formatVersion)
-        let packed = compress ? Deflate.compress(body) : body
-        let useCompressed = compress && packed.count < body.count
+        // A zlib stream takes at least 8 bytes, so a body that short (an empty changeset's) is never
+        // worth compressing, and zlib's setup would cost more than everything else here.
+        let tryCompressing = compress && body.count > Deflate.minimumStreamBytes
+        let packed = tryCompressing ? Deflate.compress(body) : body
+        let useCompressed = tryCompressing && packed.count < body.count
         out.byte(useCompressed ? flagCompressed : 0)
         out.varint(body.count)
         out.append(useCompressed ? packed : body)

@@ -2,6 +2,9 @@ import CZlib
 
 /// zlib (RFC 1950) compression of changeset bodies, through the system's libz.
 enum Deflate {
+    /// The shortest zlib stream: 2 header bytes, an empty final block in 2, the Adler-32 in 4.
+    static let minimumStreamBytes = 8
+
     static func compress(_ input: [UInt8]) -> [UInt8] {
         var bound = compressBound(uLong(input.count))
         var output = [UInt8](repeating: 0, count: Int(bound))

@@ -42,18 +42,23 @@ struct ColumnClocks: Equatable {
         self.entries = entries
     }
 
-    var blob: [UInt8] {
-        var words: [UInt64] = []
-        words.reserveCapacity(entries.count * Self.wordsPerColumn)
-        for e in entries {
-            words.append(e.version?.timestamp.rawValue ?? 0)
-            words.append(e.version?.site.rawValue ?? 0)
-            words.append(e.base?.timestamp.rawValue ?? 0)
-            words.append(e.base?.site.rawValue ?? 0)
-            words.append(UInt64(bitPattern: e.localVersion))
+    /// The blob, written word by word in place (it is built for every row a merge stores).
+    var blob: Data {
+        var data = Data(count: entries.count * Self.wordsPerColumn * 8)
+        data.withUnsafeMutableBytes { raw in
+            var offset = 0
+            func put(_ word: UInt64) {
+                raw.storeBytes(of: word.littleEndian, toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            for e in entries {
+                put(e.version?.timestamp.rawValue ?? 0)
+                put(e.version?.site.rawValue ?? 0)
+                put(e.base?.timestamp.rawValue ?? 0)
+                put(e.base?.site.rawValue ?? 0)
+                put(UInt64(bitPattern: e.localVersion))
+            }
         }
-        return words.withUnsafeBufferPointer { buf in
-            buf.map(\.littleEndian).withUnsafeBytes { [UInt8]($0) }
-        }
+        return data
     }
 }

@@ -37,11 +37,13 @@ extension WriteContext {
     /// change log exact: one entry for this write, and none left for versions no column holds any more.
     func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
         let statement = try db.cachedStatement(sql: table.upsertSQL)
-        var arguments: [DatabaseValue] = [id.databaseValue, row.grid.databaseValue]
+        // Built as optional existentials: GRDB's initializer for those maps with a closure, the one
+        // for `[DatabaseValue]` through a key path (15% of the merge in `perf`).
+        var arguments: [(any DatabaseValueConvertible)?] = [id, row.grid]
         arguments.reserveCapacity(table.columns.count + 4)
         for v in row.values { arguments.append(v.databaseValue) }
-        arguments.append(Data(row.clocks.blob).databaseValue)
-        arguments.append(localVersion.databaseValue)
+        arguments.append(row.clocks.blob)
+        arguments.append(localVersion)
         try statement.execute(arguments: StatementArguments(arguments))
         try db.cachedStatement(sql: "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)")
             .execute(arguments: [localVersion, table.number, id, row.grid])

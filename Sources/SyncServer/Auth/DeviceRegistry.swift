@@ -113,7 +113,7 @@ final class DeviceRegistry: Sendable {
         let digest = Secrets.digest(credential)
         guard
             let row = try database.read({ db in
-                try Row.fetchOne(db, sql: "SELECT * FROM devices WHERE credential_digest = ?", arguments: [digest])
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE credential_digest = ?"), arguments: [digest])
             })
         else { throw AuthError.unknownCredential }
         let device = Self.device(row)

@@ -120,6 +120,7 @@ struct SyncService: Sendable {
 
     /// Turns the store's refusals into positions in the pushed changeset.
     static func locate(_ rejected: [RejectedChange], in changes: Changeset) -> [SyncRejection] {
+        if rejected.isEmpty { return [] }
         var index: [String: (Int, Int)] = [:]
         for (r, row) in changes.rows.enumerated() {
             for (c, change) in row.changes.enumerated() { index["\(row.table)\u{0}\(row.rowID)\u{0}\(change.column)"] = (r, c) }
