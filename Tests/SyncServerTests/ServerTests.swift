@@ -195,7 +195,8 @@ import Testing
     }
 
     @Test func sigtermShutsDownGracefullyKeepingEveryAcknowledgedChange() async throws {
-        let server = try LiveServer()
+        // Sync records wait a minute to be written, so only the shutdown can have written them.
+        let server = try LiveServer(extraInit: ["--sync-record-delay", "60000"])
         let device = try TestDevice(server: server, name: "d")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
         for n in 0..<30 { try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "\(n)号")) }
@@ -212,6 +213,16 @@ import Testing
         #expect(try store.integrityCheck() == "ok")
         #expect(try store.households().count == 31)
         #expect(acknowledged == (try device.replica.localVersion()))
+        // The device's sync record, still waiting when `devices` ran, was written on the way out.
+        func record() throws -> [String: Any]? {
+            let list =
+                try JSONSerialization.jsonObject(
+                    with: Data(LiveServer.run(["devices", "--data", server.folder.path, "--json"]).output.utf8)) as? [[String: Any]]
+            return list?.first { ($0["site"] as? String) == device.replica.site.hex }
+        }
+        #expect(listed.output.contains("last sync never"), "\(listed.output)")
+        let written = try #require(try record())
+        #expect(written["lastSyncMillis"] is Int && written["acknowledged"] as? Int == Int(acknowledged))
         await server.stop()
     }
 

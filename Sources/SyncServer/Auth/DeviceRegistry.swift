@@ -36,10 +36,22 @@ enum AuthError: Error, Equatable {
 /// SHA-256 digests; a code works once and expires.
 final class DeviceRegistry: Sendable {
     private let database: DatabasePool
-    /// Sync records not yet written, and whether a thread is writing them (see `recordSync`).
-    private let waitingSyncs = Mutex<(records: [String: (acknowledged: Int64, nowMillis: Int64)], writing: Bool)>(([:], false))
+    /// Sync records not yet written, and whether a write of them is scheduled (see `recordSync`).
+    private let waitingSyncs = Mutex<(records: [String: SyncRecord], scheduled: Bool)>(([:], false))
+    /// How long a sync record waits to be written with the others that arrive meanwhile.
+    let syncRecordDelay: DispatchTimeInterval
 
-    init(path: String) throws {
+    struct SyncRecord {
+        var acknowledged: Int64
+        var nowMillis: Int64
+
+        func merged(_ other: SyncRecord) -> SyncRecord {
+            SyncRecord(acknowledged: max(acknowledged, other.acknowledged), nowMillis: max(nowMillis, other.nowMillis))
+        }
+    }
+
+    init(path: String, syncRecordDelay: DispatchTimeInterval = .milliseconds(100)) throws {
+        self.syncRecordDelay = syncRecordDelay
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
@@ -112,12 +124,17 @@ final class DeviceRegistry: Sendable {
     func authenticate(credential: String) throws -> Device {
         let digest = Secrets.digest(credential)
         guard
-            let row = try database.read({ db in
+            // One statement is its own snapshot: no transaction around it (every request pays for one).
+            let row = try database.unsafeRead({ db in
                 try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE credential_digest = ?"), arguments: [digest])
             })
         else { throw AuthError.unknownCredential }
-        let device = Self.device(row)
+        var device = Self.device(row)
         if device.revokedMillis != nil { throw AuthError.revoked(deviceID: device.id) }
+        // A receipt recorded but not yet written still counts.
+        if let waiting = waitingSyncs.withLock({ $0.records[device.id] }) {
+            device.acknowledged = max(device.acknowledged, waiting.acknowledged)
+        }
         return device
     }
 
@@ -131,53 +148,56 @@ final class DeviceRegistry: Sendable {
 
     /// Records a completed sync and the device's new receipt (which only moves forward).
     ///
-    /// Written without waiting for the disk (enrollments and revocations do wait): a power cut may
-    /// lose the last moments' sync times, which only inform — receipts are recomputed from what
-    /// devices send, and the records themselves are in the store. This keeps one fsync per sync.
-    ///
-    /// Records that arrive while another thread is writing are left to it: that thread writes
-    /// everything waiting, one transaction per round, before it returns. A burst of syncs costs a
-    /// few transactions, not one each.
-    func recordSync(_ id: String, acknowledged: Int64, nowMillis: Int64) throws {
-        let writeHere = waitingSyncs.withLock { state in
-            let old = state.records[id]
-            state.records[id] = (max(old?.acknowledged ?? 0, acknowledged), max(old?.nowMillis ?? 0, nowMillis))
-            if state.writing { return false }
-            state.writing = true
+    /// Sync records are written in the background, `syncRecordDelay` after the first one waiting,
+    /// together with every record that arrived meanwhile, without waiting for the disk (enrollments
+    /// and revocations do wait): a burst of syncs costs a few transactions, not one each. A crash or
+    /// power cut may lose the last moments' sync times, which only inform: receipts are recomputed
+    /// from what devices send, the changes themselves are in the store, and `authenticate` counts a
+    /// receipt still waiting. `flushSyncRecords` writes what is waiting at once (on shutdown).
+    func recordSync(_ id: String, acknowledged: Int64, nowMillis: Int64) {
+        let record = SyncRecord(acknowledged: acknowledged, nowMillis: nowMillis)
+        let schedule = waitingSyncs.withLock { state in
+            state.records[id] = state.records[id].map { $0.merged(record) } ?? record
+            if state.scheduled { return false }
+            state.scheduled = true
             return true
         }
-        guard writeHere else { return }
-        while true {
-            let records = waitingSyncs.withLock { state in
-                let records = state.records
-                state.records = [:]
-                if records.isEmpty { state.writing = false }
-                return records
-            }
-            if records.isEmpty { return }
-            do {
-                try database.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                    defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                    try db.inTransaction {
-                        let update = try db.cachedStatement(
-                            sql: "UPDATE devices SET acknowledged = max(acknowledged, ?), last_sync_millis = ? WHERE id = ?")
-                        for (device, record) in records {
-                            try update.execute(arguments: [record.acknowledged, record.nowMillis, device])
-                        }
-                        return .commit
+        if schedule { scheduleFlush() }
+    }
+
+    private func scheduleFlush() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + syncRecordDelay) { [self] in
+            waitingSyncs.withLock { $0.scheduled = false }
+            // On failure the records are back in the queue; the next sync schedules another try.
+            try? flushSyncRecords()
+        }
+    }
+
+    /// Writes every sync record waiting, in one transaction.
+    func flushSyncRecords() throws {
+        let records = waitingSyncs.withLock { state in
+            let records = state.records
+            state.records = [:]
+            return records
+        }
+        if records.isEmpty { return }
+        do {
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                try db.inTransaction {
+                    let update = try db.cachedStatement(
+                        sql: "UPDATE devices SET acknowledged = max(acknowledged, ?), last_sync_millis = ? WHERE id = ?")
+                    for (device, record) in records {
+                        try update.execute(arguments: [record.acknowledged, record.nowMillis, device])
                     }
+                    return .commit
                 }
-            } catch {
-                // Put them back for the next writer (newer records of the same device win).
-                waitingSyncs.withLock { state in
-                    state.records.merge(records) { newer, older in
-                        (max(newer.acknowledged, older.acknowledged), max(newer.nowMillis, older.nowMillis))
-                    }
-                    state.writing = false
-                }
-                throw error
             }
+        } catch {
+            // Put them back for the next write (newer records of the same device win).
+            waitingSyncs.withLock { state in state.records.merge(records) { newer, older in newer.merged(older) } }
+            throw error
         }
     }
 

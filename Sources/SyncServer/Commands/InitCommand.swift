@@ -26,6 +26,12 @@ struct InitCommand: ParsableCommand {
     )
     var requestTimeout: Int = 30
 
+    @Option(
+        help:
+            "Milliseconds a device's last-sync time and receipt wait to be written to the device registry, together with those that arrive meanwhile."
+    )
+    var syncRecordDelay: Int = 100
+
     @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
     var certificate: String?
     @Option(help: "The private key (PEM) of --certificate.")
@@ -37,6 +43,7 @@ struct InitCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
         guard requestTimeout >= 1 else { throw ValidationError("--request-timeout must be at least 1 second") }
+        guard (0...60_000).contains(syncRecordDelay) else { throw ValidationError("--sync-record-delay must be 0 to 60000 ms") }
         let given = [certificate, key, ca].compactMap { $0 }.count
         guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
         guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
@@ -52,6 +59,7 @@ struct InitCommand: ParsableCommand {
         config.port = port
         config.idleTimeoutSeconds = idleTimeout
         config.requestTimeoutSeconds = requestTimeout
+        config.syncRecordDelayMillis = syncRecordDelay
         config.hosts = hosts
         if let certificate, let key, let ca {
             try Data(contentsOf: URL(fileURLWithPath: ca)).write(to: folder.caCertificate)

@@ -24,14 +24,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { config.port = port }
         var logger = Logger(label: "gridsync-server")
         logger.logLevel = .info
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
 
         var storeConfig = Replica.Configuration()
         storeConfig.maxDriftMillis = config.maxDriftMillis
         let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
+        let registry = try DeviceRegistry(path: folder.registry.path, syncRecordDelay: .milliseconds(config.syncRecordDelay))
         let service = SyncService(
-            store: store, registry: try DeviceRegistry(path: folder.registry.path), config: config,
+            store: store, registry: registry, config: config,
             caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock(),
             logger: logger)
 
@@ -47,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuredPort = config.port
         let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
         let app = Application(
-            router: Routes.router(service: service, photos: photos, metrics: registry),
+            router: Routes.router(service: service, photos: photos, metrics: metrics),
             server: try .tls(
                 .http1(
                     configuration: .init(
@@ -61,5 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             },
             logger: logger)
         try await app.runService()
+        // Requests have finished: write the sync records still waiting.
+        try registry.flushSyncRecords()
     }
 }

@@ -26,11 +26,19 @@ struct ServerConfig: Codable, Equatable {
     /// second per 256 bytes (see `RequestDeadline`). nil in older configs: the default.
     var requestTimeoutSeconds: Int?
 
+    /// Milliseconds a sync record (a device's last-sync time and receipt) waits to be written to the
+    /// device registry with the others that arrive meanwhile (see `DeviceRegistry.recordSync`). nil
+    /// in older configs: the default.
+    var syncRecordDelayMillis: Int?
+
     /// The idle timeout in effect.
     var idleTimeout: Int { idleTimeoutSeconds ?? 60 }
 
     /// The request timeout in effect.
     var requestTimeout: Int { requestTimeoutSeconds ?? 30 }
+
+    /// The sync-record delay in effect.
+    var syncRecordDelay: Int { syncRecordDelayMillis ?? 100 }
 }
 
 /// The files of a server data folder.

@@ -81,13 +81,11 @@ struct SyncService: Sendable {
             let skipping = Set(report.storedVersions)
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
-            // The pull and the device's sync record in one trip to a blocking thread.
             let now = wallClock.nowMillis()
             let batch = try await runBlocking {
-                let batch = try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
-                try registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
-                return batch
+                try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
             }
+            registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
             let site = SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
