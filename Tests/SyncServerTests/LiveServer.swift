@@ -84,6 +84,19 @@ final class LiveServer: @unchecked Sendable {
         return (Int(response.status.code), Array(buffer: bytes))
     }
 
+    /// Stops the server process at once and shuts the client down in the background: for `defer` in
+    /// tests. (A task started in `defer` to call `stop()` may never run before the test process
+    /// exits, which left servers running after `swift test`.)
+    func finish() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+        let client = self.client
+        Task { try? await client.shutdown() }
+    }
+
     func stop() async {
         try? await client.shutdown()
         if process.isRunning {

@@ -17,7 +17,7 @@ import Testing
 
     @Test func enrollmentCodesWorkOnceAndTwoDevicesConvergeThroughTheServer() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let worker = try TestDevice(server: server, name: "worker")
         let officer = try TestDevice(server: server, name: "officer")
         let code = try server.enrollmentCode(scopes: [Self.gridA])
@@ -56,7 +56,7 @@ import Testing
     /// S6: a change into a grid outside the device's scopes is refused with its reason; the rest lands.
     @Test func outOfScopeChangesAreRefusedWhileTheRestOfTheBatchLands() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let device = try TestDevice(server: server, name: "a")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
         try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "A1"), id: "in-scope")
@@ -73,7 +73,7 @@ import Testing
     /// S5: a revoked device is refused at once; others are not affected.
     @Test func aRevokedDeviceIsRefusedAndOthersAreNot() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let lost = try TestDevice(server: server, name: "lost")
         let other = try TestDevice(server: server, name: "other")
         try await lost.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
@@ -94,7 +94,7 @@ import Testing
     /// S4: a device years behind learns the server's time; changes stamped days ahead are refused.
     @Test func devicesWithWrongClocksAreHandled() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let behindClock = ManualWallClock(millis: now - 4 * 365 * 86_400_000)
         let aheadClock = ManualWallClock(millis: now + 3 * 86_400_000)
@@ -129,7 +129,7 @@ import Testing
 
     @Test func aBatchRepeatedAfterALostResponseIsAppliedOnce() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let device = try TestDevice(server: server, name: "d")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
         for n in 0..<20 { try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "\(n)号")) }
@@ -148,7 +148,7 @@ import Testing
 
     @Test func badRequestsGetClearErrorsAndStoreNothing() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let device = try TestDevice(server: server, name: "d")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
         let auth = ("Authorization", "Bearer \(device.credential)")
@@ -177,7 +177,7 @@ import Testing
 
     @Test func metricsCountChangesAndLogsNeverShowCredentials() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let device = try TestDevice(server: server, name: "d")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
         try device.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "1号", headNameZh: "卓玛"))
@@ -262,7 +262,7 @@ import Testing
                 "--certificate", work.appendingPathComponent("server.pem").path, "--key", work.appendingPathComponent("server.key").path,
                 "--ca", work.appendingPathComponent("ca.pem").path,
             ])
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         #expect(try await server.send(.GET, "/health").status == 200)  // the client trusts the operator's CA only
         let device = try TestDevice(server: server, name: "d")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
@@ -271,7 +271,7 @@ import Testing
 
     @Test func plainHTTPAndClientsThatDoNotTrustTheCAAreRefused() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let plain = HTTPClient(eventLoopGroupProvider: .singleton)
         await #expect(throws: (any Error).self) {
             _ = try await plain.execute(HTTPClientRequest(url: "http://localhost:\(server.port)/health"), timeout: .seconds(10))
@@ -286,7 +286,7 @@ import Testing
     /// The system `openssl` as an independent peer: TLS 1.1 refused, 1.3 negotiated, chain verifies.
     @Test func opensslSeesTLS13AndAVerifiedChainAndNoTLS11() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         func sClient(_ extra: [String]) throws -> String {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -340,7 +340,7 @@ import Testing
 
     @Test func anUploadCutMidwayResumesFromTheServersOffsetAndTheCountyFetchesIt() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let worker = try TestDevice(server: server, name: "worker")
         let county = try TestDevice(server: server, name: "county")
         let elsewhere = try TestDevice(server: server, name: "elsewhere")
@@ -416,7 +416,7 @@ import Testing
 
     @Test func aCorruptUploadIsRefusedAndDiscarded() async throws {
         let server = try LiveServer()
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let worker = try TestDevice(server: server, name: "worker")
         try await worker.enroll(code: try server.enrollmentCode(scopes: [grid]))
         let photo = Data(repeating: 7, count: 100_000)

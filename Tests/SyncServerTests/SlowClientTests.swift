@@ -38,7 +38,7 @@ import Testing
 
     @Test func silentAndDrippingClientsAreClosedAndTheServerStaysUp() async throws {
         let server = try LiveServer(extraInit: ["--idle-timeout", "2"])
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let before = try await server.send(.GET, "/health")
         let silent = try Self.client(port: server.port, ca: server.caPath, tls: false)
         let dripping = try Self.client(port: server.port, ca: server.caPath, tls: true)
@@ -71,7 +71,7 @@ import Testing
     /// 1 s per 256 bytes of Content-Length) closes it; the enrollment code it carried stays unused.
     @Test func aDrippedBodyIsClosedAtItsDeadline() async throws {
         let server = try LiveServer(extraInit: ["--idle-timeout", "60", "--request-timeout", "2"])
-        defer { Task { await server.stop() } }
+        defer { server.finish() }
         let code = try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"])
         let before = try await server.send(.GET, "/health")
         let dripping = try Self.client(port: server.port, ca: server.caPath, tls: true)
