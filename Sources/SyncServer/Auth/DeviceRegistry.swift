@@ -36,12 +36,13 @@ enum AuthError: Error, Equatable {
 /// SHA-256 digests; a code works once and expires.
 final class DeviceRegistry: Sendable {
     private let database: DatabasePool
-    /// Sync records not yet written, and whether a write of them is scheduled (see `recordSync`).
-    private let waitingSyncs = Mutex<(records: [String: SyncRecord], scheduled: Bool)>(([:], false))
+    /// Sync records not yet written, whether a write of them is scheduled, and how many writes have
+    /// taken records off the queue (see `recordSync`).
+    private let waitingSyncs = Mutex<(records: [String: SyncRecord], scheduled: Bool, flushes: Int)>(([:], false, 0))
     /// How long a sync record waits to be written with the others that arrive meanwhile.
     let syncRecordDelay: DispatchTimeInterval
 
-    struct SyncRecord {
+    struct SyncRecord: Equatable {
         var acknowledged: Int64
         var nowMillis: Int64
 
@@ -123,19 +124,23 @@ final class DeviceRegistry: Sendable {
     /// The device holding `credential`; throws when unknown or revoked.
     func authenticate(credential: String) throws -> Device {
         let digest = Secrets.digest(credential)
-        guard
-            // One statement is its own snapshot: no transaction around it (every request pays for one).
-            let row = try database.unsafeRead({ db in
-                try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE credential_digest = ?"), arguments: [digest])
-            })
-        else { throw AuthError.unknownCredential }
-        var device = Self.device(row)
-        if device.revokedMillis != nil { throw AuthError.revoked(deviceID: device.id) }
-        // A receipt recorded but not yet written still counts.
-        if let waiting = waitingSyncs.withLock({ $0.records[device.id] }) {
-            device.acknowledged = max(device.acknowledged, waiting.acknowledged)
+        while true {
+            let flushes = waitingSyncs.withLock { $0.flushes }
+            guard
+                // One statement is its own snapshot: no transaction around it (every request pays for one).
+                let row = try database.unsafeRead({ db in
+                    try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM devices WHERE credential_digest = ?"), arguments: [digest])
+                })
+            else { throw AuthError.unknownCredential }
+            var device = Self.device(row)
+            if device.revokedMillis != nil { throw AuthError.revoked(deviceID: device.id) }
+            // A receipt recorded but not yet written still counts. If a write took records off the
+            // queue since the file was read, read again: the receipt may be in neither.
+            let (waiting, flushesNow) = waitingSyncs.withLock { ($0.records[device.id], $0.flushes) }
+            if flushesNow != flushes { continue }
+            if let waiting { device.acknowledged = max(device.acknowledged, waiting.acknowledged) }
+            return device
         }
-        return device
     }
 
     /// Revokes device `id` at once; false when there is no such device.
@@ -168,36 +173,37 @@ final class DeviceRegistry: Sendable {
     private func scheduleFlush() {
         DispatchQueue.global().asyncAfter(deadline: .now() + syncRecordDelay) { [self] in
             waitingSyncs.withLock { $0.scheduled = false }
-            // On failure the records are back in the queue; the next sync schedules another try.
+            // On failure the records stay in the queue; the next sync schedules another try.
             try? flushSyncRecords()
         }
     }
 
-    /// Writes every sync record waiting, in one transaction.
+    /// Writes every sync record waiting, in one transaction. Records stay in the queue until they
+    /// are written, so `authenticate` sees every receipt either there or in the file.
     func flushSyncRecords() throws {
-        let records = waitingSyncs.withLock { state in
-            let records = state.records
-            state.records = [:]
-            return records
-        }
+        let records = waitingSyncs.withLock { $0.records }
         if records.isEmpty { return }
-        do {
-            try database.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                try db.inTransaction {
-                    let update = try db.cachedStatement(
-                        sql: "UPDATE devices SET acknowledged = max(acknowledged, ?), last_sync_millis = ? WHERE id = ?")
-                    for (device, record) in records {
-                        try update.execute(arguments: [record.acknowledged, record.nowMillis, device])
-                    }
-                    return .commit
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                // Both only move forward, whatever order two writes of the same device come in.
+                let update = try db.cachedStatement(
+                    sql: """
+                        UPDATE devices SET acknowledged = max(acknowledged, ?),
+                        last_sync_millis = max(ifnull(last_sync_millis, 0), ?) WHERE id = ?
+                        """)
+                for (device, record) in records {
+                    try update.execute(arguments: [record.acknowledged, record.nowMillis, device])
                 }
+                return .commit
             }
-        } catch {
-            // Put them back for the next write (newer records of the same device win).
-            waitingSyncs.withLock { state in state.records.merge(records) { newer, older in newer.merged(older) } }
-            throw error
+        }
+        waitingSyncs.withLock { state in
+            state.flushes += 1
+            for (device, written) in records {
+                if let waiting = state.records[device], written.merged(waiting) == written { state.records[device] = nil }
+            }
         }
     }
 

@@ -1,0 +1,34 @@
+import Foundation
+import SyncCore
+import Testing
+
+@testable import SyncServer
+
+/// The device registry's sync records, written late and together.
+@Suite struct RegistryTests {
+    @Test func syncRecordsWaitThenGoInTogetherAndOnlyMoveForward() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("devices.sqlite").path
+        // A minute's delay: nothing is written unless flushed here.
+        let registry = try DeviceRegistry(path: path, syncRecordDelay: .seconds(60))
+        let code = try registry.createEnrollment(role: .worker, scopes: [try AreaPath("xizang/a/g1")], ttlSeconds: 3600, nowMillis: 1_000)
+        let (device, credential) = try registry.enroll(code: code, site: SiteID(rawValue: 7), nowMillis: 1_000)
+        // What another process (`gridsync-server devices`) reads from the file.
+        func onFile() throws -> Device { try #require(try DeviceRegistry(path: path).devices().first { $0.id == device.id }) }
+
+        registry.recordSync(device.id, acknowledged: 40, nowMillis: 2_000)
+        #expect(try registry.authenticate(credential: credential).acknowledged == 40)  // counted while waiting
+        #expect(try onFile().acknowledged == 0 && (try onFile().lastSyncMillis) == nil)  // not written yet
+
+        try registry.flushSyncRecords()
+        #expect(try onFile().acknowledged == 40 && (try onFile().lastSyncMillis) == 2_000)
+
+        // An older record (a retried sync's) moves neither the receipt nor the last sync back.
+        registry.recordSync(device.id, acknowledged: 30, nowMillis: 1_500)
+        try registry.flushSyncRecords()
+        #expect(try onFile().acknowledged == 40 && (try onFile().lastSyncMillis) == 2_000)
+        #expect(try registry.authenticate(credential: credential).acknowledged == 40)
+    }
+}
