@@ -226,33 +226,47 @@ import Testing
     @Test func aScopedPullChoosesItsPlanAndEitherPlanReturnsTheSameBatches() throws {
         let folder = TemporaryFolder()
         let r = try makeReplica(folder, "r")
-        // 320 rows: every 16th in g2, three of them in g3, the rest in g1.
-        for n in 0..<320 {
-            let grid = n % 16 == 0 ? (n < 48 ? "xizang/a/g3" : "xizang/a/g2") : "xizang/a/g1"
+        // 322 rows: every 16th in g2, three of them in g3, the rest in g1; two in xizang/b/g9.
+        for n in 0..<322 {
+            let grid = n >= 320 ? "xizang/b/g9" : n % 16 == 0 ? (n < 48 ? "xizang/a/g3" : "xizang/a/g2") : "xizang/a/g1"
             try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(n)", headNameZh: "多吉"), id: "h\(n)")
         }
         let latest = try r.localVersion()
-        func plan(_ grid: String, since: Int64 = 0) throws -> Replica.PullPlan {
-            let filter = Replica.ScopeFilter([try AreaPath(grid)])
+        func plan(_ scope: String, since: Int64 = 0) throws -> Replica.PullPlan {
+            let filter = Replica.ScopeFilter([try AreaPath(scope)])
             return try r.read { db in try Replica.pullPlan(db, since: since, latest: latest, maxChanges: 7, filter: filter) }
         }
+        // Grids: the index finds their entries past the cursor directly.
         #expect(try plan("xizang/a/g1") == .walk)  // most entries are in scope: walking finds a batch at once
         #expect(try plan("xizang/a/g2") == .index)  // past the counting bound, but a sixteenth of the log
         #expect(try plan("xizang/a/g3") == .index)  // counted: fewer than a batch
         #expect(try plan("xizang/a/g1", since: latest - 5) == .index)  // fewer entries left than a batch
-        // Whichever plan, batched pulls bring every row in scope once, and nothing else.
-        for (grid, count) in [("xizang/a/g1", 300), ("xizang/a/g2", 17), ("xizang/a/g3", 3)] {
+        // Areas with grids below: the index reads all their entries, whatever the cursor.
+        #expect(try plan("xizang/a") == .walk)
+        #expect(try plan("xizang/a", since: latest - 5) == .walk)  // walking reads only the last five
+        #expect(try plan("xizang/b") == .index)  // a small share of the log
+        // Both plans bring the same batches: every row in scope once, and nothing else.
+        func batches(_ scope: String, _ plan: Replica.PullPlan) throws -> [[String]] {
             var cursor: Int64 = 0
-            var rows: [String] = []
+            var all: [[String]] = []
             while true {
-                let batch = try r.changes(since: cursor, maxChanges: 7, scopes: [try AreaPath(grid)])
-                #expect(batch.changeset.changeCount <= 7 && batch.changeset.rows.allSatisfy { $0.grid == grid })
-                rows += batch.changeset.rows.map(\.rowID)
+                let batch = try r.changes(
+                    since: cursor, maxChanges: 7, maxBytes: 4 << 20, scopes: [try AreaPath(scope)], skipping: [], plan: plan)
+                #expect(batch.changeset.changeCount <= 7 && batch.changeset.rows.allSatisfy { $0.grid.hasPrefix(scope) })
+                all.append(batch.changeset.rows.map(\.rowID) + ["cursor \(batch.cursor)"])
                 cursor = batch.cursor
                 if !batch.hasMore { break }
             }
-            #expect(rows.count == count && Set(rows).count == count)
             #expect(cursor == latest)
+            return all
+        }
+        for (scope, count) in [("xizang/a/g1", 300), ("xizang/a/g2", 17), ("xizang/a/g3", 3), ("xizang/a", 320), ("xizang/b", 2)] {
+            let walked = try batches(scope, .walk)
+            #expect(try batches(scope, .index) == walked)
+            let rows = walked.flatMap { $0.dropLast() }
+            #expect(rows.count == count && Set(rows).count == count)
+            let chosen = try r.changes(since: 0, maxChanges: 7, scopes: [try AreaPath(scope)])
+            #expect(chosen.changeset.rows.map(\.rowID) + ["cursor \(chosen.cursor)"] == walked[0])
         }
     }
 

@@ -31,4 +31,24 @@ import Testing
         #expect(try onFile().acknowledged == 40 && (try onFile().lastSyncMillis) == 2_000)
         #expect(try registry.authenticate(credential: credential).acknowledged == 40)
     }
+
+    @Test func waitingSyncRecordsAreWrittenInTheBackground() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("devices.sqlite").path
+        let registry = try DeviceRegistry(path: path, syncRecordDelay: .milliseconds(20))
+        var devices: [Device] = []
+        for n in 0..<3 {
+            let code = try registry.createEnrollment(role: .worker, scopes: [try AreaPath("xizang/a/g\(n)")], ttlSeconds: 60, nowMillis: 1)
+            devices.append(try registry.enroll(code: code, site: SiteID(rawValue: UInt64(n + 1)), nowMillis: 1).0)
+        }
+        for (n, device) in devices.enumerated() { registry.recordSync(device.id, acknowledged: Int64(10 + n), nowMillis: 5) }
+        // Nobody flushes here: the timer must.
+        let reader = try DeviceRegistry(path: path)
+        let deadline = Date().addingTimeInterval(10)
+        while try reader.devices().contains(where: { $0.lastSyncMillis == nil }), Date() < deadline { usleep(10_000) }
+        let written = try reader.devices()
+        #expect(written.map(\.acknowledged).sorted() == [10, 11, 12] && written.allSatisfy { $0.lastSyncMillis == 5 })
+    }
 }

@@ -16,12 +16,21 @@ extension Replica {
     public func changes(
         since: Int64, maxChanges: Int = 5000, maxBytes: Int = 4 << 20, scopes: [AreaPath]? = nil, skipping: Set<Int64> = []
     ) throws(SyncCoreError) -> ChangeBatch {
+        try changes(since: since, maxChanges: maxChanges, maxBytes: maxBytes, scopes: scopes, skipping: skipping, plan: nil)
+    }
+
+    /// `changes(since:…)` with the plan of a scoped pull given (tests compare both plans); nil: chosen.
+    func changes(
+        since: Int64, maxChanges: Int, maxBytes: Int, scopes: [AreaPath]?, skipping: Set<Int64>, plan chosen: PullPlan?
+    ) throws(SyncCoreError) -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
         return try read { db in
             let filter = scopes.map(ScopeFilter.init)
             // The newest local version, read in this same snapshot (only scoped pulls need it).
             let latest = filter == nil ? 0 : try Self.newestLocalVersion(db)
-            let plan = try filter.map { try Self.pullPlan(db, since: since, latest: latest, maxChanges: maxChanges, filter: $0) }
+            let plan = try filter.map {
+                try chosen ?? Self.pullPlan(db, since: since, latest: latest, maxChanges: maxChanges, filter: $0)
+            }
             let sql =
                 "SELECT lv, tbl, row_id FROM change_log\(plan?.hint ?? "") WHERE lv > ? AND (\(filter?.sql ?? "1")) ORDER BY lv LIMIT ?"
             let arguments = [since.databaseValue] + (filter?.arguments ?? []) + [(maxChanges + 1).databaseValue]
@@ -83,12 +92,18 @@ extension Replica {
         let sql: String
         let arguments: [DatabaseValue]
 
+        /// The areas below the scopes alone (`S/ <= grid < S0`), and its arguments.
+        let belowSQL: String
+        let belowArguments: [DatabaseValue]
+
         init(_ scopes: [AreaPath]) {
             // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
             sql = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
             arguments = scopes.flatMap { scope in
                 [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
             }
+            belowSQL = scopes.isEmpty ? "0" : scopes.map { _ in "(grid >= ? AND grid < ?)" }.joined(separator: " OR ")
+            belowArguments = scopes.flatMap { scope in [(scope.string + "/").databaseValue, (scope.string + "0").databaseValue] }
         }
     }
 
@@ -108,27 +123,42 @@ extension Replica {
 
     /// Chooses the cheaper plan for a batch of at most `maxChanges` changes past `since`.
     ///
-    /// With `after` entries past the cursor and c of them in scope, a batch of n costs about
-    /// `after × n / c` steps walking and c steps through the index, so the index is cheaper when
-    /// c² < n × after, and always when c ≤ n. SQLite cannot tell, since it depends on the cursor;
-    /// left to itself it walked, so a worker's pull read the whole county's changes past its
-    /// cursor. The entries in scope are counted through the index up to a small bound (a worker's
-    /// pull stops there early); past the bound, c is estimated from the share of the scope among
-    /// the first 256 entries past the cursor.
+    /// Walking visits the entries past the cursor until a batch is in scope: about
+    /// min(after, n × after / c) steps for a batch of n, `after` the entries past the cursor and c
+    /// those of them in scope. The index finds a grid's entries past the cursor directly (c steps
+    /// for scopes that are grids), but for a scope with areas below it, it reads every entry of
+    /// those areas, whatever its version (about d × latest, d the scope's share of the log). SQLite
+    /// cannot tell which is cheaper, since that depends on the cursor; left to itself it walked, so
+    /// a worker's pull read the whole county's changes past its cursor.
+    ///
+    /// - Scopes with areas below them: walk when few entries are past the cursor; else estimate d
+    ///   from the first 256 entries past the cursor and take the index when d² × latest < n.
+    /// - Scopes that are grids: the index when c ≤ n, found by counting the entries in scope up to
+    ///   min(256, n) through the index (a worker's pull stops there early); past that bound,
+    ///   estimate d as above and take the index when d² × after < n.
     static func pullPlan(_ db: Database, since: Int64, latest: Int64, maxChanges: Int, filter: ScopeFilter) throws -> PullPlan {
         let batch = Double(maxChanges + 1)
         let after = Double(max(0, latest - since))
         if filter.arguments.isEmpty { return .walk }  // nothing is in scope: the condition is a constant
-        if after <= batch { return .index }
-        let bound = min(256, maxChanges + 1)
-        let counted = try Int.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT count(*) FROM
-                    (SELECT 1 FROM change_log INDEXED BY change_log_grid WHERE lv > ? AND (\(filter.sql)) LIMIT ?)
-                    """),
-            arguments: StatementArguments([since.databaseValue] + filter.arguments + [bound.databaseValue]))
-        if (counted ?? 0) < bound { return .index }
+        let hasAreasBelow =
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM change_log INDEXED BY change_log_grid WHERE \(filter.belowSQL))"),
+                arguments: StatementArguments(filter.belowArguments)) ?? false
+        if hasAreasBelow {
+            if after <= batch { return .walk }
+        } else {
+            if after <= batch { return .index }
+            let bound = min(256, maxChanges + 1)
+            let counted = try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM
+                        (SELECT 1 FROM change_log INDEXED BY change_log_grid WHERE lv > ? AND (\(filter.sql)) LIMIT ?)
+                        """),
+                arguments: StatementArguments([since.databaseValue] + filter.arguments + [bound.databaseValue]))
+            if (counted ?? 0) < bound { return .index }
+        }
         let sample = try Row.fetchOne(
             db.cachedStatement(
                 sql: """
@@ -138,8 +168,9 @@ extension Replica {
             arguments: StatementArguments(filter.arguments + [since.databaseValue]))
         let seen = Double(sample?[0] as Int64? ?? 0)
         let hits = Double(sample?[1] as Int64? ?? 0)
-        // c ≈ after × hits / seen.
-        return seen > 0 && hits * hits * after < batch * seen * seen ? .index : .walk
+        // d ≈ hits / seen; the index reads d × after entries for grids, d × latest for areas.
+        let span = hasAreasBelow ? Double(latest) : after
+        return seen > 0 && hits * hits * span < batch * seen * seen ? .index : .walk
     }
 
     static func byteSize(_ value: Value) -> Int {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import SyncCore
 import Synchronization
 
@@ -51,8 +52,12 @@ final class DeviceRegistry: Sendable {
         }
     }
 
-    init(path: String, syncRecordDelay: DispatchTimeInterval = .milliseconds(100)) throws {
+    /// Where a failed background write of sync records is reported.
+    let logger: Logger?
+
+    init(path: String, syncRecordDelay: DispatchTimeInterval = .milliseconds(100), logger: Logger? = nil) throws {
         self.syncRecordDelay = syncRecordDelay
+        self.logger = logger
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
@@ -170,11 +175,20 @@ final class DeviceRegistry: Sendable {
         if schedule { scheduleFlush() }
     }
 
-    private func scheduleFlush() {
-        DispatchQueue.global().asyncAfter(deadline: .now() + syncRecordDelay) { [self] in
+    private func scheduleFlush(after delay: DispatchTimeInterval? = nil) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + (delay ?? syncRecordDelay)) { [self] in
             waitingSyncs.withLock { $0.scheduled = false }
-            // On failure the records stay in the queue; the next sync schedules another try.
-            try? flushSyncRecords()
+            do {
+                try flushSyncRecords()
+            } catch {
+                // The records stay in the queue: try again in a second (or sooner, with the next sync).
+                let count = waitingSyncs.withLock { state in
+                    state.scheduled = true
+                    return state.records.count
+                }
+                logger?.error("sync records not written", metadata: ["waiting": "\(count)", "error": "\(error)"])
+                scheduleFlush(after: .seconds(1))
+            }
         }
     }
 

@@ -30,7 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
         var storeConfig = Replica.Configuration()
         storeConfig.maxDriftMillis = config.maxDriftMillis
         let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
-        let registry = try DeviceRegistry(path: folder.registry.path, syncRecordDelay: .milliseconds(config.syncRecordDelay))
+        let registry = try DeviceRegistry(
+            path: folder.registry.path, syncRecordDelay: .milliseconds(config.syncRecordDelay), logger: logger)
         let service = SyncService(
             store: store, registry: registry, config: config,
             caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock(),
@@ -61,8 +62,13 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(line.utf8))
             },
             logger: logger)
-        try await app.runService()
-        // Requests have finished: write the sync records still waiting.
+        // When the server stops, requests have finished: write the sync records still waiting.
+        do {
+            try await app.runService()
+        } catch {
+            try? registry.flushSyncRecords()
+            throw error
+        }
         try registry.flushSyncRecords()
     }
 }
