@@ -145,8 +145,8 @@ final class TestDevice: @unchecked Sendable {
 
     /// Syncs until nothing is left to send or receive; returns every rejection seen.
     @discardableResult
-    func sync() async throws -> [SyncRejection] {
-        let session = SyncSession(replica: replica, peer: server.baseURL)
+    func sync(maxPullChanges: Int = 5000) async throws -> [SyncRejection] {
+        let session = SyncSession(replica: replica, peer: server.baseURL, maxPullChanges: maxPullChanges)
         var rejections: [SyncRejection] = []
         for _ in 0..<50 {
             let request = try session.nextRequest()

@@ -70,6 +70,46 @@ import Testing
         #expect(try county.replica.households().map(\.id) == ["in-scope"])
     }
 
+    /// Every device pulls exactly the records under its scopes, in small batches and large, at
+    /// first and later: grids, a village (areas below it) and the county, with a sibling grid whose
+    /// name extends another's (g2 and g20).
+    @Test func eachDevicePullsExactlyWhatLiesUnderItsScopes() async throws {
+        let server = try LiveServer()
+        defer { server.finish() }
+        let village = "xizang/lhasa/maizhokunggar/zhaxigang/v3"
+        let grids = [Self.gridA, village + "/g20", Self.gridB]
+        var workers: [TestDevice] = []
+        for (n, grid) in grids.enumerated() {
+            let worker = try TestDevice(server: server, name: "worker\(n)")
+            try await worker.enroll(code: try server.enrollmentCode(scopes: [grid]))
+            workers.append(worker)
+        }
+        let villageDevice = try TestDevice(server: server, name: "village")
+        try await villageDevice.enroll(code: try server.enrollmentCode(scopes: [village], role: "township"))
+        let countyDevice = try TestDevice(server: server, name: "county")
+        try await countyDevice.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        var written: [String: Set<String>] = [:]
+        for round in 0..<2 {
+            for (worker, grid) in zip(workers, grids) {
+                for k in 0..<12 {
+                    let id = try worker.replica.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(round)-\(k)号", headNameZh: "多吉"))
+                    written[grid, default: []].insert(id)
+                }
+                try await worker.sync()
+            }
+            // Workers pull in batches of 7 changes (a household carries 2), readers in batches of 7 and of 5,000.
+            for worker in workers { try await worker.sync(maxPullChanges: 7) }
+            try await villageDevice.sync(maxPullChanges: 7)
+            try await countyDevice.sync()
+            func held(_ device: TestDevice) throws -> Set<String> { Set(try device.replica.households().map(\.id)) }
+            for (worker, grid) in zip(workers, grids) {
+                #expect(try held(worker) == written[grid]!, "round \(round), \(grid)")
+            }
+            #expect(try held(villageDevice) == written[grids[0]]!.union(written[grids[1]]!), "round \(round)")
+            #expect(try held(countyDevice) == written.values.reduce(Set()) { $0.union($1) }, "round \(round)")
+        }
+    }
+
     /// S5: a revoked device is refused at once; others are not affected.
     @Test func aRevokedDeviceIsRefusedAndOthersAreNot() async throws {
         let server = try LiveServer()
