@@ -96,7 +96,17 @@ extension SyncCommand {
             let summary = try await once(
                 replica: replica, peer: config.server, connection: connection, photos: photos, progress: progress, policy: policy)
             await connection.shutdown()
-            return try show(summary)
+            try show(summary)
+            if !summary.photosDamaged.isEmpty {
+                // Everything else went through; the exit status tells scripts a photo needs a person.
+                throw Failure(
+                    "photo_damaged",
+                    say(
+                        "\(summary.photosDamaged.count) photo(s) damaged on this device, set aside in \(photos.blobs.folder.path)/damaged",
+                        "本设备上 \(summary.photosDamaged.count) 张照片已损坏，已移至 \(photos.blobs.folder.path)/damaged"),
+                    status: .io)
+            }
+            return
         }
         let stop = StopSignal()
         var nextPull = Date.distantPast
@@ -167,6 +177,9 @@ extension SyncCommand {
             say(
                 "photos: \(s.photosUploaded) uploaded (\(Output.bytes(s.photoBytesSent))), \(s.photosWaiting) waiting",
                 "照片：上传 \(s.photosUploaded) 张（\(Output.bytes(s.photoBytesSent))），\(s.photosWaiting) 张待上传"))
+        for d in s.photosDamaged {
+            print(say("damaged, set aside: ", "已损坏并移出：") + "\(d.sha256) → \(d.movedTo)")
+        }
     }
 }
 

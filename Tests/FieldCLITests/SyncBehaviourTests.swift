@@ -100,6 +100,47 @@ final class LinkProcess: @unchecked Sendable {
         #expect((first["photoBytesSent"] as? Int ?? 0) + (second["photoBytesSent"] as? Int ?? 0) == 200_000)
     }
 
+    /// A photo damaged on the device (its bytes no longer hash to its name) is set aside with a clear
+    /// message and a non-zero exit; the photos after it still go up, and its bytes are kept.
+    @Test func aPhotoDamagedOnTheDeviceIsSetAsideAndTheOthersStillGoUp() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2])
+        let issue = worker.id(["issue", "report", "--kind", "hazard", "--title", "电瓶车入户充电"])
+        var hashes: [String] = []
+        for seed: UInt64 in [3, 4] {
+            let file = try photoFile(in: cluster.folder, "p\(seed).jpg", size: 120_000, seed: seed)
+            hashes.append((worker.ok(["photo", "attach", file, "--issue", issue, "--json"]).object["sha256"] as? String) ?? "")
+        }
+        // Photos go up in hash order: damage the first, so the other waits behind it.
+        let bad = hashes.min()!
+        let good = hashes.max()!
+        let stored = URL(fileURLWithPath: worker.home).appendingPathComponent("photos").appendingPathComponent(bad)
+        var bytes = try Data(contentsOf: stored)
+        bytes[60_000] ^= 0xFF
+        try bytes.write(to: stored)
+
+        let first = worker.run(["sync", "--json", "--backoff", "0.2"])
+        #expect(first.status == 74, "\(first.errors)")
+        #expect(first.errors.contains("[photo_damaged]") && first.errors.contains("damaged"), "\(first.errors)")
+        #expect(first.object["photosUploaded"] as? Int == 1 && first.object["photosWaiting"] as? Int == 0)
+        let damaged = first.object["photosDamaged"] as? [[String: Any]] ?? []
+        #expect(damaged.count == 1 && damaged.first?["sha256"] as? String == bad)
+        // Nothing is lost: the damaged bytes are kept where the message says.
+        let movedTo = try #require(damaged.first?["movedTo"] as? String)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: movedTo)) == bytes)
+        #expect(!FileManager.default.fileExists(atPath: stored.path))
+
+        let second = worker.sync()
+        #expect(second["photosUploaded"] as? Int == 0 && second["photosWaiting"] as? Int == 0)
+        #expect((second["photosDamaged"] as? [Any])?.isEmpty == true)
+        // The county gets the good photo; the damaged one is reported missing, not fetched wrong.
+        let countyDevice = try cluster.device("county", role: "county", scopes: [county])
+        countyDevice.sync()
+        let fetched = countyDevice.ok(["photo", "fetch", "--all", "--json"]).object
+        #expect(fetched["fetched"] as? [String] == [good] && fetched["missing"] as? [String] == [bad])
+    }
+
     /// `--watch` waits for a signal, syncs whenever there is something to send, and stops on SIGTERM.
     @Test func watchSyncsWhenTheSignalComesAndStopsCleanly() throws {
         let cluster = try Cluster()

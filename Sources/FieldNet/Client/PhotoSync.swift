@@ -74,7 +74,14 @@ struct PhotoSync {
                         "照片 \(hash.prefix(12))… 暂缓：服务器上还没有引用它的记录"))
                 continue
             }
+            if !state.complete && !blobs.isIntact(hash) {
+                // Damaged on this device (a failing card, say): the server would refuse it at the end,
+                // and it would hold up every photo after it. Keep its bytes aside and go on.
+                try setAside(hash, into: &summary)
+                continue
+            }
             var offset = state.received
+            var refused = false
             while !state.complete && offset < size {
                 if let l = left, l <= 0 { break }
                 var chunk = Data()
@@ -121,11 +128,17 @@ struct PhotoSync {
                     states = try await status([hash])
                     state = states[hash] ?? state
                     offset = state.received
+                case 422 where ServerConnection.errorCode(reply) == "hash_mismatch":
+                    // The server discarded the upload: the bytes changed here while it went up.
+                    if !blobs.isIntact(hash) { try setAside(hash, into: &summary) }
+                    refused = true
                 default:
                     throw ServerConnection.failure(reply)
                 }
+                if refused { break }
                 progress.update(say("photos", "照片"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent)
             }
+            if refused { continue }
             if state.complete || offset >= size {
                 summary.photosUploaded += 1
                 onServer.insert(hash)
@@ -141,6 +154,15 @@ struct PhotoSync {
                     "\(summary.photosWaiting) photo(s) wait for a later sync (budget of \(Output.bytes(budget)) used)",
                     "\(summary.photosWaiting) 张照片等待下次同步（流量额度 \(Output.bytes(budget)) 已用完）"))
         }
+    }
+
+    private func setAside(_ hash: String, into summary: inout SyncSummary) throws {
+        let moved = try blobs.setAside(hash)
+        summary.photosDamaged.append(DamagedPhoto(sha256: hash, movedTo: moved.path))
+        progress.note(
+            say(
+                "photo \(hash.prefix(12))… is damaged on this device (its bytes no longer match it): moved to \(moved.path); attach it again from the original",
+                "照片 \(hash.prefix(12))… 在本设备上已损坏（内容与其校验值不符）：已移至 \(moved.path)；请从原图重新添加"))
     }
 
     /// Downloads `hashes` (photos referenced here but not held) in ranged chunks, resuming partial

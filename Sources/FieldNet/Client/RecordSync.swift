@@ -3,6 +3,12 @@ import Foundation
 import SyncCore
 
 /// What one `gridsync sync` did.
+/// A photo found damaged on this device, and where its bytes were moved.
+struct DamagedPhoto: Codable, Sendable {
+    var sha256: String
+    var movedTo: String
+}
+
 struct SyncSummary: Codable, Sendable {
     struct Refusal: Codable, Sendable {
         var table: String
@@ -23,6 +29,8 @@ struct SyncSummary: Codable, Sendable {
     var photosUploaded = 0
     var photoBytesSent = 0
     var photosWaiting = 0
+    /// Photos whose bytes here no longer hash to their names: set aside, not sent.
+    var photosDamaged: [DamagedPhoto] = []
     var receipt: Int64 = 0
     var clockOffsetMillis: Int64?
     var seconds = 0.0

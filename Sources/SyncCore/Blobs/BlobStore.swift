@@ -75,6 +75,33 @@ public final class BlobStore: @unchecked Sendable {
         }
     }
 
+    /// True when complete photo `hash` is here and its bytes still hash to its name.
+    public func isIntact(_ hash: String) -> Bool {
+        guard let bytes = try? read(hash) else { return false }
+        return Self.sha256(bytes) == hash
+    }
+
+    /// Moves complete photo `hash` out of the store into `damaged/` (kept, never deleted) and
+    /// returns where it went: for a photo whose bytes no longer hash to its name.
+    public func setAside(_ hash: String) throws(SyncCoreError) -> URL {
+        let hash = try Self.check(hash)
+        let damaged = folder.appendingPathComponent("damaged")
+        let target = damaged.appendingPathComponent(hash)
+        do {
+            try FileManager.default.createDirectory(at: damaged, withIntermediateDirectories: true)
+            guard rename(path(hash).path, target.path) == 0 else {
+                throw SyncCoreError.database("cannot move \(hash) to \(damaged.path): errno \(errno)")
+            }
+            try Self.synchronizeFolder(damaged)
+            try Self.synchronizeFolder(folder)
+        } catch let error as SyncCoreError {
+            throw error
+        } catch {
+            throw .database("cannot set photo \(hash) aside: \(error.localizedDescription)")
+        }
+        return target
+    }
+
     /// How many bytes of an upload of `hash` are stored (its full size when complete).
     public func receivedBytes(_ hash: String) -> Int {
         if let size = size(hash) { return size }
@@ -107,6 +134,8 @@ public final class BlobStore: @unchecked Sendable {
         do {
             if !FileManager.default.fileExists(atPath: partial.path) {
                 _ = FileManager.default.createFile(atPath: partial.path, contents: nil)
+                // The new file's name must survive a power cut too, not only the bytes written to it.
+                try Self.synchronizeFolder(partial.deletingLastPathComponent())
             }
             let handle = try FileHandle(forWritingTo: partial)
             try handle.seekToEnd()
@@ -121,6 +150,7 @@ public final class BlobStore: @unchecked Sendable {
                 return .corrupt
             }
             guard rename(partial.path, path(hash).path) == 0 else { throw SyncCoreError.database("cannot complete \(hash)") }
+            try Self.synchronizeFolder(folder)
             return .complete(total)
         } catch {
             throw .database("cannot store upload of \(hash): \(error.localizedDescription)")
@@ -135,5 +165,15 @@ public final class BlobStore: @unchecked Sendable {
         try handle.synchronize()
         try handle.close()
         guard rename(temporary.path, url.path) == 0 else { throw SyncCoreError.database("cannot rename \(temporary.path)") }
+        try synchronizeFolder(url.deletingLastPathComponent())
+    }
+
+    /// Flushes `folder`'s entries to disk: a rename or a new file is durable only once its folder is
+    /// (an fsync of the file alone keeps its bytes, not its name, through a power cut).
+    static func synchronizeFolder(_ folder: URL) throws {
+        let fd = open(folder.path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw SyncCoreError.database("cannot open \(folder.path): errno \(errno)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SyncCoreError.database("cannot flush \(folder.path): errno \(errno)") }
     }
 }
