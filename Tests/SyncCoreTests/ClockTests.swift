@@ -78,6 +78,38 @@ import Testing
         #expect(try a.conflicts().isEmpty)
     }
 
+    /// A device days ahead restamps its writes when it learns the server's time; the writes keep
+    /// their order, so an issue resolved then reopened stays reopened, escalated then de-escalated
+    /// stays at the lower tier, on the device and wherever it syncs.
+    @Test func writesRestampedAfterAClockRanAheadKeepTheirOrder() throws {
+        let folder = TemporaryFolder()
+        let now = ManualWallClock(millis: testEpochMillis)
+        let ahead = ManualWallClock(millis: testEpochMillis + 3 * 86_400_000)
+        let center = try makeReplica(folder, "center", clock: now)
+        let device = try makeReplica(folder, "device", clock: ahead)
+        var issues: [String] = []
+        for n in 0..<8 {
+            let issue = try device.reportIssue(IssueReport(grid: "xizang/lhasa/g1", kind: .dispute, title: "草场使用权纠纷 \(n)"))
+            try device.appendEvent(issueID: issue, kind: .escalated, tier: .medium)
+            try device.appendEvent(issueID: issue, kind: .resolved)
+            try device.appendEvent(issueID: issue, kind: .reopened)
+            try device.appendEvent(issueID: issue, kind: .deescalated, tier: .small)
+            issues.append(issue)
+        }
+        try device.learnServerTime(now.nowMillis())
+        #expect(try device.lastTimestamp().millis < testEpochMillis + 3 * 86_400_000)
+        let report = try center.apply(try device.changes(since: 0).changeset)
+        #expect(report.rejected.isEmpty)
+        for replica in [device, center] {
+            for issue in issues {
+                let detail = try #require(try replica.issueDetail(issue))
+                #expect(detail.issue.status == .reopened && detail.issue.tier == .small)
+                let kinds = detail.events.sorted { ($0.at, $0.id) < ($1.at, $1.id) }.map(\.kind)
+                #expect(kinds == [.reported, .escalated, .resolved, .reopened, .deescalated])
+            }
+        }
+    }
+
     @Test func aReplicaDaysAheadIsRefusedBeyondTheBoundAndAcceptedWithinIt() throws {
         let folder = TemporaryFolder()
         let now = ManualWallClock(millis: testEpochMillis)

@@ -66,34 +66,56 @@ struct WriteContext {
         transactionTimestamp = nil
     }
 
-    /// Stamps again, with this transaction's timestamp, every value this replica wrote with a
-    /// timestamp later than `bound` (and an event's `at`), so they sync as fresh changes.
+    /// Stamps again every value this replica wrote with a timestamp later than `bound` (and an
+    /// event's `at`, and a base naming such a write), so they sync as fresh changes. Each distinct
+    /// old timestamp gets its own new one, in the same order: writes keep their order, so an issue
+    /// resolved and then reopened stays reopened.
     mutating func restampOwnWrites(after bound: UInt64) throws {
-        let version = try localStamp()
+        func isStale(_ version: Version?) -> Bool {
+            guard let version else { return false }
+            return version.site == site && version.timestamp.millis > bound
+        }
+        var rows: [(table: SyncedTable, id: String, row: StoredRow)] = []
+        var stale: Set<UInt64> = []
         for table in Schema.all {
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM \(table.name)")
-            for id in ids {
-                guard var row = try loadRow(table, id: id) else { continue }
-                let previous = row
-                var changed = false
+            for id in try String.fetchAll(db, sql: "SELECT id FROM \(table.name)") {
+                guard let row = try loadRow(table, id: id) else { continue }
+                var touched = false
                 for (i, clock) in row.clocks.entries.enumerated() {
-                    guard let v = clock.version, v.site == site, v.timestamp.millis > bound else { continue }
-                    row.clocks.entries[i].version = version
+                    if isStale(clock.base), let base = clock.base { stale.insert(base.timestamp.rawValue) }
+                    guard isStale(clock.version), let version = clock.version else { continue }
+                    stale.insert(version.timestamp.rawValue)
                     if table.columns[i] == "at", let at = row.values[i].integer, UInt64(bitPattern: at) >> HLCTimestamp.counterBits > bound
                     {
-                        row.values[i] = .integer(Int64(bitPattern: version.timestamp.rawValue))
+                        stale.insert(UInt64(bitPattern: at))
                     }
-                    changed = true
+                    touched = true
                 }
-                guard changed else { continue }
-                let lv = nextLocalVersion()
-                for i in row.clocks.entries.indices where row.clocks.entries[i].version == version {
-                    row.clocks.entries[i].localVersion = lv
+                if touched { rows.append((table, id, row)) }
+            }
+        }
+        var fresh: [UInt64: HLCTimestamp] = [:]
+        for old in stale.sorted() { fresh[old] = try clock.now(wallMillis: wallMillis) }
+        transactionTimestamp = nil  // later local writes of this transaction stamp after all of these
+        func renewed(_ version: Version?) -> Version? {
+            guard isStale(version), let version, let new = fresh[version.timestamp.rawValue] else { return version }
+            return Version(timestamp: new, site: site)
+        }
+        for (table, id, previous) in rows {
+            var row = previous
+            let lv = nextLocalVersion()
+            for i in row.clocks.entries.indices {
+                row.clocks.entries[i].base = renewed(row.clocks.entries[i].base)
+                guard isStale(row.clocks.entries[i].version) else { continue }
+                row.clocks.entries[i].version = renewed(row.clocks.entries[i].version)
+                row.clocks.entries[i].localVersion = lv
+                if table.columns[i] == "at", let at = row.values[i].integer, let new = fresh[UInt64(bitPattern: at)] {
+                    row.values[i] = .integer(Int64(bitPattern: new.rawValue))
                 }
-                try storeRow(table, id: id, row: row, localVersion: lv, previous: previous)
-                if table.name == Schema.issueEvents.name, let issue = row.values[table.index(of: "issue_id")!].text {
-                    touchedIssues.insert(issue)
-                }
+            }
+            try storeRow(table, id: id, row: row, localVersion: lv, previous: previous)
+            if table.name == Schema.issueEvents.name, let issue = row.values[table.index(of: "issue_id")!].text {
+                touchedIssues.insert(issue)
             }
         }
         try rederiveTouchedIssues()
