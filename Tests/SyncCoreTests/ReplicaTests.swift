@@ -359,6 +359,28 @@ import Testing
         #expect(report.applied == 1)
     }
 
+    /// Status only moves back through an explicit reopen: a step behind the status, stamped later on
+    /// a device that had not seen the resolution, does not undo it when they merge.
+    @Test func aLaterStampedStepBackDoesNotMoveTheStatusBackButAReopenDoes() throws {
+        let folder = TemporaryFolder()
+        let handler = try makeReplica(folder, "handler", clock: ManualWallClock(millis: testEpochMillis))
+        let worker = try makeReplica(folder, "worker", clock: ManualWallClock(millis: testEpochMillis + 60_000))
+        let id = try handler.reportIssue(IssueReport(grid: "xizang/a/g1", kind: .hazard, title: "电瓶车入户充电"))
+        try handler.appendEvent(issueID: id, kind: .dispatched)
+        try sync(handler, worker)
+        try handler.appendEvent(issueID: id, kind: .resolved)
+        try worker.appendEvent(issueID: id, kind: .accepted)  // a minute later, without the resolution
+        #expect(try worker.issueDetail(id)?.issue.status == .accepted)
+        try sync(handler, worker)
+        try sync(worker, handler)
+        #expect(try handler.issueDetail(id)?.issue.status == .resolved)
+        #expect(try worker.issueDetail(id)?.issue.status == .resolved)
+        // Moving back takes a reopen, which then holds everywhere.
+        try worker.appendEvent(issueID: id, kind: .reopened)
+        try sync(worker, handler)
+        #expect(try handler.issueDetail(id)?.issue.status == .reopened)
+    }
+
     /// A de-escalation made without seeing a concurrent escalation does not undo it.
     @Test func aConcurrentEscalationBeatsADeescalationThatDidNotSeeIt() throws {
         let folder = TemporaryFolder()

@@ -32,6 +32,23 @@ import Testing
         #expect(try registry.authenticate(credential: credential).acknowledged == 40)
     }
 
+    /// Codes and credentials are stored only as SHA-256 digests: neither appears in the registry's
+    /// files (the database and its write-ahead log), their digests do.
+    @Test func codesAndCredentialsAreStoredOnlyAsDigests() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("devices.sqlite").path
+        let registry = try DeviceRegistry(path: path)
+        let code = try registry.createEnrollment(role: .worker, scopes: [try AreaPath("xizang/a/g1")], ttlSeconds: 60, nowMillis: 1)
+        let (_, credential) = try registry.enroll(code: code, site: SiteID(rawValue: 9), nowMillis: 2)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("devices.sqlite") }
+        let stored = try files.reduce(Data()) { $0 + (try Data(contentsOf: folder.appendingPathComponent($1))) }
+        func holds(_ text: String) -> Bool { stored.range(of: Data(text.utf8)) != nil }
+        #expect(!holds(credential) && !holds(code) && !holds(Secrets.normalizeCode(code)))
+        #expect(holds(Secrets.digest(credential)) && holds(Secrets.digest(Secrets.normalizeCode(code))))
+    }
+
     @Test func waitingSyncRecordsAreWrittenInTheBackground() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
