@@ -100,6 +100,23 @@ final class LinkProcess: @unchecked Sendable {
         #expect((first["photoBytesSent"] as? Int ?? 0) + (second["photoBytesSent"] as? Int ?? 0) == 200_000)
     }
 
+    /// Photos are stored by content: a second device with the same photo sends none of its bytes.
+    @Test func aPhotoTheServerHoldsIsNotSentAgainByAnotherDevice() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let file = try photoFile(in: cluster.folder, "same.jpg", size: 150_000, seed: 11)
+        var sent: [Int] = []
+        for name in ["first", "second"] {
+            let worker = try cluster.device(name, scopes: [g2])
+            let issue = worker.id(["issue", "report", "--kind", "hazard", "--title", "消防隐患 \(name)"])
+            worker.ok(["photo", "attach", file, "--issue", issue])
+            let summary = worker.sync()
+            #expect(summary["photosWaiting"] as? Int == 0)
+            sent.append(summary["photoBytesSent"] as? Int ?? -1)
+        }
+        #expect(sent == [150_000, 0])
+    }
+
     /// A photo damaged on the device (its bytes no longer hash to its name) is set aside with a clear
     /// message and a non-zero exit; the photos after it still go up, and its bytes are kept.
     @Test func aPhotoDamagedOnTheDeviceIsSetAsideAndTheOthersStillGoUp() throws {
