@@ -171,8 +171,8 @@ extension SyncCommand {
         }
         print(
             say(
-                "receipt: the server has stored this device's changes up to local version \(s.receipt)",
-                "回执：服务器已保存本设备至本地版本 \(s.receipt) 的修改"))
+                "receipt: the server has stored this device's changes up to local version \(s.receipt), except those refused",
+                "回执：服务器已保存本设备至本地版本 \(s.receipt) 的修改（被拒收的除外）"))
         print(
             say(
                 "photos: \(s.photosUploaded) uploaded (\(Output.bytes(s.photoBytesSent))), \(s.photosWaiting) waiting",

@@ -45,8 +45,8 @@ struct StatusCommand: DeviceCommand {
             [
                 say("receipt", "回执"),
                 say(
-                    "the server has stored everything up to local version \(report.receipt) (of \(report.localVersion))",
-                    "服务器已保存至本地版本 \(report.receipt)（共 \(report.localVersion)）"),
+                    "the server has stored everything up to local version \(report.receipt) (of \(report.localVersion)), except changes it refused when they were synced",
+                    "服务器已保存至本地版本 \(report.receipt)（共 \(report.localVersion)），同步时被拒收的修改除外"),
             ],
             [say("last sync", "上次同步"), report.lastSyncMillis.map(Output.time) ?? say("never", "从未")],
             [
