@@ -32,7 +32,7 @@ package struct SyncCommand: DeviceCommand {
     @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.")
     package var backoff: Double = 2
 
-    @Option(help: "Photo chunk size in KiB.")
+    @Option(help: "First photo chunk size in KiB; later chunks grow to about 8 s of the link's measured rate, up to 1 MiB.")
     package var chunkKib = 32
 
     @Option(help: "Seconds to wait for an answer before counting the link as lost.")

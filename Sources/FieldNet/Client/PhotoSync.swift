@@ -11,7 +11,13 @@ struct PhotoSync {
     let connection: ServerConnection
     let policy: RetryPolicy
     let progress: Progress
+    /// The first upload chunk; later ones grow to about `chunkSeconds` of the link's measured rate.
     var chunkSize = 32 << 10
+    /// Upload chunks grow to about this many seconds of sending, up to `largestChunk`: each chunk
+    /// costs a round trip (0.6–1.3 s on satellite and 2G), and the server keeps whatever part of a
+    /// cut chunk arrived, so a long chunk loses nothing on a drop.
+    static let chunkSeconds = 8.0
+    static let largestChunk = 1 << 20
     /// The smallest ranged download when the link keeps dropping.
     static let smallestChunk = 2 << 10
 
@@ -65,6 +71,7 @@ struct PhotoSync {
         var left = budget
         let total = hashes.reduce(0) { $0 + max(0, (blobs.size($1) ?? 0) - (states[$1]?.received ?? 0)) }
         var sent = 0
+        var chunkTarget = chunkSize
         for hash in hashes {
             guard let size = blobs.size(hash) else { continue }
             guard var state = states[hash], state.referenced else {
@@ -86,8 +93,11 @@ struct PhotoSync {
                 if let l = left, l <= 0 { break }
                 var chunk = Data()
                 var dropped = false
+                var clean = true
+                let started = ContinuousClock.now
                 let answered = try await policy.run(onRetry: { attempt, wait, failure in
                     retried(attempt, wait, failure)
+                    clean = false
                     summary.retries += 1
                     // What went out of a dropped chunk counts against the budget; the server kept the
                     // part that arrived, so the chunk is not made smaller.
@@ -107,7 +117,7 @@ struct PhotoSync {
                         if let l = left, l <= 0 { return nil }
                     }
                     if chunk.isEmpty {
-                        chunk = try blobs.read(hash, range: offset..<(offset + min(chunkSize, size - offset, left ?? Int.max)))
+                        chunk = try blobs.read(hash, range: offset..<(offset + min(chunkTarget, size - offset, left ?? Int.max)))
                     }
                     return try await connection.send(
                         .PUT, "/v1/photos/\(hash)?offset=\(offset)&total=\(size)", body: Array(chunk),
@@ -120,6 +130,14 @@ struct PhotoSync {
                 case 200:
                     struct Answer: Decodable { var received: Int; var complete: Bool }
                     let answer = try JSONDecoder().decode(Answer.self, from: Data(reply.body))
+                    if clean && chunk.count >= chunkTarget {
+                        // A whole chunk in one go: size the next from the rate it went at (round
+                        // trip included, so the estimate errs small).
+                        let elapsed = ContinuousClock.now - started
+                        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                        let rate = Double(chunk.count) / max(seconds, 0.001)
+                        chunkTarget = min(Self.largestChunk, max(chunkSize, Int(rate * Self.chunkSeconds)))
+                    }
                     sent += max(0, answer.received - offset)
                     offset = answer.received
                     state.complete = answer.complete
