@@ -181,6 +181,21 @@ if !arguments.contains("--field-only") {
         "gridsync", ["export", "--home", center, "--format", "csv", "--bom", "--out", folder.appendingPathComponent("export").path])
     check(export, "county export")
     print(String(format: "county CSV export: wall %.2f s", export.seconds))
+    // Reading at county size: a grid's register, a township's, and searches (the first one also
+    // indexes every record that arrived with the pull).
+    let reads: [(String, [String])] = [
+        ("household list of one grid (200 households)", ["household", "list", "--grid", grids[0]]),
+        ("household list of one township (6,000 households)", ["household", "list", "--grid", "\(county)/zhaxigang", "--limit", "10000"]),
+        ("first search (indexes the pulled records)", ["search", "次仁12345"]),
+        ("search in Chinese", ["search", "次仁12346"]),
+        ("search in Tibetan", ["search", "ཚེ་རིང་། 2345"]),
+        ("issue show with events", ["issue", "show", (try? replica.issues().first?.id) ?? ""]),
+    ]
+    for (label, arguments) in reads {
+        let r = run("gridsync", arguments + ["--home", center])
+        check(r, label)
+        print(String(format: "county replica, %@: wall %.0f ms", label, r.seconds * 1000))
+    }
 }
 
 if arguments.contains("--field") || arguments.contains("--field-only") {
