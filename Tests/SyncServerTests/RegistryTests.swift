@@ -7,10 +7,9 @@ import Testing
 /// The device registry's sync records, written late and together.
 @Suite struct RegistryTests {
     @Test func syncRecordsWaitThenGoInTogetherAndOnlyMoveForward() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("devices.sqlite").path
+        let folder = try RegistryFolder()
+        defer { folder.remove() }
+        let path = folder.path
         // A minute's delay: nothing is written unless flushed here.
         let registry = try DeviceRegistry(path: path, syncRecordDelay: .seconds(60))
         let code = try registry.createEnrollment(role: .worker, scopes: [try AreaPath("xizang/a/g1")], ttlSeconds: 3600, nowMillis: 1_000)
@@ -35,25 +34,23 @@ import Testing
     /// Codes and credentials are stored only as SHA-256 digests: neither appears in the registry's
     /// files (the database and its write-ahead log), their digests do.
     @Test func codesAndCredentialsAreStoredOnlyAsDigests() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("devices.sqlite").path
+        let folder = try RegistryFolder()
+        defer { folder.remove() }
+        let path = folder.path
         let registry = try DeviceRegistry(path: path)
         let code = try registry.createEnrollment(role: .worker, scopes: [try AreaPath("xizang/a/g1")], ttlSeconds: 60, nowMillis: 1)
         let (_, credential) = try registry.enroll(code: code, site: SiteID(rawValue: 9), nowMillis: 2)
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("devices.sqlite") }
-        let stored = try files.reduce(Data()) { $0 + (try Data(contentsOf: folder.appendingPathComponent($1))) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { $0.hasPrefix("devices.sqlite") }
+        let stored = try files.reduce(Data()) { $0 + (try Data(contentsOf: folder.url.appendingPathComponent($1))) }
         func holds(_ text: String) -> Bool { stored.range(of: Data(text.utf8)) != nil }
         #expect(!holds(credential) && !holds(code) && !holds(Secrets.normalizeCode(code)))
         #expect(holds(Secrets.digest(credential)) && holds(Secrets.digest(Secrets.normalizeCode(code))))
     }
 
     @Test func waitingSyncRecordsAreWrittenInTheBackground() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("devices.sqlite").path
+        let folder = try RegistryFolder()
+        defer { folder.remove() }
+        let path = folder.path
         let registry = try DeviceRegistry(path: path, syncRecordDelay: .milliseconds(20))
         var devices: [Device] = []
         for n in 0..<3 {
@@ -68,4 +65,14 @@ import Testing
         let written = try reader.devices()
         #expect(written.map(\.acknowledged).sorted() == [10, 11, 12] && written.allSatisfy { $0.lastSyncMillis == 5 })
     }
+}
+
+/// A fresh folder for a registry file, removed by `remove()`.
+struct RegistryFolder {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-registry-\(UUID().uuidString.prefix(8))")
+    var path: String { url.appendingPathComponent("devices.sqlite").path }
+
+    init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
 }

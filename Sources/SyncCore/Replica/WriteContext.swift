@@ -82,8 +82,8 @@ struct WriteContext {
                 guard let row = try loadRow(table, id: id) else { continue }
                 var touched = false
                 for (i, clock) in row.clocks.entries.enumerated() {
-                    if isStale(clock.base), let base = clock.base { stale.insert(base.timestamp.rawValue) }
-                    guard isStale(clock.version), let version = clock.version else { continue }
+                    if let base = clock.base, isStale(base) { stale.insert(base.timestamp.rawValue) }
+                    guard let version = clock.version, isStale(version) else { continue }
                     stale.insert(version.timestamp.rawValue)
                     if table.columns[i] == "at", let at = row.values[i].integer, UInt64(bitPattern: at) >> HLCTimestamp.counterBits > bound
                     {
