@@ -54,7 +54,7 @@ extension InitCommand {
                     "服务器使用协议版本 \(proto)，本工具使用 \(SyncMessageCoding.protocolVersion)"), status: .config)
         }
         let replica = try DeviceHome.replica(at: home.replicaPath)
-        let body = try JSONEncoder().encode(EnrollRequest(code: code, site: replica.site.hex))
+        let body = try JSONEncoder().encode(EnrollRequest(code: code, site: replica.site.hex, name: name))
         let reply = try await connection.send(.POST, "/v1/enroll", body: Array(body), contentType: "application/json")
         guard reply.status == 200 else { throw ServerConnection.failure(reply) }
         let answer = try JSONDecoder().decode(EnrollResponse.self, from: Data(reply.body))
@@ -72,8 +72,9 @@ extension InitCommand {
         try home.save(
             DeviceConfig(
                 server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: replica.site.hex,
-                name: name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
+                name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
         print(say("enrolled as \(answer.device) (\(answer.role))", "已注册为 \(answer.device)（\(answer.role)）"))
+        if let enrolled = answer.name { print(say("recorded as: ", "记录人：") + enrolled) }
         print(say("scopes: ", "范围：") + answer.scopes.joined(separator: ", "))
         print(say("device folder: ", "设备目录：") + home.folder.path)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SyncCore
 
 /// The sync server's command line: set up a data folder, serve, and manage devices.
@@ -9,8 +10,28 @@ struct GridSyncServer: AsyncParsableCommand {
         abstract: "GridSync sync server: TLS, enrollment, scoped one-round-trip sync.",
         version:
             "engine \(SyncCoreVersion.string), protocol \(SyncMessageCoding.protocolVersion), changeset format \(ChangesetEncoding.formatVersion)",
-        subcommands: [InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self]
+        subcommands: [
+            InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self, NameAreaCommand.self,
+        ]
     )
+}
+
+extension GridSyncServer {
+    /// Runs the command with a umask of 077: the data folder, its stores, keys and photos are
+    /// readable by the server's user only, from the moment they are created.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// The `--data` option every command but `init` takes.

@@ -6,6 +6,11 @@ import Testing
 @Suite struct CountyTests {
     static let townships = ["zhaxigang", "gyama", "rinchengang"]
 
+    /// The grids of the seeded county with their Chinese names (given by the operator).
+    static func gridNames(gridsPerTownship: Int) -> [(path: String, name: String)] {
+        townships.flatMap { t in (0..<gridsPerTownship).map { g in ("\(county)/\(t)/v\(g / 5 + 1)/g\(g)", "\(t)\(g)网格") } }
+    }
+
     /// Writes `grids` grids per township with `households` households each and three issues per
     /// grid: one closed after a follow-up, one escalated to medium, one overdue.
     static func seed(_ replica: Replica, gridsPerTownship: Int, households: Int) throws {
@@ -13,7 +18,6 @@ import Testing
         for t in townships {
             for g in 0..<gridsPerTownship {
                 let grid = "\(county)/\(t)/v\(g / 5 + 1)/g\(g)"
-                try replica.putGrid(grid, nameZh: "\(t)\(g)网格", nameBo: nil)
                 for n in 0..<households {
                     try replica.addHousehold(
                         grid: grid,
@@ -41,6 +45,9 @@ import Testing
         let center = try cluster.device("county", role: "county", scopes: [county])
         let grids = 10
         try Self.seed(try Replica(path: seeder.replicaPath), gridsPerTownship: grids, households: 20)
+        for (path, name) in Self.gridNames(gridsPerTownship: grids) {
+            _ = try cluster.serverCommand(["name-area", "--data", cluster.data.path, path, "--zh", name])
+        }
         seeder.sync()
         let pulled = center.sync()
         #expect(pulled["pulled"] as? Int ?? 0 > 600 * 5)

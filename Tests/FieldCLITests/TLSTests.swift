@@ -97,11 +97,54 @@ import Testing
         }
         let modern = curl([])
         #expect(modern.0 == 0 && modern.1.contains("TLSv1.3") && modern.1.contains("\"status\""), "\(modern.1)")
-        for old in [["--tlsv1.0", "--tls-max", "1.0"], ["--tlsv1.1", "--tls-max", "1.1"]] {
-            let r = curl(old)
-            #expect(r.0 != 0, "\(old): \(r.1)")
-        }
         let twelve = curl(["--tlsv1.2", "--tls-max", "1.2"])
         #expect(twelve.0 == 0 && twelve.1.contains("TLSv1.2"), "\(twelve.1)")
+    }
+
+    /// `openssl s_client` to `port` with `args`; the negotiated cipher, or nil when the handshake failed.
+    static func handshake(port: Int, _ args: [String]) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["s_client", "-connect", "127.0.0.1:\(port)"] + args
+        let out = Pipe()
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = out
+        p.standardError = out
+        try? p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("Cipher is ") }), !line.contains("(NONE)") else {
+            return nil
+        }
+        return String(line.split(separator: " ").last ?? "")
+    }
+
+    /// TLS 1.0 and 1.1 are refused, and TLS 1.2 offers AEAD suites only. The client is made to offer
+    /// the old versions and suites (security level 0), and a plain `openssl s_server` that allows
+    /// them accepts the very same handshakes: the refusals are the server's, not the client's.
+    @Test func oldVersionsAndCBCSuitesAreRefusedByTheServer() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let port = cluster.port
+        let weak: [[String]] = [
+            ["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"], ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
+            ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA@SECLEVEL=0"],
+        ]
+        for args in weak { #expect(Self.handshake(port: port, args) == nil, "\(args) was accepted") }
+        #expect(Self.handshake(port: port, ["-tls1_2"])?.contains("GCM") == true)
+
+        let control = Process()
+        control.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        let controlPort = Int.random(in: 20_000..<60_000)
+        control.arguments = [
+            "s_server", "-accept", "127.0.0.1:\(controlPort)", "-cert", cluster.data.appendingPathComponent("server.pem").path,
+            "-key", cluster.data.appendingPathComponent("server-key.pem").path, "-cipher", "DEFAULT@SECLEVEL=0", "-quiet",
+        ]
+        control.standardOutput = FileHandle.nullDevice
+        control.standardError = FileHandle.nullDevice
+        try control.run()
+        defer { control.terminate() }
+        usleep(500_000)
+        for args in weak { #expect(Self.handshake(port: controlPort, args) != nil, "the control server refused \(args)") }
     }
 }

@@ -127,8 +127,10 @@ final class TestDevice: @unchecked Sendable {
         self.clock = clock
     }
 
-    func enroll(code: String) async throws {
-        let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
+    func enroll(code: String, name: String? = nil) async throws {
+        var request = ["code": code, "site": replica.site.hex]
+        if let name { request["name"] = name }
+        let body = try JSONSerialization.data(withJSONObject: request)
         let r = try await server.send(.POST, "/v1/enroll", body: Array(body), headers: [("Content-Type", "application/json")])
         guard r.status == 200, let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
             let credential = json["credential"] as? String

@@ -75,7 +75,7 @@ import Testing
         let code = try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar/zhaxigang/v3/g2"])
         let before = try await server.send(.GET, "/health")
         let dripping = try Self.client(port: server.port, ca: server.caPath, tls: true)
-        let body = Array(#"{"code":"\#(code)","site":"00112233445566778899aabbccddeeff"}"#.utf8)
+        let body = Array(#"{"code":"\#(code)","site":"0011223344556677"}"#.utf8)
         let padded = body + [UInt8](repeating: UInt8(ascii: " "), count: 1024 - body.count)
         try dripping.1.write(
             contentsOf: Array(

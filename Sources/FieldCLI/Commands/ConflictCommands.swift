@@ -81,16 +81,12 @@ struct ConflictCommand: AsyncParsableCommand {
             commandName: "resolve", abstract: "Mark a conflict as reviewed (edit the record first if the overwritten value should win).")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The conflict's id or its first characters.") var id: String
-        @Option(help: "Who reviewed it (default: your name).") var by: String?
         @Option(help: "What was decided.") var note: String?
 
         func execute() async throws {
             let r = try Recording(common)
             let id = try ConflictCommand.resolve(id, r)
-            guard let person = try r.actor(by) else {
-                throw Failure("who_needed", say("say who reviewed it with --by", "请用 --by 说明处理人"), status: .badInput)
-            }
-            try r.replica.resolveConflict(id, by: person, resolution: note)
+            try r.replica.resolveConflict(id, by: r.author, resolution: note)
             print(say("conflict \(id) resolved", "冲突 \(id) 已处理"))
         }
     }

@@ -24,17 +24,17 @@ struct IssueCommand: AsyncParsableCommand {
         @Option(help: "What happened.") var description: String?
         @Option(help: "The household concerned (id or its first characters).") var household: String?
         @Option(help: "Where.") var location: String?
-        @Option(help: "Who reported it (default: your name).") var reporter: String?
         @Option(help: "Who handles it.") var handler: String?
         @Option(help: "Due date, YYYY-MM-DD.") var due: String?
 
         func execute() async throws {
             let r = try Recording(common)
+            try r.checkPermitted(table: Schema.issues)
             let household = try household.map { try r.id($0, Schema.households) }
             let id = try r.replica.reportIssue(
                 IssueReport(
                     grid: try r.grid(grid), kind: kind, tier: tier, title: title, description: description, householdID: household,
-                    location: location, reporter: try r.actor(reporter), handler: handler, dueDate: due))
+                    location: location, reporter: r.author, handler: handler, dueDate: due))
             if output.json { return try Output.json(["id": id]) }
             print(say("issue reported: \(id)", "已上报事件：\(id)"))
         }
@@ -163,7 +163,6 @@ struct IssueCommand: AsyncParsableCommand {
 /// The options of every event command.
 struct EventOptions: ParsableArguments {
     @Argument(help: "The issue's id (or its first characters).") var id: String
-    @Option(help: "Who did it (default: your name).") var actor: String?
     @Option(help: "A note.") var note: String?
 }
 
@@ -174,9 +173,10 @@ func recordEvent(
 ) throws {
     let r = try Recording(common)
     let id = try r.id(options.id, Schema.issues)
+    try r.checkPermitted(event: kind, issueTier: try r.replica.issueDetail(id)?.issue.tier)
     if let handler { try r.replica.editIssue(id, IssueFields(handler: handler)) }
     try r.replica.appendEvent(
-        issueID: id, kind: kind, actor: try r.actor(options.actor), note: note ?? options.note, tier: tier, satisfaction: satisfaction)
+        issueID: id, kind: kind, actor: r.author, note: note ?? options.note, tier: tier, satisfaction: satisfaction)
     let issue = try r.replica.issueDetail(id)?.issue
     print(
         say(

@@ -36,9 +36,24 @@ package struct Recording {
         return path.string
     }
 
-    /// Who did it: `--actor`, else the name given at `init`.
-    package func actor(_ option: String?) throws -> String? {
-        try option.map(InputRulesForCLI.name) ?? config.name
+    /// Who did it: the person this device is enrolled for. The server records events and reports
+    /// under that name only (a device cannot speak for another person).
+    package var author: String? { config.name }
+
+    /// Refuses here, at once, what the server would refuse from this device's role.
+    package func checkPermitted(event kind: IssueEventKind, issueTier: IssueTier?) throws {
+        guard let role = DeviceRole(rawValue: config.role) else { return }
+        if let refusal = WritePolicy.refusal(role: role, event: kind, issueTier: issueTier) {
+            throw Failure("not_permitted", refusal, status: .badInput)
+        }
+    }
+
+    /// Refuses here what the server would refuse from this device's role in `table`.
+    package func checkPermitted(table: SyncedTable) throws {
+        guard let role = DeviceRole(rawValue: config.role) else { return }
+        if let refusal = WritePolicy.refusal(role: role, table: table.name) {
+            throw Failure("not_permitted", refusal, status: .badInput)
+        }
     }
 
     package func id(_ prefix: String, _ table: SyncedTable) throws -> String { try replica.resolveID(prefix, in: table) }

@@ -22,6 +22,10 @@ struct StatusCommand: DeviceCommand {
         var clockOffsetMillis: Int64?
         var photosWaiting: Int
         var openConflicts: Int
+        /// Changes received from the server that this device refused: kept, retried at every sync.
+        var quarantined: [SetAsideChange]
+        /// Changes of this device the server refused: not sent again.
+        var refusedByServer: [SetAsideChange]
     }
 
     func execute() async throws {
@@ -35,9 +39,10 @@ struct StatusCommand: DeviceCommand {
             changesWaiting: try replica.pendingOwnChanges(after: cursor.acknowledged), receipt: cursor.acknowledged,
             lastSyncMillis: cursor.lastSyncMillis, clockOffsetMillis: cursor.clockOffsetMillis,
             photosWaiting: try home.photosWaiting(replica: replica, blobs: try home.blobs()).count,
-            openConflicts: try replica.conflicts().count)
+            openConflicts: try replica.conflicts().count, quarantined: try replica.quarantined(),
+            refusedByServer: try replica.refusedPushes())
         if output.json { return try Output.json(report) }
-        let rows: [[String]] = [
+        var rows: [[String]] = [
             [say("device", "设备"), "\(report.device) (\(report.role))"],
             [say("server", "服务器"), report.server],
             [say("scopes", "范围"), report.scopes.joined(separator: ", ")],
@@ -56,6 +61,23 @@ struct StatusCommand: DeviceCommand {
             [say("photos waiting", "待上传照片"), "\(report.photosWaiting)"],
             [say("open conflicts", "待处理冲突"), "\(report.openConflicts)"],
         ]
+        if !report.quarantined.isEmpty {
+            rows.append([
+                say("received, set aside", "已接收但暂存"),
+                say(
+                    "\(report.quarantined.count) change(s) this device refused; kept and retried at every sync",
+                    "本机拒收的 \(report.quarantined.count) 项修改；已保存，每次同步时重试"),
+            ])
+        }
+        if !report.refusedByServer.isEmpty {
+            rows.append([
+                say("refused by the server", "被服务器拒收"),
+                say("\(report.refusedByServer.count) change(s), not sent again", "\(report.refusedByServer.count) 项修改，不再发送"),
+            ])
+        }
         print(TextWidth.table([say("what", "项目"), say("value", "值")], rows, maxColumn: 100))
+        for item in (report.quarantined + report.refusedByServer).prefix(10) {
+            print("  \(item.table)/\(short(item.rowID)) \(item.column): \(item.reason) [\(item.code)]")
+        }
     }
 }

@@ -140,7 +140,7 @@ final class DemoScript: @unchecked Sendable {
                     "--due", day(Date().addingTimeInterval(-2 * 86400)), "--json",
                 ], show: false))
         for event in [
-            ["dispatch", "--to", "扎西"], ["accept"], ["resolve", "--resolution", "已劝导，改为楼下集中充电"],
+            ["accept"], ["resolve", "--resolution", "已劝导，改为楼下集中充电"],
             ["follow-up", "--satisfaction", "5", "--note", "回访：住户满意"], ["close"],
         ] {
             try gridsync("tashi", ["issue", event[0], String(hazard.prefix(8))] + event.dropFirst(), show: event[0] == "close")

@@ -26,6 +26,21 @@ struct PhotoSync {
         var referenced: Bool
         var received: Int
         var complete: Bool
+        /// Set when the server holds the photo but this device's grids may not see it yet: answer
+        /// it to show this device holds the bytes too (nothing else is sent).
+        var challenge: String?
+    }
+
+    /// Answers the server's challenge over a photo this device holds; true when accepted.
+    private func prove(_ hash: String, challenge: String) async throws -> Bool {
+        guard blobs.isIntact(hash), let answer = PhotoProof.answer(challenge: challenge, photo: try blobs.read(hash)) else { return false }
+        let body = try JSONSerialization.data(withJSONObject: ["challenge": challenge, "proof": answer])
+        let reply = try await policy.run(onRetry: retried) {
+            try await connection.send(.POST, "/v1/photos/\(hash)/proof", body: Array(body), contentType: "application/json")
+        }
+        if reply.status == 200 { return true }
+        if reply.status == 409 || reply.status == 403 { return false }
+        throw ServerConnection.failure(reply)
     }
 
     /// Hashes of photos held here, referenced by a record, and not known to be on the server.
@@ -79,6 +94,14 @@ struct PhotoSync {
                     say(
                         "photo \(hash.prefix(12))… waits: no record the server holds refers to it yet",
                         "照片 \(hash.prefix(12))… 暂缓：服务器上还没有引用它的记录"))
+                continue
+            }
+            if state.complete, let challenge = state.challenge {
+                // The server has these bytes from another grid: show it this device holds them too.
+                if try await prove(hash, challenge: challenge) {
+                    onServer.insert(hash)
+                    try home.savePhotosOnServer(onServer)
+                }
                 continue
             }
             if !state.complete && !blobs.isIntact(hash) {

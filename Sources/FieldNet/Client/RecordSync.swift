@@ -111,12 +111,17 @@ struct RecordSync {
             summary.conflicts += outcome.applied.conflictsFound
             summary.recordBytesSent += body.count
             summary.recordBytesReceived += reply.body.count
+            var refused: [SetAsideChange] = []
             for r in outcome.rejections {
                 let row = r.row < request.changes.rows.count ? request.changes.rows[r.row] : nil
                 let column = row.flatMap { r.change < $0.changes.count ? $0.changes[r.change].column : nil } ?? "?"
                 summary.refused.append(
                     .init(table: row?.table ?? "?", row: row?.rowID ?? "?", column: column, code: r.code, message: r.message))
+                refused.append(
+                    SetAsideChange(table: row?.table ?? "?", rowID: row?.rowID ?? "?", column: column, code: r.code, reason: r.message))
             }
+            // Set aside for the person to see (`status`): the receipt has moved past them.
+            try replica.recordRefusedPushes(refused)
             progress.update(
                 say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
                 bytes: summary.recordBytesSent + summary.recordBytesReceived)

@@ -100,6 +100,13 @@ final class ServerConnection: Sendable {
             return Failure(code, say("this device was revoked by the operator: \(text)", "此设备已被管理员吊销：\(text)"), status: .refused)
         case (403, "enrollment_refused"):
             return Failure(code, say("enrollment code refused: \(text)", "注册码被拒绝：\(text)"), status: .refused)
+        case (429, _):
+            return Failure(
+                code,
+                say(
+                    "the server refused more from this device today: \(text); everything stays on this device",
+                    "服务器今日不再接收此设备的数据：\(text)；所有数据仍保存在本机"),
+                status: .refused)
         case (401, _):
             return Failure(code, say("the server does not know this device: \(text)", "服务器不认识此设备：\(text)"), status: .refused)
         default:

@@ -102,6 +102,25 @@ public final class BlobStore: @unchecked Sendable {
         return target
     }
 
+    /// Removes uploads in progress that have not grown since `cutoff` (an abandoned upload must not
+    /// hold disk for ever); returns how many were removed.
+    @discardableResult
+    public func expirePartials(untouchedSince cutoff: Date) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let partials = folder.appendingPathComponent("partial")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: partials.path)) ?? []
+        var removed = 0
+        for name in names {
+            let url = partials.appendingPathComponent(name)
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date,
+                modified < cutoff
+            else { continue }
+            if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     /// How many bytes of an upload of `hash` are stored (its full size when complete).
     public func receivedBytes(_ hash: String) -> Int {
         if let size = size(hash) { return size }

@@ -13,11 +13,12 @@ extension ChangesetEncoding {
         guard length >= 3 else { throw .invalidField(offset: 2, "body length \(length) is shorter than an empty body") }
         let rest = try envelope.slice(envelope.remaining, "body")
         let body: [UInt8]
+        // A body, and the ids and values it refers to, may stand for at most 256 times the input
+        // (and 1 MiB in any case), so a small input cannot make the receiver allocate a large
+        // buffer or store a flood of copies of one string.
+        let expansionLimit = min(maxBodyBytes, Self.expansionLimit(encodedBytes: bytes.count))
         if flags & flagCompressed != 0 {
-            // A body may claim at most 256 times its compressed size (and 64 KiB in any case), so a
-            // small input cannot make the decoder allocate a large buffer.
-            let ratioLimit = max(64 << 10, rest.count * 256)
-            guard length <= UInt64(ratioLimit) else { throw .bodyTooLarge(length: length, limit: ratioLimit) }
+            guard length <= UInt64(expansionLimit) else { throw .bodyTooLarge(length: length, limit: expansionLimit) }
             body = try Deflate.decompress(rest, expectedLength: Int(length))
         } else {
             guard rest.count == Int(length) else {
@@ -26,10 +27,10 @@ extension ChangesetEncoding {
             }
             body = Array(rest)
         }
-        return try decodeBody(body)
+        return try decodeBody(body, expansionLimit: expansionLimit)
     }
 
-    static func decodeBody(_ body: [UInt8]) throws(ChangesetDecodingError) -> Changeset {
+    static func decodeBody(_ body: [UInt8], expansionLimit: Int = Int.max) throws(ChangesetDecodingError) -> Changeset {
         var r = ByteReader(body)
         let stringCount = try r.count("string count")
         var strings: [String] = []
@@ -70,6 +71,11 @@ extension ChangesetEncoding {
             guard i < UInt64(sites.count) else { throw .indexOutOfRange(offset: start, what: what, index: i, count: sites.count) }
             return sites[Int(i)]
         }
+        var expanded = 0
+        func expand(_ n: Int) throws(ChangesetDecodingError) {
+            expanded += n
+            if expanded > expansionLimit { throw .expandsTooMuch(bytes: expanded, limit: expansionLimit) }
+        }
         let rowCount = try r.count("row count", minBytes: 4)
         var rows: [RowChanges] = []
         rows.reserveCapacity(rowCount)
@@ -78,6 +84,7 @@ extension ChangesetEncoding {
             let table = try string("table")
             let rowID = try string("row id")
             let grid = try string("grid")
+            try expand(rowID.utf8.count + grid.utf8.count)
             let start = r.offset
             let changeCount = try r.count("change count", minBytes: 4)
             guard changeCount > 0 else { throw .invalidField(offset: start, "a row with no changes") }
@@ -101,6 +108,7 @@ extension ChangesetEncoding {
                     value = .blob(Array(try r.slice(n, "blob bytes")))
                 case nil: throw .unknownValueTag(offset: tagOffset, found: body[tagOffset])
                 }
+                try expand(value.expandedBytes)
                 let tsOffset = r.offset
                 let ts = previous &+ (try r.zigzag("timestamp"))
                 previous = ts

@@ -14,6 +14,9 @@ public enum ChangesetDecodingError: Error, Equatable, Sendable, CustomStringConv
     case unknownValueTag(offset: Int, found: UInt8)
     case invalidField(offset: Int, String)
     case trailingBytes(offset: Int, count: Int)
+    /// The values the changeset stands for (every text and blob counted each time a change or row
+    /// refers to it) exceed what its size allows.
+    case expandsTooMuch(bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +36,8 @@ public enum ChangesetDecodingError: Error, Equatable, Sendable, CustomStringConv
         case let .unknownValueTag(offset, found): return "value tag at byte \(offset): expected one of 0, 1, 2, 3, 4, found \(found)"
         case let .invalidField(offset, m): return "invalid field at byte \(offset): \(m)"
         case let .trailingBytes(offset, count): return "\(count) unexpected bytes after the changeset at byte \(offset)"
+        case let .expandsTooMuch(bytes, limit):
+            return "changeset stands for more than \(limit) bytes of ids and values (\(bytes) so far): split it"
         }
     }
 }

@@ -11,6 +11,19 @@ public enum ChangesetEncoding {
 
     static let flagCompressed: UInt8 = 1
 
+    /// The bound an encoder keeps to: the one receivers of document version 1 enforced (64 KiB in
+    /// any case), so that older servers and devices accept what this one sends.
+    static func sendingLimit(encodedBytes: Int) -> Int {
+        max(64 << 10, encodedBytes.multipliedReportingOverflow(by: 256).partialValue)
+    }
+
+    /// How many bytes of body, and of ids and values counted each time they are referred to, an
+    /// encoded changeset of `encodedBytes` bytes may stand for: 256 times its size, and 1 MiB in
+    /// any case. A small input cannot make a receiver allocate or store much more than it sent.
+    public static func expansionLimit(encodedBytes: Int) -> Int {
+        max(1 << 20, encodedBytes.multipliedReportingOverflow(by: 256).partialValue)
+    }
+
     enum Tag: UInt8 {
         case null = 0, integer = 1, real = 2, text = 3, blob = 4
     }
@@ -24,11 +37,24 @@ public enum ChangesetEncoding {
         // worth compressing, and zlib's setup would cost more than everything else here.
         let tryCompressing = compress && body.count > Deflate.minimumStreamBytes
         let packed = tryCompressing ? Deflate.compress(body) : body
-        let useCompressed = tryCompressing && packed.count < body.count
+        // Compressed only when smaller and within the bound a receiver enforces: a body of one
+        // letter repeated compresses far beyond it, and is then sent as it is.
+        let expanded = max(body.count, expandedBytes(changeset))
+        let useCompressed = tryCompressing && packed.count < body.count && expanded <= sendingLimit(encodedBytes: packed.count + 2)
         out.byte(useCompressed ? flagCompressed : 0)
         out.varint(body.count)
         out.append(useCompressed ? packed : body)
         return out.bytes
+    }
+
+    /// The bytes of ids and values `changeset` stands for, as a decoder counts them.
+    public static func expandedBytes(_ changeset: Changeset) -> Int {
+        var n = 0
+        for row in changeset.rows {
+            n += row.rowID.utf8.count + row.grid.utf8.count
+            for change in row.changes { n += change.value.expandedBytes }
+        }
+        return n
     }
 
     static func encodeBody(_ changeset: Changeset) -> [UInt8] {

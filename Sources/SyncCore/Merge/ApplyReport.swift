@@ -14,6 +14,16 @@ public enum RejectionReason: Error, Hashable, Sendable, CustomStringConvertible 
     case gridMismatch(existing: String)
     /// The change breaks a rule of the data (bad id, bad grid path, oversized text, zero version).
     case invalid(String)
+    /// A reference names a row of another grid: a record may name only rows of its own grid.
+    case crossGrid(column: String, target: String)
+    /// The row is written once (an issue event): a second, different write of it is refused.
+    case writtenOnce(String)
+    /// The change carries another device's site id: a device writes under its own site only.
+    case forgedSite(SiteID)
+    /// An author column (`actor`, `reporter`) names someone other than the sender's enrolled person.
+    case forgedAuthor(column: String, enrolled: String?)
+    /// The sender's role may not write this (see `WritePolicy`).
+    case notPermitted(String)
 
     /// A short, stable code for logs and the wire protocol.
     public var code: String {
@@ -25,6 +35,11 @@ public enum RejectionReason: Error, Hashable, Sendable, CustomStringConvertible 
         case .typeMismatch: return "type_mismatch"
         case .gridMismatch: return "grid_mismatch"
         case .invalid: return "invalid"
+        case .crossGrid: return "cross_grid"
+        case .writtenOnce: return "written_once"
+        case .forgedSite: return "forged_site"
+        case .forgedAuthor: return "forged_author"
+        case .notPermitted: return "not_permitted"
         }
     }
 
@@ -37,6 +52,12 @@ public enum RejectionReason: Error, Hashable, Sendable, CustomStringConvertible 
         case let .typeMismatch(c): return "wrong value type for column \(c)"
         case let .gridMismatch(existing): return "row belongs to grid \(existing)"
         case let .invalid(m): return m
+        case let .crossGrid(column, target): return "\(column) names a row of grid \(target); a record references only rows of its own grid"
+        case let .writtenOnce(m): return m
+        case let .forgedSite(site): return "the change carries site \(site.hex), which is not this device's"
+        case let .forgedAuthor(column, enrolled):
+            return "\(column) must be the device's enrolled person (\(enrolled.map { "\"\($0)\"" } ?? "no name"))"
+        case let .notPermitted(m): return m
         }
     }
 }

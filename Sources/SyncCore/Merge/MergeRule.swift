@@ -1,7 +1,7 @@
 /// The per-column merge rule, a pure function of the two versions of one column.
 ///
 /// - The higher version (hybrid logical timestamp, then site id) wins: last writer wins.
-/// - `deleted` is a tombstone and sticky: the larger value wins whatever the versions, so no
+/// - a tombstone (`ColumnMerge.sticky`, the `deleted` columns) is sticky: the larger value wins whatever the versions, so no
 ///   replica, however stale, can bring a deleted record back.
 /// - The losing value is a conflict when its writer's work was overwritten by someone who had not
 ///   seen it: the winner's base is not the loser's version, the writers differ and the values differ.
@@ -25,11 +25,11 @@ enum MergeRule {
         case keepLocal(lostIncoming: Bool)
     }
 
-    static func merge(column: String, local: Side?, incoming: Side) -> Outcome {
+    static func merge(_ rule: ColumnMerge, local: Side?, incoming: Side) -> Outcome {
         guard let local else { return .takeIncoming(lostLocal: false) }
         if local.version == incoming.version { return .unchanged }
         let incomingWins: Bool
-        if column == "deleted" {
+        if rule == .sticky {
             let l = local.value.integer ?? 0
             let r = incoming.value.integer ?? 0
             incomingWins = l != r ? r > l : incoming.version > local.version

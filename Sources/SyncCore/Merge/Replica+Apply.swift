@@ -7,16 +7,21 @@ extension Replica {
     /// breaks a rule is refused with its reason while the others are applied; `scopes`, when given,
     /// limits the grids the sender may write.
     public func apply(_ changeset: Changeset, scopes: [AreaPath]? = nil) throws(SyncCoreError) -> ApplyReport {
-        try apply(batch: [(changeset, scopes)])[0]
+        try apply(batch: [(changeset, Sender(scopes: scopes))])[0]
     }
 
-    /// Merges several changesets, each with the scopes of its sender, in one transaction (one
-    /// commit, one fsync): a server applies the pushes of many devices together this way.
-    public func apply(batch: [(Changeset, [AreaPath]?)]) throws(SyncCoreError) -> [ApplyReport] {
+    /// Merges a changeset from `sender`, whose identity rules apply besides the data's own.
+    public func apply(_ changeset: Changeset, from sender: Sender) throws(SyncCoreError) -> ApplyReport {
+        try apply(batch: [(changeset, sender)])[0]
+    }
+
+    /// Merges several changesets, each with its sender, in one transaction (one commit, one
+    /// fsync): a server applies the pushes of many devices together this way.
+    public func apply(batch: [(Changeset, Sender)]) throws(SyncCoreError) -> [ApplyReport] {
         try write { context in
             var reports: [ApplyReport] = []
-            for (changeset, scopes) in batch {
-                var merger = Merger(scopes: scopes)
+            for (changeset, sender) in batch {
+                var merger = Merger(sender: sender)
                 for row in changeset.rows {
                     try merger.apply(row, context: &context)
                 }
@@ -31,14 +36,12 @@ extension Replica {
 
 /// The state of one apply: its report, the conflicts to record and the grids already validated.
 private struct Merger {
-    let scopes: [AreaPath]?
+    let sender: Sender
     var report = ApplyReport()
     var conflicts: [Conflict] = []
     var validGrids: Set<String> = []
-    static let maxIDBytes = 256
-    static let maxTextBytes = 64 * 1024
 
-    init(scopes: [AreaPath]?) { self.scopes = scopes }
+    init(sender: Sender) { self.sender = sender }
 
     mutating func reject(_ row: RowChanges, _ changes: [ColumnChange], _ reason: RejectionReason) {
         for c in changes {
@@ -51,9 +54,15 @@ private struct Merger {
             return reject(incoming, incoming.changes, .unknownTable(incoming.table))
         }
         if let reason = validate(incoming) { return reject(incoming, incoming.changes, reason) }
+        if let role = sender.role, let refusal = WritePolicy.refusal(role: role, table: table.name) {
+            return reject(incoming, incoming.changes, .notPermitted(refusal))
+        }
         let existing = try context.loadRow(table, id: incoming.rowID)
         if let existing, existing.grid != incoming.grid {
             return reject(incoming, incoming.changes, .gridMismatch(existing: existing.grid))
+        }
+        if table.lifetime == .writtenOnce, let reason = try checkWrittenOnce(incoming, table: table, existing: existing, context: context) {
+            return reject(incoming, incoming.changes, reason)
         }
         var row =
             existing
@@ -61,12 +70,25 @@ private struct Merger {
                 grid: incoming.grid, values: Array(repeating: .null, count: table.columns.count),
                 clocks: ColumnClocks(count: table.columns.count))
         var taken: [Int] = []
+        if table.lifetime == .writtenOnce {
+            // Whole or not at all: an event missing a column it was written with is another event.
+            for change in incoming.changes {
+                guard let i = table.index(of: change.column) else {
+                    return reject(incoming, incoming.changes, .unknownColumn(change.column))
+                }
+                if let reason = try check(change, rule: table.rules[i], row: incoming, table: table, existing: existing, context: context) {
+                    return reject(incoming, incoming.changes, reason)
+                }
+            }
+        }
         for change in incoming.changes {
             guard let i = table.index(of: change.column) else {
                 reject(incoming, [change], .unknownColumn(change.column))
                 continue
             }
-            if let reason = validate(change, kind: table.kinds[i]) ?? DomainRules.check(table: table.name, change: change) {
+            if table.lifetime != .writtenOnce,
+                let reason = try check(change, rule: table.rules[i], row: incoming, table: table, existing: existing, context: context)
+            {
                 reject(incoming, [change], reason)
                 continue
             }
@@ -79,7 +101,7 @@ private struct Merger {
             let clock = row.clocks.entries[i]
             let local = clock.version.map { MergeRule.Side(value: row.values[i], version: $0, base: clock.base) }
             let remote = MergeRule.Side(value: change.value, version: change.version, base: change.base)
-            switch MergeRule.merge(column: change.column, local: local, incoming: remote) {
+            switch MergeRule.merge(table.rules[i].merge, local: local, incoming: remote) {
             case .unchanged:
                 report.unchanged += 1
             case let .keepLocal(lost):
@@ -118,29 +140,94 @@ private struct Merger {
 
     /// Checks the row's id, grid and scope; nil when fine.
     mutating func validate(_ row: RowChanges) -> RejectionReason? {
-        if row.rowID.isEmpty || row.rowID.utf8.count > Self.maxIDBytes {
-            return .invalid("row id must be 1 to \(Self.maxIDBytes) bytes")
+        if row.rowID.isEmpty || row.rowID.utf8.count > Limits.idBytes {
+            return .invalid("row id must be 1 to \(Limits.idBytes) bytes")
+        }
+        if let problem = TextRule.problem(row.rowID, maxBytes: Limits.idBytes, multiline: false) {
+            return .invalid("row id \(problem)")
         }
         if !validGrids.contains(row.grid) {
             do { _ = try AreaPath(row.grid) } catch { return .invalid(error.description) }
             validGrids.insert(row.grid)
         }
-        if !AreaPath.isInScopes(row.grid, scopes) { return .outOfScope(grid: row.grid) }
+        if !AreaPath.isInScopes(row.grid, sender.scopes) { return .outOfScope(grid: row.grid) }
         return nil
     }
 
-    func validate(_ change: ColumnChange, kind: ColumnKind) -> RejectionReason? {
-        if !kind.accepts(change.value) { return .typeMismatch(column: change.column) }
+    /// A row written once arrives whole, with one version, and is never written again: a repeat of
+    /// it changes nothing, a different write is refused. Its event kind must be one the sender's
+    /// role may record.
+    func checkWrittenOnce(_ incoming: RowChanges, table: SyncedTable, existing: StoredRow?, context: WriteContext) throws
+        -> RejectionReason?
+    {
+        if let existing {
+            for change in incoming.changes {
+                guard let i = table.index(of: change.column) else { continue }
+                let clock = existing.clocks.entries[i]
+                if clock.version == change.version || (clock.version != nil && existing.values[i] == change.value) { continue }
+                return .writtenOnce("\(table.name) \(incoming.rowID) was written once; a second, different write is refused")
+            }
+            return nil
+        }
+        let version = incoming.changes[0].version
+        if incoming.changes.contains(where: { $0.version != version }) {
+            return .writtenOnce("a row of \(table.name) is written whole, with one version")
+        }
+        for column in table.required where !incoming.changes.contains(where: { $0.column == column && $0.value != .null }) {
+            return .invalid("a row of \(table.name) needs \(column)")
+        }
+        if let role = sender.role, table.name == Schema.issueEvents.name,
+            let kind = incoming.changes.first(where: { $0.column == "kind" })?.value.text.flatMap(IssueEventKind.init),
+            let issue = incoming.changes.first(where: { $0.column == "issue_id" })?.value.text
+        {
+            let tier = try String.fetchOne(
+                context.db.cachedStatement(sql: "SELECT _tier FROM issues WHERE id = ?"), arguments: [issue]
+            ).flatMap(IssueTier.init)
+            if let refusal = WritePolicy.refusal(role: role, event: kind, issueTier: tier) { return .notPermitted(refusal) }
+        }
+        return nil
+    }
+
+    /// Checks one change against its column's rule and the sender's identity; nil when fine.
+    func check(
+        _ change: ColumnChange, rule: ColumnRule, row: RowChanges, table: SyncedTable, existing: StoredRow?, context: WriteContext
+    ) throws -> RejectionReason? {
+        if !rule.kind.accepts(change.value) { return .typeMismatch(column: change.column) }
         if change.version.timestamp == .zero || change.version.site.rawValue == 0 {
             return .invalid("zero version")
         }
         if change.version.timestamp.rawValue > UInt64(Int64.max) || (change.base?.timestamp.rawValue ?? 0) > UInt64(Int64.max) {
             return .invalid("timestamp beyond 2^63")
         }
-        if let s = change.value.text, s.utf8.count > Self.maxTextBytes {
-            return .invalid("text longer than \(Self.maxTextBytes) bytes")
+        if let site = sender.site, change.version.site != site { return .forgedSite(change.version.site) }
+        if let problem = rule.refusal(change.value, version: change.version) { return .invalid("\(table.name).\(problem)") }
+        if case let .named(name) = sender.author, Self.authorColumns.contains("\(table.name).\(rule.name)"), change.value.text != name {
+            return .forgedAuthor(column: "\(table.name).\(rule.name)", enrolled: name)
+        }
+        if let reference = rule.reference, let id = change.value.text,
+            let target = try Self.referencedTable(reference, row: row, table: table, existing: existing),
+            let grid = try String.fetchOne(context.db.cachedStatement(sql: "SELECT grid FROM \(target) WHERE id = ?"), arguments: [id]),
+            grid != row.grid
+        {
+            return .crossGrid(column: "\(table.name).\(rule.name)", target: grid)
         }
         return nil
+    }
+
+    /// The columns that name who wrote a record: the enrolled person of the device that wrote it.
+    static let authorColumns: Set<String> = ["issue_events.actor", "issues.reporter", "conflicts.resolved_by"]
+
+    /// The table a reference points into: fixed, or named by another column of the row (as it
+    /// arrives, else as stored). Nil when that column names no synced table.
+    static func referencedTable(_ reference: Reference, row: RowChanges, table: SyncedTable, existing: StoredRow?) throws -> String? {
+        switch reference {
+        case let .row(name): return name
+        case let .rowOfTableIn(column):
+            let named =
+                row.changes.last(where: { $0.column == column })?.value.text
+                ?? table.index(of: column).flatMap { existing?.values[$0].text }
+            return named.flatMap(Schema.table(named:))?.name
+        }
     }
 
     /// Writes the conflicts noticed, after every remote timestamp was received, so their stamps are

@@ -32,6 +32,15 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The bytes the value stands for when stored: a text's UTF-8, a blob's bytes, 8 otherwise.
+    var expandedBytes: Int {
+        switch self {
+        case let .text(s): return s.utf8.count
+        case let .blob(b): return b.count
+        default: return 8
+        }
+    }
+
     /// The GRDB value bound into statements.
     var databaseValue: DatabaseValue {
         switch self {

@@ -6,10 +6,14 @@ public struct EnrollRequest: Codable, Sendable {
     public var code: String
     /// The device's site id, 16 hex digits.
     public var site: String
+    /// The name the device's person gave (`gridsync init --name`); the operator's name for the
+    /// code, when it has one, comes first.
+    public var name: String?
 
-    public init(code: String, site: String) {
+    public init(code: String, site: String, name: String? = nil) {
         self.code = code
         self.site = site
+        self.name = name
     }
 }
 
@@ -18,18 +22,21 @@ public struct EnrollResponse: Codable, Sendable {
     public var device: String
     public var credential: String
     public var role: String
+    /// The enrolled person: the author the server records for this device's events and reports.
+    public var name: String?
     public var scopes: [String]
     public var caCertificate: String
     public var serverTimeMillis: UInt64
     public var protocolVersion: Int
 
     public init(
-        device: String, credential: String, role: String, scopes: [String], caCertificate: String, serverTimeMillis: UInt64,
-        protocolVersion: Int
+        device: String, credential: String, role: String, name: String?, scopes: [String], caCertificate: String,
+        serverTimeMillis: UInt64, protocolVersion: Int
     ) {
         self.device = device
         self.credential = credential
         self.role = role
+        self.name = name
         self.scopes = scopes
         self.caCertificate = caCertificate
         self.serverTimeMillis = serverTimeMillis

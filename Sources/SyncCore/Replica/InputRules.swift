@@ -2,49 +2,43 @@ import Foundation
 
 /// Checks on what people type before it is stored: lengths, control characters, formats.
 public enum InputRules {
-    static let maxShortText = 1024
-    static let maxLongText = 32 * 1024
-
-    /// The trimmed text as a value (nil or empty: null), or an error naming the field.
-    static func text(_ s: String?, field: String, max: Int = maxShortText, multiline: Bool = false) throws(SyncCoreError) -> Value {
+    /// The trimmed text as a value (nil or empty: null), or an error naming the field; the size
+    /// and the characters allowed are those of the column's rule, as the merge checks them.
+    static func text(_ s: String?, _ rule: ColumnRule, field: String) throws(SyncCoreError) -> Value {
         guard let s else { return .null }
         let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { return .null }
-        if trimmed.utf8.count > max { throw .invalidInput("\(field) is longer than \(max) bytes") }
-        for scalar in trimmed.unicodeScalars {
-            let v = scalar.value
-            let allowedControl = multiline && (v == 0x0A || v == 0x09)
-            if (v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v)) && !allowedControl {
-                throw .invalidInput("\(field) contains a control character (U+\(String(v, radix: 16, uppercase: true)))")
-            }
+        if case let .text(max, multiline) = rule.format, let problem = TextRule.problem(trimmed, maxBytes: max, multiline: multiline) {
+            throw .invalidInput("\(field) \(problem)")
         }
         return .text(trimmed)
     }
 
-    static func required(_ s: String, field: String, max: Int = maxShortText) throws(SyncCoreError) -> Value {
-        let v = try text(s, field: field, max: max)
+    static func required(_ s: String, _ rule: ColumnRule, field: String) throws(SyncCoreError) -> Value {
+        let v = try text(s, rule, field: field)
         if v == .null { throw .invalidInput("\(field) must not be empty") }
         return v
+    }
+
+    /// A person's name as enrolled and recorded as an author: trimmed, 1 to 256 bytes, one line.
+    public static func personName(_ s: String) throws(SyncCoreError) -> String {
+        try required(s, Schema.issueEvents["actor"], field: "name").text!
     }
 
     static func grid(_ s: String) throws(SyncCoreError) -> String { try AreaPath(s).string }
 
     static func phone(_ s: String?) throws(SyncCoreError) -> Value {
-        let v = try text(s, field: "phone", max: 32)
-        if let t = v.text, !t.unicodeScalars.allSatisfy({ "0123456789+- ()".unicodeScalars.contains($0) }) {
-            throw .invalidInput("phone may hold only digits, spaces and + - ( ): \(t.debugDescription)")
+        let v = try text(s, ColumnRule("phone", .text, .text(maxBytes: 32)), field: "phone")
+        if let t = v.text, let problem = ValueFormat.phone.problem(v, version: .init(timestamp: .zero, site: .init(rawValue: 0))) {
+            throw .invalidInput("phone \(problem): \(t.debugDescription)")
         }
         return v
     }
 
     static func date(_ s: String?, field: String) throws(SyncCoreError) -> Value {
-        let v = try text(s, field: field, max: 10)
+        let v = try text(s, ColumnRule("date", .text, .text(maxBytes: 10)), field: field)
         guard let t = v.text else { return .null }
-        let parts = t.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-            (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d)
-        else { throw .invalidInput("\(field) must be a date YYYY-MM-DD: \(t.debugDescription)") }
+        guard CalendarDate.isValid(t) else { throw .invalidInput("\(field) must be an existing date YYYY-MM-DD: \(t.debugDescription)") }
         return v
     }
 
@@ -62,7 +56,7 @@ public enum InputRules {
     static func tags(_ tags: [String]) throws(SyncCoreError) -> Value {
         var clean: [String] = []
         for t in tags {
-            guard let v = try text(t, field: "tag", max: 64).text else { continue }
+            guard let v = try text(t, ColumnRule("tag", .text, .text(maxBytes: 64)), field: "tag").text else { continue }
             if v.contains(",") { throw .invalidInput("a tag may not contain a comma: \(v.debugDescription)") }
             if !clean.contains(v) { clean.append(v) }
         }

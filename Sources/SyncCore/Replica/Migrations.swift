@@ -61,6 +61,19 @@ enum ReplicaMigrations {
                         words, chars, tokenize = "unicode61 categories 'L* N* Co M*' remove_diacritics 0");
                     """)
         }
+        migrator.registerMigration("v2-set-aside") { db in
+            // Changes pulled from the server that this replica refused (kept whole, retried on
+            // every sync), and pushed changes the server refused: nothing is dropped without a trace.
+            try db.execute(
+                sql: """
+                    CREATE TABLE quarantine (
+                        tbl TEXT NOT NULL, row_id TEXT NOT NULL, cols TEXT NOT NULL, changeset BLOB NOT NULL UNIQUE,
+                        code TEXT NOT NULL, reason TEXT NOT NULL, received_millis INTEGER NOT NULL);
+                    CREATE TABLE refused_pushes (
+                        tbl TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
+                        refused_millis INTEGER NOT NULL, PRIMARY KEY (tbl, row_id, col));
+                    """)
+        }
         return migrator
     }
 }

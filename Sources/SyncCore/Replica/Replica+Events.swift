@@ -73,8 +73,8 @@ extension WriteContext {
         let at = try localStamp().timestamp
         var edits: [(String, Value)] = [
             ("issue_id", .text(issueID)), ("kind", .text(kind.rawValue)), ("at", .integer(Int64(bitPattern: at.rawValue))),
-            ("actor", try InputRules.text(actor, field: "actor", max: 256)),
-            ("note", try InputRules.text(note, field: "note", max: InputRules.maxLongText, multiline: true)),
+            ("actor", try InputRules.text(actor, Schema.issueEvents["actor"], field: "actor")),
+            ("note", try InputRules.text(note, Schema.issueEvents["note"], field: "note")),
             ("tier", tier.map { .text($0.rawValue) } ?? .null), ("from_tier", fromTier.map { .text($0.rawValue) } ?? .null),
             ("satisfaction", Value(satisfaction)),
         ]
@@ -89,7 +89,11 @@ extension WriteContext {
         let reported = try String.fetchOne(db.cachedStatement(sql: "SELECT tier FROM issues WHERE id = ?"), arguments: [issueID])
         var steps: [IssueLifecycle.Step] = []
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT kind, at, id, tier, from_tier FROM issue_events WHERE issue_id = ?"), arguments: [issueID])
+            db.cachedStatement(
+                sql: """
+                    SELECT e.kind, e.at, e.id, e.tier, e.from_tier FROM issue_events e JOIN issues i ON i.id = e.issue_id
+                    WHERE e.issue_id = ? AND e.grid = i.grid
+                    """), arguments: [issueID])
         while let row = try rows.next() {
             guard let kind = IssueEventKind(rawValue: row[0] ?? "") else { continue }
             let at = HLCTimestamp(stored: row[1])

@@ -13,8 +13,8 @@ extension Replica {
     public func putGrid(_ path: String, nameZh: String?, nameBo: String?) throws(SyncCoreError) {
         let path = try InputRules.grid(path)
         let edits: [(String, Value)] = [
-            ("name_zh", try InputRules.text(nameZh, field: "Chinese name", max: 256)),
-            ("name_bo", try InputRules.text(nameBo, field: "Tibetan name", max: 512)),
+            ("name_zh", try InputRules.text(nameZh, Schema.grids["name_zh"], field: "Chinese name")),
+            ("name_bo", try InputRules.text(nameBo, Schema.grids["name_bo"], field: "Tibetan name")),
         ]
         _ = try write { context in try context.writeLocal(Schema.grids, id: path, grid: path, edits) }
     }

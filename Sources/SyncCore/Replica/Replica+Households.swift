@@ -26,17 +26,21 @@ public struct HouseholdFields: Sendable {
 
     func edits() throws(SyncCoreError) -> [(String, Value)] {
         var e: [(String, Value)] = []
-        if let v = doorPlate { e.append(("door_plate", try InputRules.text(v, field: "door plate", max: 64))) }
-        if let v = headNameZh { e.append(("head_name_zh", try InputRules.text(v, field: "head of household (Chinese)", max: 256))) }
-        if let v = headNameBo { e.append(("head_name_bo", try InputRules.text(v, field: "head of household (Tibetan)", max: 512))) }
+        if let v = doorPlate { e.append(("door_plate", try InputRules.text(v, Schema.households["door_plate"], field: "door plate"))) }
+        if let v = headNameZh {
+            e.append(("head_name_zh", try InputRules.text(v, Schema.households["head_name_zh"], field: "head of household (Chinese)")))
+        }
+        if let v = headNameBo {
+            e.append(("head_name_bo", try InputRules.text(v, Schema.households["head_name_bo"], field: "head of household (Tibetan)")))
+        }
         if let v = members {
             guard (0...500).contains(v) else { throw .invalidInput("members must be 0 to 500, not \(v)") }
             e.append(("members", Value(v)))
         }
         if let v = phone { e.append(("phone", try InputRules.phone(v))) }
-        if let v = location { e.append(("location", try InputRules.text(v, field: "location"))) }
+        if let v = location { e.append(("location", try InputRules.text(v, Schema.households["location"], field: "location"))) }
         if let v = tags { e.append(("tags", try InputRules.tags(v))) }
-        if let v = notes { e.append(("notes", try InputRules.text(v, field: "notes", max: InputRules.maxLongText, multiline: true))) }
+        if let v = notes { e.append(("notes", try InputRules.text(v, Schema.households["notes"], field: "notes"))) }
         return e
     }
 }

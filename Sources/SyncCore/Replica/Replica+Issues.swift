@@ -59,13 +59,13 @@ public struct IssueFields: Sendable {
     func edits() throws(SyncCoreError) -> [(String, Value)] {
         var e: [(String, Value)] = []
         if let v = kind { e.append(("kind", .text(v.rawValue))) }
-        if let v = title { e.append(("title", try InputRules.required(v, field: "title"))) }
+        if let v = title { e.append(("title", try InputRules.required(v, Schema.issues["title"], field: "title"))) }
         if let v = description {
-            e.append(("description", try InputRules.text(v, field: "description", max: InputRules.maxLongText, multiline: true)))
+            e.append(("description", try InputRules.text(v, Schema.issues["description"], field: "description")))
         }
-        if let v = householdID { e.append(("household_id", try InputRules.text(v, field: "household id", max: 128))) }
-        if let v = location { e.append(("location", try InputRules.text(v, field: "location"))) }
-        if let v = handler { e.append(("handler", try InputRules.text(v, field: "handler", max: 256))) }
+        if let v = householdID { e.append(("household_id", try InputRules.text(v, Schema.issues["household_id"], field: "household id"))) }
+        if let v = location { e.append(("location", try InputRules.text(v, Schema.issues["location"], field: "location"))) }
+        if let v = handler { e.append(("handler", try InputRules.text(v, Schema.issues["handler"], field: "handler"))) }
         if let v = dueDate { e.append(("due_date", try InputRules.date(v, field: "due date"))) }
         return e
     }
@@ -82,7 +82,7 @@ extension Replica {
         ).edits().filter { $0.1 != .null }
         edits += [
             ("tier", .text(report.tier.rawValue)), ("deleted", .integer(0)),
-            ("reporter", try InputRules.text(report.reporter, field: "reporter", max: 256)),
+            ("reporter", try InputRules.text(report.reporter, Schema.issues["reporter"], field: "reporter")),
         ]
         let id = id ?? InputRules.newID()
         try write { context in

@@ -29,7 +29,7 @@ extension Replica {
             let row = try context.liveRow(owner.table, id: ownerID, kind: String(owner.table.name.dropLast()))
             let edits: [(String, Value)] = [
                 ("owner_table", .text(owner.rawValue)), ("owner_id", .text(ownerID)), ("sha256", hash),
-                ("caption", try InputRules.text(caption, field: "caption", max: 1024)), ("byte_count", Value(byteCount)),
+                ("caption", try InputRules.text(caption, Schema.photoRefs["caption"], field: "caption")), ("byte_count", Value(byteCount)),
                 ("deleted", .integer(0)),
             ]
             try context.writeLocal(Schema.photoRefs, id: id, grid: row.grid, edits.filter { $0.1 != .null })

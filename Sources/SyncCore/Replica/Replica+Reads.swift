@@ -72,15 +72,17 @@ extension Replica {
     public func issueDetail(_ id: String) throws(SyncCoreError) -> IssueDetail? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM issues WHERE id = ?", arguments: [id]) else { return nil }
-            let events = try Row.fetchAll(db, sql: "SELECT * FROM issue_events WHERE issue_id = ? ORDER BY at, id", arguments: [id])
-                .compactMap(Self.event)
+            let events = try Row.fetchAll(
+                db, sql: "SELECT * FROM issue_events WHERE issue_id = ? AND grid = ? ORDER BY at, id", arguments: [id, row["grid"]]
+            )
+            .compactMap(Self.event)
             let photos = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM photo_refs WHERE (owner_id = ? OR owner_id IN (SELECT id FROM issue_events WHERE issue_id = ?))
-                    AND IFNULL(deleted, 0) = 0 ORDER BY _lv
+                    SELECT * FROM photo_refs WHERE (owner_id = ? OR owner_id IN (SELECT id FROM issue_events WHERE issue_id = ? AND grid = ?))
+                    AND grid = ? AND IFNULL(deleted, 0) = 0 ORDER BY _lv
                     """,
-                arguments: [id, id]
+                arguments: [id, id, row["grid"], row["grid"]]
             ).map(Self.photo)
             return IssueDetail(issue: Self.issue(row), events: events, photos: photos)
         }

@@ -94,7 +94,7 @@ extension Replica {
                 db,
                 sql: """
                     SELECT grid, _status FROM issues WHERE IFNULL(deleted, 0) = 0 \(areaSQL)
-                    AND id IN (SELECT issue_id FROM issue_events WHERE kind = 'reported' AND at >= ? AND at < ?)
+                    AND id IN (SELECT issue_id FROM issue_events e WHERE e.grid = issues.grid AND kind = 'reported' AND at >= ? AND at < ?)
                     """, arguments: StatementArguments(areaArguments + [from, to]))
             for row in reported {
                 let grid: String = row[0]
@@ -118,7 +118,7 @@ extension Replica {
             }
 
             let eventSQL = """
-                SELECT e.kind, e.tier, e.satisfaction FROM issue_events e JOIN issues i ON i.id = e.issue_id
+                SELECT e.kind, e.tier, e.satisfaction FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid
                 WHERE e.kind IN ('escalated', 'follow_up') AND e.at >= ? AND e.at < ? AND IFNULL(i.deleted, 0) = 0
                 """ + areaSQL.replacingOccurrences(of: "grid", with: "i.grid")
             var escalations: [String: Int] = [:]
@@ -144,7 +144,7 @@ extension Replica {
     /// Every event of the living issues under `area` (everything when nil), by issue and time.
     public func events(area: String? = nil) throws(SyncCoreError) -> [IssueEvent] {
         try read { db in
-            var sql = "SELECT * FROM issue_events WHERE issue_id IN (SELECT id FROM issues WHERE IFNULL(deleted, 0) = 0"
+            var sql = "SELECT * FROM issue_events e WHERE issue_id IN (SELECT id FROM issues WHERE grid = e.grid AND IFNULL(deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
             if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
             sql += ") ORDER BY issue_id, at, id"

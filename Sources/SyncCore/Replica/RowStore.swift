@@ -76,6 +76,12 @@ extension WriteContext {
         }
         guard !changed.isEmpty else { return false }
         let version = try localStamp()
+        // The same rules the merge applies on every replica: what is stored here can be sent.
+        for i in changed {
+            if let problem = table.rules[i].refusal(row.values[i], version: version) {
+                throw SyncCoreError.invalidInput("\(table.name).\(problem)")
+            }
+        }
         let localVersion = nextLocalVersion()
         for i in changed {
             let old = row.clocks.entries[i].version

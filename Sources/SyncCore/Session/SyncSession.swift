@@ -64,7 +64,8 @@ public struct SyncSession: Sendable {
     public func handle(_ response: SyncResponse, wallMillis: UInt64) throws(SyncCoreError) -> Outcome {
         let before = try replica.peerCursor(peer)
         let offset = try replica.learnServerTime(response.serverTimeMillis)
-        let report = try replica.apply(response.changes)
+        // What this replica refuses is quarantined, not dropped: the cursor then moves on safely.
+        let report = try replica.applyFromServer(response.changes)
         try replica.recordPeerCursor(
             PeerCursor(
                 peer: peer, acknowledged: response.receipt, pulled: response.cursor, lastSyncMillis: wallMillis,

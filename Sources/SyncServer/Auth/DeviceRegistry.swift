@@ -4,17 +4,13 @@ import Logging
 import SyncCore
 import Synchronization
 
-/// What a device may do: a worker writes its grids, township and county staff see and write
-/// everything under their area, an operator manages the server.
-enum DeviceRole: String, Codable, CaseIterable {
-    case worker, township, county, `operator`
-}
-
 /// An enrolled device as the server knows it.
 struct Device: Codable, Equatable {
     var id: String
     var site: String
     var role: DeviceRole
+    /// The enrolled person (nil for devices enrolled before names were recorded).
+    var name: String?
     var scopes: [String]
     var enrolledMillis: Int64
     var revokedMillis: Int64?
@@ -23,6 +19,13 @@ struct Device: Codable, Equatable {
     var acknowledged: Int64
 
     var areaScopes: [AreaPath] { scopes.compactMap { try? AreaPath($0) } }
+
+    /// The sender its pushes are merged as: bound to its site, role, person and scopes. A device
+    /// enrolled before names were recorded has its author columns unchecked.
+    var sender: Sender {
+        Sender(
+            scopes: areaScopes, site: SiteID(hex: site), role: role, author: name.map { .named($0) } ?? .unchecked)
+    }
 }
 
 /// Why a request is not authenticated or an enrollment is refused.
@@ -31,6 +34,8 @@ enum AuthError: Error, Equatable {
     case revoked(deviceID: String)
     case invalidCode
     case invalid(String)
+    /// Another device already has this site id.
+    case siteTaken
 }
 
 /// Enrollment codes and devices, in their own SQLite file. Codes and credentials are stored only as
@@ -84,42 +89,59 @@ final class DeviceRegistry: Sendable {
                         acknowledged INTEGER NOT NULL DEFAULT 0);
                     """)
         }
+        migrator.registerMigration("v2-names") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE enrollments ADD COLUMN name TEXT;
+                    ALTER TABLE devices ADD COLUMN name TEXT;
+                    CREATE INDEX devices_site ON devices(site);
+                    """)
+        }
         try migrator.migrate(database)
     }
 
     /// Creates a one-time enrollment code for a device of `role` with `scopes`; returns the code.
-    func createEnrollment(role: DeviceRole, scopes: [AreaPath], ttlSeconds: Int, nowMillis: Int64) throws -> String {
+    func createEnrollment(role: DeviceRole, scopes: [AreaPath], name: String? = nil, ttlSeconds: Int, nowMillis: Int64) throws -> String {
         guard !scopes.isEmpty else { throw AuthError.invalid("a device needs at least one scope") }
         let code = Secrets.enrollmentCode()
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO enrollments (code_digest, role, scopes, expires_millis) VALUES (?, ?, ?, ?)",
+                sql: "INSERT INTO enrollments (code_digest, role, scopes, expires_millis, name) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
                     Secrets.digest(Secrets.normalizeCode(code)), role.rawValue, scopes.map(\.string).joined(separator: " "),
-                    nowMillis + Int64(ttlSeconds) * 1000,
+                    nowMillis + Int64(ttlSeconds) * 1000, name,
                 ])
         }
         return code
     }
 
     /// Redeems `code` for a new device with site id `site`; returns the device and its credential.
-    func enroll(code: String, site: SiteID, nowMillis: Int64) throws -> (Device, String) {
+    /// A site id belongs to one device: a site another device has is refused (the code stays
+    /// unused). The person is the operator's name for the code, else the one the device gave, else
+    /// the device's id.
+    func enroll(code: String, site: SiteID, name proposed: String? = nil, nowMillis: Int64) throws -> (Device, String) {
         let digest = Secrets.digest(Secrets.normalizeCode(code))
         let credential = Secrets.credential()
         let device = try database.write { db -> Device in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enrollments WHERE code_digest = ?", arguments: [digest]),
                 (row["used_by"] as String?) == nil, (row["expires_millis"] as Int64) > nowMillis
             else { throw AuthError.invalidCode }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE site = ?", arguments: [site.hex]) != nil {
+                throw AuthError.siteTaken
+            }
             let id = "dev-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             let device = Device(
                 id: id, site: site.hex, role: DeviceRole(rawValue: row["role"]) ?? .worker,
+                // Every device enrolled now has a person's name; its id stands in when nobody gave one.
+                name: (row["name"] as String?) ?? proposed ?? id,
                 scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: nowMillis,
                 revokedMillis: nil, lastSyncMillis: nil, acknowledged: 0)
             try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [id, digest])
             try db.execute(
-                sql: "INSERT INTO devices (id, credential_digest, site, role, scopes, enrolled_millis) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO devices (id, credential_digest, site, role, scopes, enrolled_millis, name) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     id, Secrets.digest(credential), site.hex, device.role.rawValue, device.scopes.joined(separator: " "), nowMillis,
+                    device.name,
                 ])
             return device
         }
@@ -228,7 +250,7 @@ final class DeviceRegistry: Sendable {
 
     static func device(_ row: Row) -> Device {
         Device(
-            id: row["id"], site: row["site"], role: DeviceRole(rawValue: row["role"]) ?? .worker,
+            id: row["id"], site: row["site"], role: DeviceRole(rawValue: row["role"]) ?? .worker, name: row["name"],
             scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: row["enrolled_millis"],
             revokedMillis: row["revoked_millis"], lastSyncMillis: row["last_sync_millis"], acknowledged: row["acknowledged"])
     }

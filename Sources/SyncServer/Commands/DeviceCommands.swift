@@ -12,8 +12,11 @@ struct EnrollCommand: ParsableCommand {
     @Option(name: .customLong("scope"), help: "An area path the device may read and write (repeatable).")
     var scopes: [String] = []
 
-    @Option(help: "worker, township, county or operator.")
+    @Option(help: "worker, village, township, county or operator.")
     var role: String = "worker"
+
+    @Option(help: "The person the device is for: the author the server records for its events and reports.")
+    var name: String?
 
     @Option(help: "How many codes to print, one a line; `{n}` in a scope becomes 1, 2, 3, … (one grid per device).")
     var count: Int = 1
@@ -23,7 +26,12 @@ struct EnrollCommand: ParsableCommand {
         for s in scopes {
             do { _ = try AreaPath(s.replacingOccurrences(of: "{n}", with: "1")) } catch { throw ValidationError(error.description) }
         }
-        guard DeviceRole(rawValue: role) != nil else { throw ValidationError("role must be one of worker, township, county, operator") }
+        guard DeviceRole(rawValue: role) != nil else {
+            throw ValidationError("role must be one of worker, village, township, county, operator")
+        }
+        if let name {
+            do { _ = try InputRules.personName(name) } catch { throw ValidationError("--name: \(error.description)") }
+        }
         guard (1...10_000).contains(count) else { throw ValidationError("count must be 1 to 10000") }
     }
 
@@ -35,6 +43,7 @@ struct EnrollCommand: ParsableCommand {
             let code = try registry.createEnrollment(
                 role: DeviceRole(rawValue: role)!,
                 scopes: try scopes.map { try AreaPath($0.replacingOccurrences(of: "{n}", with: String(n))) },
+                name: try name.map(InputRules.personName),
                 ttlSeconds: config.enrollmentTTLSeconds,
                 nowMillis: Int64(SystemWallClock().nowMillis()))
             print(code)
@@ -96,7 +105,7 @@ struct DevicesCommand: ParsableCommand {
             let d = item.device
             let last = d.lastSyncMillis.map { Date(timeIntervalSince1970: Double($0) / 1000).description } ?? "never"
             print(
-                "\(d.id)  \(d.role.rawValue)  \(d.revokedMillis == nil ? "active" : "REVOKED")  last sync \(last)  receipt \(d.acknowledged)  "
+                "\(d.id)  \(d.name ?? "(no name)")  \(d.role.rawValue)  \(d.revokedMillis == nil ? "active" : "REVOKED")  last sync \(last)  receipt \(d.acknowledged)  "
                     + "pending photos \(item.pendingPhotos)  \(d.scopes.joined(separator: " "))")
         }
     }
@@ -108,7 +117,7 @@ struct Listing: Encodable {
     var pendingPhotos: Int
 
     enum CodingKeys: String, CodingKey {
-        case id, site, role, scopes, enrolledMillis, revokedMillis, lastSyncMillis, acknowledged, pendingPhotos
+        case id, site, role, name, scopes, enrolledMillis, revokedMillis, lastSyncMillis, acknowledged, pendingPhotos
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -116,6 +125,7 @@ struct Listing: Encodable {
         try c.encode(device.id, forKey: .id)
         try c.encode(device.site, forKey: .site)
         try c.encode(device.role, forKey: .role)
+        try c.encodeIfPresent(device.name, forKey: .name)
         try c.encode(device.scopes, forKey: .scopes)
         try c.encode(device.enrolledMillis, forKey: .enrolledMillis)
         try c.encodeIfPresent(device.revokedMillis, forKey: .revokedMillis)

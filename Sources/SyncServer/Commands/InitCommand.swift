@@ -32,6 +32,12 @@ struct InitCommand: ParsableCommand {
     )
     var syncRecordDelay: Int = 100
 
+    @Option(help: "Bytes of records (ids and values) one device may push per day (default 64 MiB).")
+    var deviceRecordBudget: Int = 64 << 20
+
+    @Option(help: "Bytes of photos one device may upload per day (default 1 GiB).")
+    var devicePhotoBudget: Int = 1 << 30
+
     @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
     var certificate: String?
     @Option(help: "The private key (PEM) of --certificate.")
@@ -47,6 +53,9 @@ struct InitCommand: ParsableCommand {
         let given = [certificate, key, ca].compactMap { $0 }.count
         guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
         guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
+        guard deviceRecordBudget >= 1 << 20, devicePhotoBudget >= 1 << 20 else {
+            throw ValidationError("--device-record-budget and --device-photo-budget are at least 1048576 bytes")
+        }
     }
 
     func run() throws {
@@ -54,12 +63,15 @@ struct InitCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: folder.config.path) {
             throw ValidationError("\(self.folder) is already a server data folder")
         }
-        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var config = ServerConfig()
         config.port = port
         config.idleTimeoutSeconds = idleTimeout
         config.requestTimeoutSeconds = requestTimeout
         config.syncRecordDelayMillis = syncRecordDelay
+        config.deviceRecordBytesPerDay = deviceRecordBudget
+        config.devicePhotoBytesPerDay = devicePhotoBudget
         config.hosts = hosts
         if let certificate, let key, let ca {
             try Data(contentsOf: URL(fileURLWithPath: ca)).write(to: folder.caCertificate)

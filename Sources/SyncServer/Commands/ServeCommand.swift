@@ -9,6 +9,15 @@ import NIOSSL
 import Prometheus
 import SyncCore
 
+/// The TLS settings the server serves with.
+enum ServerTLS {
+    /// The TLS 1.2 suites offered: ECDHE key exchange with AES-GCM or ChaCha20-Poly1305.
+    static let tls12CipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+}
+
 /// `gridsync-server serve`: HTTPS until SIGTERM or SIGINT, then a graceful shutdown.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve HTTPS (TLS 1.2 minimum, 1.3 preferred).")
@@ -42,12 +51,27 @@ struct ServeCommand: AsyncParsableCommand {
             privateKey: .privateKey(try NIOSSLPrivateKey(file: folder.serverKey.path, format: .pem)))
         tls.minimumTLSVersion = .tlsv12
         tls.maximumTLSVersion = .tlsv13
+        // TLS 1.2 with forward secrecy and AEAD only (TLS 1.3's suites are all AEAD): no CBC, no SHA-1 MAC.
+        tls.cipherSuites = ServerTLS.tls12CipherSuites
 
         let requestGrace = TimeAmount.seconds(Int64(config.requestTimeout))
         let deadlineLogger = logger
         let address = config.bindAddress
         let configuredPort = config.port
-        let photos = PhotoService(blobs: try BlobStore(folder: folder.photos), store: store, maxPhotoBytes: config.maxPhotoBytes)
+        let blobs = try BlobStore(folder: folder.photos)
+        // Uploads left unfinished for a week are dropped, at start and every hour.
+        let expiryLogger = logger
+        let expiry = Task.detached {
+            while !Task.isCancelled {
+                let removed = blobs.expirePartials(untouchedSince: Date().addingTimeInterval(-7 * 86_400))
+                if removed > 0 { expiryLogger.info("expired unfinished photo uploads", metadata: ["count": "\(removed)"]) }
+                try? await Task.sleep(for: .seconds(3600))
+            }
+        }
+        defer { expiry.cancel() }
+        let photos = PhotoService(
+            blobs: blobs, store: store, grants: try PhotoGrants(path: folder.photoGrants.path),
+            maxPhotoBytes: config.maxPhotoBytes, wallClock: SystemWallClock(), budget: service.budget)
         let app = Application(
             router: Routes.router(service: service, photos: photos, metrics: metrics),
             server: try .tls(

@@ -31,6 +31,18 @@ struct ServerConfig: Codable, Equatable {
     /// in older configs: the default.
     var syncRecordDelayMillis: Int?
 
+    /// Bytes of records (ids and values) one device may push per day; nil in older configs: the default.
+    var deviceRecordBytesPerDay: Int?
+
+    /// Bytes of photos one device may upload per day; nil in older configs: the default.
+    var devicePhotoBytesPerDay: Int?
+
+    /// The daily record budget in effect: 64 MiB, thousands of times a worker's day.
+    var recordBudget: Int { deviceRecordBytesPerDay ?? 64 << 20 }
+
+    /// The daily photo budget in effect: 1 GiB, a hundred times a worker's day.
+    var photoBudget: Int { devicePhotoBytesPerDay ?? 1 << 30 }
+
     /// The idle timeout in effect.
     var idleTimeout: Int { idleTimeoutSeconds ?? 60 }
 
@@ -55,6 +67,8 @@ struct DataFolder {
     var serverCertificate: URL { url.appendingPathComponent("server.pem") }
     var serverKey: URL { url.appendingPathComponent("server-key.pem") }
     var photos: URL { url.appendingPathComponent("photos") }
+    /// Which grids may see which photo (`PhotoGrants`).
+    var photoGrants: URL { url.appendingPathComponent("photo-grants.sqlite") }
 
     func loadConfig() throws -> ServerConfig {
         guard FileManager.default.fileExists(atPath: config.path) else {
@@ -74,10 +88,16 @@ struct DataFolder {
         try encoder.encode(config).write(to: self.config, options: .atomic)
     }
 
-    /// Writes a secret file readable by its owner only.
+    /// Writes a new secret file, created readable by its owner only (never widened, then narrowed).
     static func writeSecret(_ text: String, to url: URL) throws {
-        try Data(text.utf8).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ServerError.setup("cannot create \(url.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            throw ServerError.setup("cannot write \(url.path): \(String(cString: strerror(errno)))")
+        }
     }
 }
 

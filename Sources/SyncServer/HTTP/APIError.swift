@@ -30,6 +30,9 @@ struct APIError: Error, Equatable {
         case let .revoked(id): self = .revoked(id)
         case .invalidCode: self = .enrollmentRefused
         case let .invalid(m): self = .badRequest(m)
+        case .siteTaken:
+            self = APIError(
+                status: 409, code: "site_taken", message: "another device already has this site id: make a new replica and enroll again")
         }
     }
 

@@ -7,7 +7,10 @@ import SyncCore
 struct PhotoService: Sendable {
     let blobs: BlobStore
     let store: any SyncStore
+    let grants: PhotoGrants
     let maxPhotoBytes: Int
+    let wallClock: any WallClock
+    let budget: StorageBudget
     let metrics = ServerMetrics()
 
     struct StatusRequest: Codable {
@@ -21,6 +24,19 @@ struct PhotoService: Sendable {
         /// Bytes the server holds (the full size once complete): resume the upload here.
         var received: Int
         var complete: Bool
+        /// For a photo the server holds but the device's grids may not see yet: 64 hex digits to
+        /// answer with `PhotoProof` over the bytes (`POST /v1/photos/<sha256>/proof`).
+        var challenge: String?
+    }
+
+    struct ProofRequest: Codable {
+        var challenge: String
+        var proof: String
+    }
+
+    struct ProofResponse: Codable {
+        /// The grids of the device's scopes that may now see the photo.
+        var grids: [String]
     }
 
     struct StatusResponse: Codable {
@@ -32,12 +48,27 @@ struct PhotoService: Sendable {
         var complete: Bool
     }
 
-    func inScope(_ hash: String, device: Device) throws(APIError) -> Bool {
+    func inScope(_ hash: String, device: Device) throws(APIError) -> Bool { try !referencingGrids(hash, device: device).isEmpty }
+
+    /// The grids of the device's scopes whose records reference photo `hash`.
+    func referencingGrids(_ hash: String, device: Device) throws(APIError) -> [String] {
         do {
             let scopes = device.areaScopes
-            return try store.photoGrids(hash).contains { AreaPath.isInScopes($0, scopes) }
+            return try store.photoGrids(hash).filter { AreaPath.isInScopes($0, scopes) }
         } catch {
             throw .badRequest("\(error)")
+        }
+    }
+
+    /// True when one of the device's grids referencing `hash` may see it (see `PhotoGrants`).
+    func mayRead(_ hash: String, device: Device) throws(APIError) -> Bool {
+        let grids = try referencingGrids(hash, device: device)
+        if grids.isEmpty { return false }
+        do {
+            guard let granted = try grants.grids(hash) else { return true }
+            return grids.contains { granted.contains($0) }
+        } catch {
+            throw .internal("internal server error")
         }
     }
 
@@ -51,7 +82,12 @@ struct PhotoService: Sendable {
             guard (try? InputRules.checkHash(hash)) != nil else { throw .badRequest("not a SHA-256 hex digest: \(raw)") }
             let allowed = try inScope(hash, device: device)
             let received = allowed ? blobs.receivedBytes(hash) : 0
-            result.append(PhotoStatus(sha256: hash, referenced: allowed, received: received, complete: allowed && blobs.contains(hash)))
+            let complete = allowed && blobs.contains(hash)
+            var challenge: String?
+            if complete, try !mayRead(hash, device: device) {
+                challenge = grants.challenge(device: device.id, hash: hash, nowMillis: wallClock.nowMillis())
+            }
+            result.append(PhotoStatus(sha256: hash, referenced: allowed, received: received, complete: complete, challenge: challenge))
         }
         return StatusResponse(photos: result)
     }
@@ -67,10 +103,16 @@ struct PhotoService: Sendable {
                 status: 409, code: "not_referenced", message: "no record in your scopes references photo \(hash): sync records first")
         }
         let result: BlobStore.AppendResult
+        let heldBefore = blobs.contains(hash)
+        if !heldBefore { try budget.spend(chunk.count, of: .photos, device: device.id, nowMillis: wallClock.nowMillis()) }
         do {
             result = try blobs.append(hash, offset: offset, chunk: chunk, total: total)
+            // Whoever sent the last bytes of a verified upload held them all: its grids may see it.
+            if case .complete = result, !heldBefore { try grants.grant(hash, grids: try referencingGrids(hash, device: device)) }
+        } catch let error as APIError {
+            throw error
         } catch {
-            throw .badRequest(error.description)
+            throw .badRequest("\(error)")
         }
         metrics.photoBytes.increment(by: chunk.count)
         switch result {
@@ -89,7 +131,7 @@ struct PhotoService: Sendable {
         data: Data, total: Int, range: Range<Int>
     )? {
         let hash = raw.lowercased()
-        guard (try? InputRules.checkHash(hash)) != nil, try inScope(hash, device: device), let total = blobs.size(hash) else { return nil }
+        guard (try? InputRules.checkHash(hash)) != nil, try mayRead(hash, device: device), let total = blobs.size(hash) else { return nil }
         var slice = 0..<total
         if let range {
             guard range.lowerBound < total else {
@@ -102,5 +144,37 @@ struct PhotoService: Sendable {
         } catch {
             return nil
         }
+    }
+
+    /// Checks a device's answer to its challenge over photo `hash`; on success its grids that
+    /// reference the photo may see it.
+    func prove(hash raw: String, _ body: Data, device: Device) throws(APIError) -> ProofResponse {
+        let hash = raw.lowercased()
+        guard (try? InputRules.checkHash(hash)) != nil else { throw .badRequest("not a SHA-256 hex digest: \(raw)") }
+        guard let request = try? JSONDecoder().decode(ProofRequest.self, from: body) else {
+            throw .badRequest("expected JSON {\"challenge\": \"<64 hex digits>\", \"proof\": \"<64 hex digits>\"}")
+        }
+        let grids = try referencingGrids(hash, device: device)
+        guard !grids.isEmpty, blobs.contains(hash) else {
+            throw APIError(status: 404, code: "not_found", message: "no such photo in your scopes")
+        }
+        guard grants.isCurrent(request.challenge.lowercased(), device: device.id, hash: hash, nowMillis: wallClock.nowMillis()) else {
+            throw APIError(status: 409, code: "stale_challenge", message: "the challenge is not current: ask /v1/photos/status again")
+        }
+        let bytes: Data
+        do {
+            bytes = try blobs.read(hash)
+        } catch {
+            throw .internal("internal server error")
+        }
+        guard PhotoProof.answer(challenge: request.challenge.lowercased(), photo: bytes) == request.proof.lowercased() else {
+            throw APIError(status: 403, code: "proof_refused", message: "the proof does not match the photo's bytes")
+        }
+        do {
+            try grants.grant(hash, grids: grids)
+        } catch {
+            throw .internal("internal server error")
+        }
+        return ProofResponse(grids: grids.sorted())
     }
 }

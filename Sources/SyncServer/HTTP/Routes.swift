@@ -14,6 +14,7 @@ enum Routes {
         // Request logs carry method, path and status only: never headers, so never a credential.
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: JSONErrorMiddleware())
 
         router.get("/metrics") { _, _ -> Response in
             Response(
@@ -28,7 +29,8 @@ enum Routes {
                 200,
                 [
                     "status": "ok", "sequence": sequence, "protocol": Int(SyncMessageCoding.protocolVersion),
-                    "changesetFormats": ChangesetEncoding.supportedVersions.map(Int.init), "capabilities": ["sync", "photos", "metrics"],
+                    "changesetFormats": ChangesetEncoding.supportedVersions.map(Int.init),
+                    "capabilities": ["sync", "photos", "photo-proof", "metrics"],
                 ])
         }
 
@@ -80,6 +82,14 @@ enum Routes {
                     throw Partial.body(part)
                 }
                 return try encoded(try photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: chunk), device: device))
+            }
+        }
+
+        router.post("/v1/photos/:hash/proof") { request, context -> Response in
+            await respond {
+                let device = try service.authenticate(request.headers[.authorization])
+                let body = try await collect(request, limit: 4096)
+                return try encoded(try photos.prove(hash: context.parameters.get("hash") ?? "", Data(buffer: body), device: device))
             }
         }
 
@@ -155,15 +165,17 @@ enum Routes {
                 throw APIError.badRequest("the request body ended before its Content-Length")
             }
         } catch let error as APIError {
-            return Response(
-                status: .init(code: error.status), headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(data: error.json)))
+            return Self.error(error)
         } catch {
-            let e = APIError.internal("unexpected error")
-            return Response(
-                status: .internalServerError, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: e.json))
-            )
+            return Self.error(.internal("internal server error"))
         }
+    }
+
+    /// The JSON answer of `error` (protocol.md §4.6).
+    static func error(_ error: APIError) -> Response {
+        Response(
+            status: .init(code: error.status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(data: error.json)))
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

@@ -13,6 +13,7 @@ struct SyncService: Sendable {
     let metrics = ServerMetrics()
     let logger: Logger
     let committer: GroupCommitter
+    let budget: StorageBudget
 
     init(
         store: any SyncStore, registry: DeviceRegistry, config: ServerConfig, caCertificatePEM: String, wallClock: any WallClock,
@@ -25,6 +26,7 @@ struct SyncService: Sendable {
         self.wallClock = wallClock
         self.logger = logger
         self.committer = GroupCommitter(store: store)
+        self.budget = StorageBudget(recordBytesPerDay: config.recordBudget, photoBytesPerDay: config.photoBudget)
     }
 
     func enroll(_ body: Data) throws(APIError) -> EnrollResponse {
@@ -34,11 +36,20 @@ struct SyncService: Sendable {
         guard let site = SiteID(hex: request.site.lowercased()), site.rawValue != 0 else {
             throw .badRequest("site must be 16 hex digits, not zero")
         }
+        var name: String?
+        if let proposed = request.name {
+            do {
+                name = try InputRules.personName(proposed)
+            } catch {
+                throw .badRequest("name: \(error.description)")
+            }
+        }
         do {
-            let (device, credential) = try registry.enroll(code: request.code, site: site, nowMillis: Int64(wallClock.nowMillis()))
+            let (device, credential) = try registry.enroll(
+                code: request.code, site: site, name: name, nowMillis: Int64(wallClock.nowMillis()))
             logger.info("enrolled", metadata: ["device": "\(device.id)", "role": "\(device.role.rawValue)", "scopes": "\(device.scopes)"])
             return EnrollResponse(
-                device: device.id, credential: credential, role: device.role.rawValue, scopes: device.scopes,
+                device: device.id, credential: credential, role: device.role.rawValue, name: device.name, scopes: device.scopes,
                 caCertificate: caCertificatePEM, serverTimeMillis: wallClock.nowMillis(),
                 protocolVersion: Int(SyncMessageCoding.protocolVersion))
         } catch let error as AuthError {
@@ -71,10 +82,15 @@ struct SyncService: Sendable {
             throw .badRequest(error.description)
         }
         let scopes = device.areaScopes
+        let sender = device.sender
+        if !request.changes.isEmpty {
+            try budget.spend(
+                ChangesetEncoding.expandedBytes(request.changes), of: .records, device: device.id, nowMillis: wallClock.nowMillis())
+        }
         let started = ContinuousClock.now
         do {
             // Idempotent: a batch repeated after a lost response changes nothing the second time.
-            let report = request.changes.isEmpty ? ApplyReport() : try await committer.apply(request.changes, scopes: scopes)
+            let report = request.changes.isEmpty ? ApplyReport() : try await committer.apply(request.changes, from: sender)
             let rejections = Self.locate(report.rejected, in: request.changes)
             let accepted = report.applied
             // What this push stored stays out of this pull: the device has it.
@@ -112,7 +128,9 @@ struct SyncService: Sendable {
                 ])
             return answer
         } catch {
-            throw .internal("sync failed: \(error)")
+            // The detail goes to the operator's log, never to the client.
+            logger.error("sync failed", metadata: ["device": "\(device.id)", "error": "\(error)"])
+            throw .internal("internal server error: nothing of this request was stored")
         }
     }
 

@@ -8,7 +8,7 @@ import SyncCore
 final class GroupCommitter: @unchecked Sendable {
     private struct Pending {
         var changes: Changeset
-        var scopes: [AreaPath]
+        var sender: Sender
         var continuation: CheckedContinuation<ApplyReport, any Error>
     }
 
@@ -25,10 +25,10 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Merges `changes` durably (together with whatever else is waiting) and returns its report.
-    func apply(_ changes: Changeset, scopes: [AreaPath]) async throws -> ApplyReport {
+    func apply(_ changes: Changeset, from sender: Sender) async throws -> ApplyReport {
         try await withCheckedThrowingContinuation { continuation in
             lock.lock()
-            pending.append(Pending(changes: changes, scopes: scopes, continuation: continuation))
+            pending.append(Pending(changes: changes, sender: sender, continuation: continuation))
             let start = !draining
             draining = true
             lock.unlock()
@@ -51,7 +51,7 @@ final class GroupCommitter: @unchecked Sendable {
             lock.unlock()
             if group.isEmpty { return }
             do {
-                let reports = try store.apply(batch: group.map { ($0.changes, $0.scopes) })
+                let reports = try store.apply(batch: group.map { ($0.changes, $0.sender) })
                 for (item, report) in zip(group, reports) { item.continuation.resume(returning: report) }
             } catch {
                 for item in group { item.continuation.resume(throwing: error) }

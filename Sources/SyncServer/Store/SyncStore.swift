@@ -3,10 +3,10 @@ import SyncCore
 /// The server's store of merged records, behind an interface so that a PostgreSQL store can follow
 /// the embedded SQLite one. Every accepted change goes through SyncCore's merge.
 protocol SyncStore: Sendable {
-    /// Merges pushed changes, refusing those outside `scopes` or otherwise invalid one by one.
-    func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport
+    /// Merges pushed changes, refusing those `sender` may not write or otherwise invalid one by one.
+    func apply(_ changes: Changeset, from sender: Sender) throws -> ApplyReport
     /// Merges the pushes of several devices in one durable transaction.
-    func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport]
+    func apply(batch: [(Changeset, Sender)]) throws -> [ApplyReport]
     /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`, leaving out
     /// the sequence numbers in `skipping` (what the requesting device itself just pushed).
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) throws -> ChangeBatch
@@ -20,9 +20,9 @@ protocol SyncStore: Sendable {
 struct ReplicaStore: SyncStore {
     let replica: Replica
 
-    func apply(_ changes: Changeset, scopes: [AreaPath]) throws -> ApplyReport { try replica.apply(changes, scopes: scopes) }
+    func apply(_ changes: Changeset, from sender: Sender) throws -> ApplyReport { try replica.apply(changes, from: sender) }
 
-    func apply(batch: [(Changeset, [AreaPath])]) throws -> [ApplyReport] { try replica.apply(batch: batch.map { ($0.0, $0.1) }) }
+    func apply(batch: [(Changeset, Sender)]) throws -> [ApplyReport] { try replica.apply(batch: batch) }
 
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) throws -> ChangeBatch {
         try replica.changes(since: cursor, maxChanges: maxChanges, scopes: scopes, skipping: skipping)

@@ -1,0 +1,58 @@
+import Crypto
+import Foundation
+import GRDB
+import SyncCore
+
+/// Which grids may see a photo: those where a device showed it holds the bytes, by uploading them
+/// whole or by answering a challenge over them. A record naming a hash is not enough: a hash alone
+/// must not unlock another grid's photo.
+final class PhotoGrants: Sendable {
+    private let database: DatabaseQueue
+    /// The key challenges are derived from; new at every start (a challenge lives minutes).
+    private let challengeKey: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
+    /// How long a challenge stays valid: its own period and the next.
+    static let challengePeriodMillis: UInt64 = 10 * 60 * 1000
+
+    init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        database = try DatabaseQueue(path: path, configuration: config)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-photo-grants") { db in
+            try db.execute(
+                sql: "CREATE TABLE photo_grants (sha256 TEXT NOT NULL, grid TEXT NOT NULL, PRIMARY KEY (sha256, grid)) WITHOUT ROWID")
+        }
+        try migrator.migrate(database)
+    }
+
+    /// Lets `grids` see photo `hash`.
+    func grant(_ hash: String, grids: [String]) throws {
+        if grids.isEmpty { return }
+        try database.write { db in
+            for grid in grids {
+                try db.execute(sql: "INSERT OR IGNORE INTO photo_grants (sha256, grid) VALUES (?, ?)", arguments: [hash, grid])
+            }
+        }
+    }
+
+    /// The grids that may see photo `hash`; nil when none was ever recorded (a photo completed
+    /// before grants existed: every grid referencing it may see it, as before).
+    func grids(_ hash: String) throws -> Set<String>? {
+        let grids = try database.read { db in
+            try String.fetchAll(db, sql: "SELECT grid FROM photo_grants WHERE sha256 = ?", arguments: [hash])
+        }
+        return grids.isEmpty ? nil : Set(grids)
+    }
+
+    /// The challenge for `device` over photo `hash` in the period of `nowMillis` (64 hex digits).
+    func challenge(device: String, hash: String, nowMillis: UInt64, periodsBack: UInt64 = 0) -> String {
+        let period = nowMillis / Self.challengePeriodMillis - periodsBack
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(device)|\(hash)|\(period)".utf8), using: SymmetricKey(data: challengeKey))
+        return Hex.string(mac)
+    }
+
+    /// True when `challenge` is one this server gave `device` for `hash` lately.
+    func isCurrent(_ challenge: String, device: String, hash: String, nowMillis: UInt64) -> Bool {
+        (0...1).contains { challenge == self.challenge(device: device, hash: hash, nowMillis: nowMillis, periodsBack: UInt64($0)) }
+    }
+}

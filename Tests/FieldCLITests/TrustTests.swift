@@ -1,0 +1,48 @@
+import Foundation
+import SyncCore
+import Testing
+
+/// The field tool at the trust boundary: it never builds a request the server must refuse for its
+/// size, it refuses locally what the device's role may not do, and it records events under the
+/// person the device is enrolled for.
+@Suite struct TrustTests {
+    @Test func fourOneLetterNotesOf32KiBSyncAndTheRecordsBehindThemToo() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2], person: "扎西")
+        let notes = String(repeating: "a", count: 32 * 1024)
+        for i in 0..<4 { worker.ok(["household", "add", "--door-plate", "\(i)号", "--notes", notes]) }
+        let behind = worker.id(["household", "add", "--door-plate", "之后"])
+        let summary = worker.sync()
+        #expect((summary["refused"] as? [Any])?.isEmpty == true, "\(summary)")
+        #expect(summary["pushed"] as? Int == 4 * 3 + 2)
+        let status = worker.ok(["status", "--json"]).object
+        #expect(status["changesWaiting"] as? Int == 0, "\(status)")
+        let county = try cluster.device("county", role: "county", scopes: [county])
+        county.sync()
+        #expect(county.ok(["household", "show", String(behind.prefix(8)), "--json"]).output.contains("之后"))
+    }
+
+    @Test func aRoleIsEnforcedLocallyAndEventsCarryTheEnrolledPerson() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let code = try cluster.serverCommand(["enroll", "--data", cluster.data.path, "--scope", g2, "--name", "扎西"])
+        let home = cluster.folder.appendingPathComponent("worker").path
+        let worker = Device(home: home)
+        // The operator's name for the code wins over the one the device proposes.
+        worker.ok(["init", "--server", cluster.url, "--enroll", code, "--ca", cluster.ca, "--name", "别人"])
+        let issue = worker.id(["issue", "report", "--kind", "dispute", "--tier", "medium", "--title", "邻里纠纷"])
+        let dispatch = worker.run(["issue", "dispatch", String(issue.prefix(8)), "--to", "卓玛"])
+        #expect(dispatch.status == 65 && dispatch.errors.contains("[not_permitted]"), "\(dispatch.errors)")
+        worker.ok(["issue", "accept", String(issue.prefix(8))])
+        worker.ok(["issue", "resolve", String(issue.prefix(8)), "--resolution", "调解"])
+        let close = worker.run(["issue", "close", String(issue.prefix(8))])
+        #expect(close.status == 65 && close.errors.contains("may not close a medium issue"), "\(close.errors)")
+        let summary = worker.sync()
+        #expect((summary["refused"] as? [Any])?.isEmpty == true, "\(summary)")
+        let shown = worker.ok(["issue", "show", String(issue.prefix(8)), "--json"]).output
+        #expect(shown.contains("扎西") && !shown.contains("别人"), "\(shown)")
+        let devices = try cluster.serverCommand(["devices", "--data", cluster.data.path, "--json"])
+        #expect(devices.contains("\"name\" : \"扎西\""), "\(devices)")
+    }
+}

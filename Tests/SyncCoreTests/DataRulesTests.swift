@@ -1,0 +1,262 @@
+import Foundation
+import Testing
+
+@testable import SyncCore
+
+/// The rules of the data (`Schema`, `ColumnRule`, `WritePolicy`), checked by the merge on every
+/// replica as the local API checks them, and the identity rules a server applies to a device.
+@Suite struct DataRulesTests {
+    static let gridA = "xizang/lhasa/a/g1"
+    static let gridB = "xizang/lhasa/b/g2"
+    static let hostile = SiteID(rawValue: 0xbad)
+
+    /// A change stamped `millisAhead` after the test epoch by `site`.
+    static func version(_ counter: UInt64 = 1, site: SiteID = hostile, millisAhead: UInt64 = 0) -> Version {
+        Version(timestamp: HLCTimestamp(millis: testEpochMillis + millisAhead, counter: counter), site: site)
+    }
+
+    /// A whole event row as a hostile device would write it.
+    static func event(
+        _ id: String, issue: String, grid: String, kind: String = "closed", at: HLCTimestamp? = nil, version v: Version = version(),
+        actor: String? = nil
+    ) -> RowChanges {
+        var changes = [
+            ColumnChange(column: "issue_id", value: .text(issue), version: v, base: nil),
+            ColumnChange(column: "kind", value: .text(kind), version: v, base: nil),
+            ColumnChange(column: "at", value: .integer(Int64(bitPattern: (at ?? v.timestamp).rawValue)), version: v, base: nil),
+        ]
+        if let actor { changes.append(ColumnChange(column: "actor", value: .text(actor), version: v, base: nil)) }
+        return RowChanges(table: "issue_events", rowID: id, grid: grid, changes: changes)
+    }
+
+    static func row(_ table: String, _ id: String, grid: String = gridA, _ values: [(String, Value)], version v: Version = version())
+        -> RowChanges
+    {
+        RowChanges(
+            table: table, rowID: id, grid: grid, changes: values.map { ColumnChange(column: $0.0, value: $0.1, version: v, base: nil) })
+    }
+
+    @Test func referencesIntoAnotherGridAreRefusedAndNeverFoldedIn() throws {
+        let folder = TemporaryFolder()
+        let server = try makeReplica(folder, "server")
+        let issueB = try server.reportIssue(IssueReport(grid: Self.gridB, kind: .dispute, title: "草场使用权纠纷"))
+        let householdB = try server.addHousehold(grid: Self.gridB, HouseholdFields(doorPlate: "3村12号"))
+        let issueA = try server.reportIssue(IssueReport(grid: Self.gridA, kind: .hazard, title: "电瓶车入户充电"))
+        let report = try server.apply(
+            Changeset(rows: [
+                Self.event("e-close", issue: issueB, grid: Self.gridA),
+                Self.event("e-up", issue: issueB, grid: Self.gridA, kind: "escalated"),
+                Self.row("photo_refs", "p1", [("owner_table", .text("issues")), ("owner_id", .text(issueB))]),
+                Self.row("issues", "i1", [("kind", .text("other")), ("title", .text("x")), ("household_id", .text(householdB))]),
+                Self.row("issues", issueA, [("household_id", .text(householdB))]),
+                Self.row(
+                    "conflicts", "c1",
+                    [("tbl", .text("issues")), ("row_id", .text(issueB)), ("col", .text("title")), ("lost_hlc", .integer(5))]),
+            ]))
+        #expect(report.applied == 6, "the other columns of mergeable rows still land: \(report.rejected)")
+        #expect(report.rejected.map(\.reason.code) == Array(repeating: "cross_grid", count: 10), "\(report.rejected)")
+        // An event is refused whole; of the other rows only the reference.
+        #expect(
+            report.rejected.filter { $0.table != "issue_events" }.map(\.column) == ["owner_id", "household_id", "household_id", "row_id"])
+        #expect(try server.issueDetail(issueB)?.issue.status == .reported)
+
+        // An event naming an issue not known yet is kept, but never counts for an issue of another grid.
+        let early = try makeReplica(folder, "early")
+        #expect(try early.apply(Changeset(rows: [Self.event("e-early", issue: issueB, grid: Self.gridA)])).rejected.isEmpty)
+        try sync(server, early)
+        #expect(try early.issueDetail(issueB)?.issue.status == .reported)
+        #expect(try early.issueDetail(issueB)?.events.map(\.kind) == [.reported])
+        #expect(try early.countyReport(fromMillis: 0, toMillis: UInt64.max >> 2, today: "2026-12-01").total.closed == 0)
+    }
+
+    @Test func anEventIsWrittenOnceAtItsOwnTime() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        let issue = try r.reportIssue(IssueReport(grid: Self.gridA, kind: .hazard, title: "消防隐患"))
+        let v = Self.version(3)
+        #expect(try r.apply(Changeset(rows: [Self.event("e1", issue: issue, grid: Self.gridA, kind: "visit", version: v)])).applied == 3)
+        // The same row again changes nothing; a different write of it is refused and reported.
+        let again = try r.apply(Changeset(rows: [Self.event("e1", issue: issue, grid: Self.gridA, kind: "visit", version: v)]))
+        #expect(again.rejected.isEmpty && again.applied == 0 && again.unchanged == 3)
+        let rewrite = try r.apply(
+            Changeset(rows: [Self.event("e1", issue: issue, grid: Self.gridA, kind: "closed", version: Self.version(9))]))
+        #expect(rewrite.rejected.count == 3 && rewrite.rejected.allSatisfy { $0.reason.code == "written_once" })
+        let added = try r.apply(Changeset(rows: [Self.row("issue_events", "e1", [("note", .text("later"))], version: Self.version(10))]))
+        #expect(added.rejected.map(\.reason.code) == ["written_once"])
+        #expect(try r.issueDetail(issue)?.events.map(\.kind) == [.reported, .visit])
+
+        // `at` is the timestamp the event was written with: a closing "ten years ahead" is refused.
+        let tenYears = HLCTimestamp(millis: testEpochMillis + 10 * 365 * 86_400_000, counter: 0)
+        let future = try r.apply(
+            Changeset(rows: [Self.event("e2", issue: issue, grid: Self.gridA, at: tenYears, version: Self.version(11))]))
+        #expect(future.rejected.map(\.reason.code).contains("invalid") && future.applied == 0, "\(future.rejected)")
+        // Parts of one event with different versions, or an event missing its kind, are refused.
+        var split = Self.event("e3", issue: issue, grid: Self.gridA, kind: "visit", version: Self.version(12))
+        split.changes[1].version = Self.version(13)
+        #expect(try r.apply(Changeset(rows: [split])).rejected.allSatisfy { $0.reason.code == "written_once" })
+        var partial = Self.event("e4", issue: issue, grid: Self.gridA, kind: "visit", version: Self.version(14))
+        partial.changes.remove(at: 1)
+        #expect(try r.apply(Changeset(rows: [partial])).rejected.first?.reason.description.contains("needs kind") == true)
+        try r.appendEvent(issueID: issue, kind: .accepted)
+        try r.appendEvent(issueID: issue, kind: .resolved)
+        try r.appendEvent(issueID: issue, kind: .reopened)
+        #expect(try r.issueDetail(issue)?.issue.status == .reopened)
+    }
+
+    @Test func valuesTheAPIRefusesTheMergeRefusesToo() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "r")
+        let longNote = String(repeating: "a", count: Limits.longText + 1)
+        let cases: [(String, String, Value)] = [
+            ("households", "notes", .text(longNote)), ("households", "door_plate", .text(String(repeating: "号", count: 30))),
+            ("households", "head_name_zh", .text("次仁\u{1}")), ("households", "phone", .text("call me")),
+            ("households", "tags", .text("独居,,低保")), ("households", "tags", .text("牧户,牧户")),
+            ("issues", "title", .text("line\nbreak")), ("issues", "due_date", .text("2026-02-30")),
+            ("issues", "due_date", .text("2026-04-31")), ("issues", "due_date", .text("2025-02-29")),
+            ("issues", "handler", .text(String(repeating: "x", count: 257))), ("photo_refs", "caption", .text("\u{7F}")),
+            ("conflicts", "lost_site", .text("zz")), ("grids", "name_zh", .text(String(repeating: "名", count: 100))),
+        ]
+        for (i, c) in cases.enumerated() {
+            let report = try r.apply(Changeset(rows: [Self.row(c.0, "row-\(i)", [(c.1, c.2)])]))
+            #expect(report.rejected.map(\.reason.code) == ["invalid"], "\(c.0).\(c.1) = \(c.2)")
+        }
+        let fine = try r.apply(
+            Changeset(rows: [
+                Self.row("households", "ok", [("notes", .text("第一行\n第二行\t")), ("tags", .text("独居,低保")), ("phone", .text("+86 891-1234"))])
+            ]))
+        #expect(fine.rejected.isEmpty && fine.applied == 3)
+        // The local API refuses the same values, with the field named.
+        #expect(throws: SyncCoreError.self) { try r.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "1", notes: longNote)) }
+        #expect(throws: SyncCoreError.self) {
+            try r.reportIssue(IssueReport(grid: Self.gridA, kind: .other, title: "x", dueDate: "2026-02-30"))
+        }
+        #expect(throws: SyncCoreError.self) {
+            try r.reportIssue(IssueReport(grid: Self.gridA, kind: .other, title: "x", dueDate: "2026-04-31"))
+        }
+        _ = try r.reportIssue(IssueReport(grid: Self.gridA, kind: .other, title: "x", dueDate: "2028-02-29"))
+    }
+
+    @Test func aServerBindsEachChangeToTheDeviceThatSentIt() throws {
+        let folder = TemporaryFolder()
+        let server = try makeReplica(folder, "server")
+        let issue = try server.reportIssue(IssueReport(grid: Self.gridA, kind: .dispute, tier: .medium, title: "邻里纠纷"))
+        let own = SiteID(rawValue: 0x1234)
+        let worker = Sender(scopes: [try AreaPath(Self.gridA)], site: own, role: .worker, author: .named("扎西"))
+        let v = Self.version(site: own)
+        let report = try server.apply(
+            Changeset(rows: [
+                Self.event("forged-site", issue: issue, grid: Self.gridA, kind: "visit", actor: "扎西"),
+                Self.event(
+                    "forged-author", issue: issue, grid: Self.gridA, kind: "visit", version: Self.version(2, site: own), actor: "卓玛"),
+                Self.event(
+                    "dispatch", issue: issue, grid: Self.gridA, kind: "dispatched", version: Self.version(3, site: own), actor: "扎西"),
+                Self.event(
+                    "close-medium", issue: issue, grid: Self.gridA, kind: "closed", version: Self.version(4, site: own), actor: "扎西"),
+                Self.row("grids", Self.gridA, [("name_zh", .text("假名"))], version: v),
+                Self.row("issues", "i2", [("kind", .text("other")), ("title", .text("x")), ("reporter", .text("卓玛"))], version: v),
+                Self.event("visit", issue: issue, grid: Self.gridA, kind: "visit", version: Self.version(5, site: own), actor: "扎西"),
+            ]), from: worker)
+        let codes = Dictionary(grouping: report.rejected, by: \.rowID).mapValues { Set($0.map(\.reason.code)) }
+        #expect(codes["forged-site"] == ["forged_site"])
+        #expect(codes["forged-author"] == ["forged_author"])
+        #expect(codes["dispatch"] == ["not_permitted"])
+        #expect(codes["close-medium"] == ["not_permitted"])
+        #expect(codes[Self.gridA] == ["not_permitted"])
+        #expect(codes["i2"] == ["forged_author"])
+        #expect(codes["visit"] == nil && report.applied == 4 + 2, "\(report.rejected)")
+        #expect(try server.issueDetail(issue)?.issue.status == .reported)
+
+        // A township may close a medium issue; an operator's device writes nothing.
+        let township = Sender(scopes: [try AreaPath("xizang/lhasa/a")], site: own, role: .township, author: .named("村干部"))
+        let close = Self.event("close", issue: issue, grid: Self.gridA, kind: "closed", version: Self.version(6, site: own), actor: "村干部")
+        #expect(try server.apply(Changeset(rows: [close]), from: township).rejected.isEmpty)
+        #expect(try server.issueDetail(issue)?.issue.status == .closed)
+        let op = Sender(scopes: [try AreaPath("xizang")], site: own, role: .operator, author: .named("运维"))
+        let household = Self.row("households", "h", [("door_plate", .text("1号"))], version: Self.version(7, site: own))
+        #expect(try server.apply(Changeset(rows: [household]), from: op).rejected.map(\.reason.code) == ["not_permitted"])
+    }
+
+    @Test func writePolicyFollowsTheOrderLoop() {
+        #expect(WritePolicy.refusal(role: .worker, event: .closed, issueTier: .small) == nil)
+        #expect(WritePolicy.refusal(role: .worker, event: .closed, issueTier: .medium) != nil)
+        #expect(WritePolicy.refusal(role: .worker, event: .reopened, issueTier: .small) != nil)
+        #expect(WritePolicy.refusal(role: .worker, event: .deescalated, issueTier: .medium) != nil)
+        #expect(WritePolicy.refusal(role: .village, event: .dispatched, issueTier: .small) == nil)
+        #expect(WritePolicy.refusal(role: .village, event: .closed, issueTier: .medium) != nil)
+        #expect(WritePolicy.refusal(role: .township, event: .closed, issueTier: .large) != nil)
+        #expect(WritePolicy.refusal(role: .township, event: .deescalated, issueTier: .medium) == nil)
+        #expect(WritePolicy.refusal(role: .county, event: .closed, issueTier: .large) == nil)
+        #expect(IssueEventKind.allCases.allSatisfy { WritePolicy.refusal(role: .operator, event: $0, issueTier: .small) != nil })
+        #expect(WritePolicy.refusal(role: .county, table: "grids") != nil)
+        #expect(WritePolicy.refusal(role: .worker, table: "households") == nil)
+    }
+
+    @Test func oneStringReferencedManyTimesCannotFloodAReceiver() throws {
+        // 2,000 rows all naming one 32 KiB text: a few KB on the wire, 64 MB of values once stored.
+        let big = String(repeating: "草", count: 10_000)
+        let v = Self.version()
+        let rows = (0..<2000).map {
+            RowChanges(
+                table: "households", rowID: "h\($0)", grid: Self.gridA,
+                changes: [ColumnChange(column: "notes", value: .text(big), version: v, base: nil)])
+        }
+        var body = ChangesetEncoding.encodeBody(Changeset(rows: rows))
+        let packed = Deflate.compress(body)
+        var bytes: [UInt8] = [1, 1]
+        var n = body.count
+        while n >= 0x80 {
+            bytes.append(UInt8(n & 0x7F) | 0x80)
+            n >>= 7
+        }
+        bytes.append(UInt8(n))
+        bytes += packed
+        #expect(bytes.count < 64 << 10)
+        #expect(throws: ChangesetDecodingError.self) { try ChangesetEncoding.decode(bytes) }
+        body.removeAll()
+
+        // A device with four 32 KiB notes of one letter: the encoder keeps within the bound.
+        let letters = (0..<4).map {
+            RowChanges(
+                table: "households", rowID: "n\($0)", grid: Self.gridA,
+                changes: [
+                    ColumnChange(column: "notes", value: .text(String(repeating: "a", count: Limits.longText)), version: v, base: nil)
+                ])
+        }
+        let encoded = ChangesetEncoding.encode(Changeset(rows: letters))
+        #expect(try ChangesetEncoding.decode(encoded, maxBodyBytes: 8 << 20).rows.count == 4)
+        let many = (0..<200).map {
+            RowChanges(
+                table: "households", rowID: "m\($0)", grid: Self.gridA,
+                changes: [
+                    ColumnChange(column: "notes", value: .text(String(repeating: "a", count: Limits.longText)), version: v, base: nil)
+                ])
+        }
+        let wide = ChangesetEncoding.encode(Changeset(rows: many))
+        #expect(wide[1] == 0, "sent as it is when compressing would break the bound")
+        #expect(try ChangesetEncoding.decode(wide).rows.count == 200)
+    }
+
+    @Test func aPulledChangeThisReplicaRefusesIsQuarantinedAndRetried() throws {
+        let folder = TemporaryFolder()
+        let clock = ManualWallClock(millis: testEpochMillis)
+        let device = try makeReplica(folder, "device", clock: clock)
+        let issueB = try device.reportIssue(IssueReport(grid: Self.gridB, kind: .dispute, title: "草场使用权纠纷"))
+        // Ten minutes ahead of this device's clock, and an event into another grid's issue.
+        let ahead = Self.row("households", "h-ahead", [("door_plate", .text("5号"))], version: Self.version(millisAhead: 600_000))
+        let cross = Self.event("e-cross", issue: issueB, grid: Self.gridA)
+        let report = try device.applyFromServer(Changeset(rows: [ahead, cross]))
+        #expect(report.rejected.count == 4)
+        let held = try device.quarantined()
+        #expect(held.map(\.code).sorted() == ["clock_skew", "cross_grid"])
+        #expect(held.first { $0.code == "cross_grid" }?.column == "issue_id,kind,at")
+        // Once the clock has caught up, the retry takes the household in; the cross-grid event stays.
+        clock.advance(by: 600_000)
+        let retried = try device.retryQuarantine()
+        #expect(retried.applied == 1)
+        #expect(try device.quarantined().map(\.code) == ["cross_grid"])
+        #expect(try device.households(limit: 10).contains { $0.id == "h-ahead" })
+        // A repeat of the same pull does not hold it twice.
+        _ = try device.applyFromServer(Changeset(rows: [cross]))
+        #expect(try device.quarantined().count == 1)
+    }
+}
