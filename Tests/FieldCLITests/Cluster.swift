@@ -107,15 +107,17 @@ final class Cluster: @unchecked Sendable {
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func code(role: String = "worker", scopes: [String]) throws -> String {
-        try serverCommand(["enroll", "--data", data.path, "--role", role] + scopes.flatMap { ["--scope", $0] })
+    func code(role: String = "worker", scopes: [String], person: String? = nil) throws -> String {
+        try serverCommand(
+            ["enroll", "--data", data.path, "--role", role] + scopes.flatMap { ["--scope", $0] } + (person.map { ["--name", $0] } ?? []))
     }
 
     /// A device folder in this cluster, enrolled with `scopes`.
     func device(_ name: String, role: String = "worker", scopes: [String], person: String? = nil) throws -> Device {
         let device = Device(home: folder.appendingPathComponent(name).path)
         let r = device.run(
-            ["init", "--server", url, "--enroll", try code(role: role, scopes: scopes), "--ca", ca] + (person.map { ["--name", $0] } ?? []))
+            ["init", "--server", url, "--enroll", try code(role: role, scopes: scopes, person: person), "--ca", ca]
+                + (person.map { ["--name", $0] } ?? []))
         guard r.status == 0 else { throw ClusterError.setup("init \(name): \(r.errors)") }
         return device
     }

@@ -53,12 +53,28 @@ import Testing
                     "conflicts", "c1",
                     [("tbl", .text("issues")), ("row_id", .text(issueB)), ("col", .text("title")), ("lost_hlc", .integer(5))]),
             ]))
-        #expect(report.applied == 6, "the other columns of mergeable rows still land: \(report.rejected)")
-        #expect(report.rejected.map(\.reason.code) == Array(repeating: "cross_grid", count: 10), "\(report.rejected)")
-        // An event is refused whole; of the other rows only the reference.
+        #expect(report.applied == 4, "the other columns of mergeable rows still land: \(report.rejected)")
+        #expect(report.rejected.map(\.reason.code) == Array(repeating: "cross_grid", count: 12), "\(report.rejected)")
+        // An event is refused whole; of the other rows the reference and the column naming its table.
         #expect(
-            report.rejected.filter { $0.table != "issue_events" }.map(\.column) == ["owner_id", "household_id", "household_id", "row_id"])
+            report.rejected.filter { $0.table != "issue_events" }.map(\.column) == [
+                "household_id", "household_id", "owner_table", "owner_id", "tbl", "row_id",
+            ])
         #expect(try server.issueDetail(issueB)?.issue.status == .reported)
+
+        // Re-aiming a reference by changing the table it names is checked as well: a household of
+        // grid A given the id of grid B's issue, then the photo's owner table switched to issues.
+        let v2 = Self.version(20)
+        #expect(
+            try server.apply(
+                Changeset(rows: [
+                    Self.row("households", issueB, [("door_plate", .text("同名"))], version: v2),
+                    Self.row("photo_refs", "p2", [("owner_table", .text("households")), ("owner_id", .text(issueB))], version: v2),
+                ])
+            ).rejected.isEmpty)
+        let reaimed = try server.apply(
+            Changeset(rows: [Self.row("photo_refs", "p2", [("owner_table", .text("issues"))], version: Self.version(21))]))
+        #expect(reaimed.rejected.map(\.reason.code) == ["cross_grid"])
 
         // An event naming an issue not known yet is kept, but never counts for an issue of another grid.
         let early = try makeReplica(folder, "early")
@@ -258,5 +274,47 @@ import Testing
         // A repeat of the same pull does not hold it twice.
         _ = try device.applyFromServer(Changeset(rows: [cross]))
         #expect(try device.quarantined().count == 1)
+    }
+
+    @Test func whatIsSetOnceStaysAsFirstWritten() throws {
+        let folder = TemporaryFolder()
+        let server = try makeReplica(folder, "server")
+        let own = SiteID(rawValue: 0x1234)
+        let worker = Sender(scopes: [try AreaPath(Self.gridA)], site: own, role: .worker, author: .named("扎西"))
+        // A large issue and its closing in one push, the event listed first: refused all the same.
+        let issue = Self.row(
+            "issues", "big", [("kind", .text("dispute")), ("tier", .text("large")), ("title", .text("大事")), ("reporter", .text("扎西"))],
+            version: Self.version(1, site: own))
+        let close = Self.event(
+            "close-big", issue: "big", grid: Self.gridA, kind: "closed", version: Self.version(2, site: own), actor: "扎西")
+        let first = try server.apply(Changeset(rows: [close, issue]), from: worker)
+        #expect(Set(first.rejected.map(\.rowID)) == ["close-big"] && first.rejected.allSatisfy { $0.reason.code == "not_permitted" })
+        // The tier reported and the reporter are set at creation: a worker cannot lower the tier by
+        // rewriting it (only a de-escalation event does), nor take the issue over.
+        let rewrite = try server.apply(
+            Changeset(rows: [
+                Self.row("issues", "big", [("tier", .text("small")), ("title", .text("小事"))], version: Self.version(3, site: own))
+            ]),
+            from: worker)
+        #expect(rewrite.rejected.map(\.column) == ["tier"] && rewrite.applied == 1)
+        #expect(try server.issueDetail("big")?.issue.tier == .large)
+
+        // The same event again under a newer version changes nothing, clocks included.
+        let visit = Self.event("v1", issue: "big", grid: Self.gridA, kind: "visit", version: Self.version(4, site: own), actor: "扎西")
+        #expect(try server.apply(Changeset(rows: [visit]), from: worker).applied == 3 + 1)
+        var again = visit
+        for i in again.changes.indices { again.changes[i].version = Self.version(9, site: own) }
+        again.changes[1].value = .text("visit")
+        #expect(try server.apply(Changeset(rows: [again]), from: worker).applied == 0)
+        let stored = try server.changes(since: 0).changeset.rows.first { $0.rowID == "v1" }
+        #expect(stored?.changes.allSatisfy { $0.version == Self.version(4, site: own) } == true)
+
+        // The local API refuses a household of another grid, as the server would.
+        let householdB = try server.addHousehold(grid: Self.gridB, HouseholdFields(doorPlate: "1号"))
+        #expect(throws: SyncCoreError.self) {
+            try server.reportIssue(IssueReport(grid: Self.gridA, kind: .other, title: "x", householdID: householdB))
+        }
+        let mine = try server.reportIssue(IssueReport(grid: Self.gridA, kind: .other, title: "y"))
+        #expect(throws: SyncCoreError.self) { try server.editIssue(mine, IssueFields(householdID: householdB)) }
     }
 }

@@ -56,9 +56,9 @@ import Testing
         let victim = try TestDevice(server: server, name: "victim")
         let hostile = try TestDevice(server: server, name: "hostile")
         let center = try TestDevice(server: server, name: "county")
-        try await victim.enroll(code: try server.enrollmentCode(scopes: [Self.gridB]), name: "卓玛")
-        try await hostile.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]), name: "坏人")
-        try await center.enroll(code: try server.enrollmentCode(scopes: [Self.county], role: "county"), name: "县综治中心")
+        try await victim.enroll(code: try server.enrollmentCode(scopes: [Self.gridB], name: "卓玛"))
+        try await hostile.enroll(code: try server.enrollmentCode(scopes: [Self.gridA], name: "坏人"))
+        try await center.enroll(code: try server.enrollmentCode(scopes: [Self.county], role: "county", name: "县综治中心"))
         _ = try LiveServer.run(["name-area", "--data", server.folder.path, Self.gridB, "--zh", "2网格"])
 
         // The victim's grid: a household and a dispute, synced.

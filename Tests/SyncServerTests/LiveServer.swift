@@ -65,8 +65,9 @@ final class LiveServer: @unchecked Sendable {
     var log: String { (try? String(contentsOf: folder.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
     var caPath: String { folder.appendingPathComponent("ca.pem").path }
 
-    func enrollmentCode(scopes: [String], role: String = "worker") throws -> String {
-        let r = try Self.run(["enroll", "--data", folder.path, "--role", role] + scopes.flatMap { ["--scope", $0] })
+    func enrollmentCode(scopes: [String], role: String = "worker", name: String? = nil) throws -> String {
+        let r = try Self.run(
+            ["enroll", "--data", folder.path, "--role", role] + scopes.flatMap { ["--scope", $0] } + (name.map { ["--name", $0] } ?? []))
         guard r.status == 0 else { throw ServerTestError.setup(r.output) }
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -127,10 +128,8 @@ final class TestDevice: @unchecked Sendable {
         self.clock = clock
     }
 
-    func enroll(code: String, name: String? = nil) async throws {
-        var request = ["code": code, "site": replica.site.hex]
-        if let name { request["name"] = name }
-        let body = try JSONSerialization.data(withJSONObject: request)
+    func enroll(code: String) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
         let r = try await server.send(.POST, "/v1/enroll", body: Array(body), headers: [("Content-Type", "application/json")])
         guard r.status == 200, let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
             let credential = json["credential"] as? String

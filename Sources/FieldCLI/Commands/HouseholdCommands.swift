@@ -41,6 +41,7 @@ struct HouseholdCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let r = try Recording(common)
+            try r.checkPermitted(table: Schema.households)
             let id = try r.replica.addHousehold(grid: try r.grid(grid), fields.values)
             if output.json { return try Output.json(["id": id]) }
             print(say("household added: \(id)", "已添加住户：\(id)"))
@@ -55,6 +56,7 @@ struct HouseholdCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let r = try Recording(common)
+            try r.checkPermitted(table: Schema.households)
             let id = try r.id(id, Schema.households)
             try r.replica.editHousehold(id, fields.values)
             print(say("household \(id) saved", "住户 \(id) 已保存"))
@@ -128,6 +130,7 @@ struct HouseholdCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let r = try Recording(common)
+            try r.checkPermitted(table: Schema.households)
             let id = try r.id(id, Schema.households)
             try r.replica.deleteHousehold(id)
             print(say("household \(id) deleted", "住户 \(id) 已删除"))

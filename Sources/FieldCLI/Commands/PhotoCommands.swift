@@ -32,6 +32,7 @@ package struct PhotoCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let r = try Recording(common)
+            try r.checkPermitted(table: Schema.photoRefs)
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
                 throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
             }

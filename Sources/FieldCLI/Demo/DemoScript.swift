@@ -90,7 +90,7 @@ final class DemoScript: @unchecked Sendable {
             ("tashi", "worker", [g2], "扎西"), ("drolma", "worker", [g2, g3], "卓玛"), ("county", "county", [county], "县综治中心"),
         ]
         for (name, role, scopes, person) in devices {
-            let code = try server(["enroll", "--data", data.path, "--role", role] + scopes.flatMap { ["--scope", $0] })
+            let code = try server(["enroll", "--data", data.path, "--role", role, "--name", person] + scopes.flatMap { ["--scope", $0] })
             try gridsync(name, ["init", "--server", url, "--enroll", code, "--ca", ca, "--name", person])
         }
 

@@ -102,6 +102,12 @@ public final class BlobStore: @unchecked Sendable {
         return target
     }
 
+    /// The hashes of every complete photo held.
+    public func completeHashes() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { Hex.isLowercase($0, digits: 64) }.sorted()
+    }
+
     /// Removes uploads in progress that have not grown since `cutoff` (an abandoned upload must not
     /// hold disk for ever); returns how many were removed.
     @discardableResult

@@ -40,7 +40,7 @@ public enum ChangesetEncoding {
         // Compressed only when smaller and within the bound a receiver enforces: a body of one
         // letter repeated compresses far beyond it, and is then sent as it is.
         let expanded = max(body.count, expandedBytes(changeset))
-        let useCompressed = tryCompressing && packed.count < body.count && expanded <= sendingLimit(encodedBytes: packed.count + 2)
+        let useCompressed = tryCompressing && packed.count < body.count && expanded <= sendingLimit(encodedBytes: packed.count)
         out.byte(useCompressed ? flagCompressed : 0)
         out.varint(body.count)
         out.append(useCompressed ? packed : body)

@@ -15,10 +15,14 @@ struct Conflict {
     /// Records the conflict; false when this replica already had it.
     func record(context: inout WriteContext) throws -> Bool {
         if try context.loadRow(Schema.conflicts, id: id) != nil { return false }
+        // A value stored before today's rules (a 64 KiB note, say) is kept as null rather than
+        // failing the merge that noticed its loss: the conflict itself still says what, when, who.
+        let stamp = Version(timestamp: .init(rawValue: 1), site: .init(rawValue: 1))
+        let lostValue = Schema.conflicts["lost_value"].refusal(lost.value, version: stamp) == nil ? lost.value : .null
         return try context.writeLocal(
             Schema.conflicts, id: id, grid: row.grid,
             [
-                ("tbl", .text(table)), ("row_id", .text(row.rowID)), ("col", .text(column)), ("lost_value", lost.value),
+                ("tbl", .text(table)), ("row_id", .text(row.rowID)), ("col", .text(column)), ("lost_value", lostValue),
                 ("lost_hlc", .integer(Int64(bitPattern: lost.version.timestamp.rawValue))),
                 ("lost_site", .text(lost.version.site.hex)),
             ])

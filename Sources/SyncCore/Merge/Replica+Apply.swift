@@ -22,7 +22,10 @@ extension Replica {
             var reports: [ApplyReport] = []
             for (changeset, sender) in batch {
                 var merger = Merger(sender: sender)
-                for row in changeset.rows {
+                // Records before what names them (households, issues, then events, photos,
+                // conflicts): a push that made an issue and closed it is checked against that
+                // issue. The order of rows does not change what a merge stores.
+                for row in Self.referencesLast(changeset.rows) {
                     try merger.apply(row, context: &context)
                 }
                 try merger.recordConflicts(context: &context)
@@ -31,6 +34,28 @@ extension Replica {
             try context.rederiveTouchedIssues()
             return reports
         }
+    }
+}
+
+extension Replica {
+    /// `rows` in the order of `Schema.all`, keeping the order within each table.
+    static func referencesLast(_ rows: [RowChanges]) -> [RowChanges] {
+        var ordered = true
+        var last = -1
+        for row in rows {
+            let n = Schema.table(named: row.table)?.number ?? Schema.all.count
+            if n < last {
+                ordered = false
+                break
+            }
+            last = n
+        }
+        if ordered { return rows }
+        return rows.enumerated().sorted {
+            let a = Schema.table(named: $0.element.table)?.number ?? Schema.all.count
+            let b = Schema.table(named: $1.element.table)?.number ?? Schema.all.count
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
     }
 }
 
@@ -63,6 +88,21 @@ private struct Merger {
         }
         if table.lifetime == .writtenOnce, let reason = try checkWrittenOnce(incoming, table: table, existing: existing, context: context) {
             return reject(incoming, incoming.changes, reason)
+        }
+        if table.lifetime == .writtenOnce, existing != nil {
+            // The same event again: nothing to do, and its clocks stay as first written.
+            report.unchanged += incoming.changes.count
+            return
+        }
+        var incoming = incoming
+        if sender.role != nil, let existing {
+            let fixed = Self.fixedAtCreation(incoming, table: table, existing: existing)
+            for change in fixed {
+                reject(
+                    incoming, [change], .notPermitted("\(table.name).\(change.column) is set when the record is created and never after"))
+            }
+            if !fixed.isEmpty { incoming.changes.removeAll { fixed.contains($0) } }
+            if incoming.changes.isEmpty { return }
         }
         var row =
             existing
@@ -164,7 +204,9 @@ private struct Merger {
             for change in incoming.changes {
                 guard let i = table.index(of: change.column) else { continue }
                 let clock = existing.clocks.entries[i]
-                if clock.version == change.version || (clock.version != nil && existing.values[i] == change.value) { continue }
+                if clock.version == change.version || (clock.version != nil && existing.values[i].isIdentical(to: change.value)) {
+                    continue
+                }
                 return .writtenOnce("\(table.name) \(incoming.rowID) was written once; a second, different write is refused")
             }
             return nil
@@ -180,12 +222,24 @@ private struct Merger {
             let kind = incoming.changes.first(where: { $0.column == "kind" })?.value.text.flatMap(IssueEventKind.init),
             let issue = incoming.changes.first(where: { $0.column == "issue_id" })?.value.text
         {
-            let tier = try String.fetchOne(
-                context.db.cachedStatement(sql: "SELECT _tier FROM issues WHERE id = ?"), arguments: [issue]
-            ).flatMap(IssueTier.init)
+            // The tier the issue stands at here, folded now: the issue may have come in this push.
+            let known = try context.loadRow(Schema.issues, id: issue) != nil
+            let tier = known ? try context.derive(issueID: issue).1 : nil
             if let refusal = WritePolicy.refusal(role: role, event: kind, issueTier: tier) { return .notPermitted(refusal) }
         }
         return nil
+    }
+
+    /// Columns a device sets when it creates a record and never after: the tier an issue was
+    /// reported at (it moves by escalation events) and who reported it.
+    static let setAtCreation: Set<String> = ["issues.tier", "issues.reporter"]
+
+    /// The changes of `incoming` that would alter a column fixed at creation.
+    static func fixedAtCreation(_ incoming: RowChanges, table: SyncedTable, existing: StoredRow) -> [ColumnChange] {
+        incoming.changes.filter { change in
+            guard setAtCreation.contains("\(table.name).\(change.column)"), let i = table.index(of: change.column) else { return false }
+            return existing.clocks.entries[i].version != nil && !existing.values[i].isIdentical(to: change.value)
+        }
     }
 
     /// Checks one change against its column's rule and the sender's identity; nil when fine.
@@ -204,14 +258,29 @@ private struct Merger {
         if case let .named(name) = sender.author, Self.authorColumns.contains("\(table.name).\(rule.name)"), change.value.text != name {
             return .forgedAuthor(column: "\(table.name).\(rule.name)", enrolled: name)
         }
+
         if let reference = rule.reference, let id = change.value.text,
             let target = try Self.referencedTable(reference, row: row, table: table, existing: existing),
-            let grid = try String.fetchOne(context.db.cachedStatement(sql: "SELECT grid FROM \(target) WHERE id = ?"), arguments: [id]),
-            grid != row.grid
+            let grid = try Self.grid(of: id, in: target, context: context), grid != row.grid
         {
             return .crossGrid(column: "\(table.name).\(rule.name)", target: grid)
         }
+        // A change of the column that names a reference's table re-aims the reference as stored.
+        if let named = change.value.text.flatMap(Schema.table(named:)),
+            let i = table.rules.firstIndex(where: { $0.reference == .rowOfTableIn(column: rule.name) })
+        {
+            let referencing = table.rules[i].name
+            let id = row.changes.last(where: { $0.column == referencing })?.value.text ?? existing?.values[i].text
+            if let id, let grid = try Self.grid(of: id, in: named.name, context: context), grid != row.grid {
+                return .crossGrid(column: "\(table.name).\(referencing)", target: grid)
+            }
+        }
         return nil
+    }
+
+    /// The grid of row `id` of `table` here, or nil when this replica does not hold it.
+    static func grid(of id: String, in table: String, context: WriteContext) throws -> String? {
+        try String.fetchOne(context.db.cachedStatement(sql: "SELECT grid FROM \(table) WHERE id = ?"), arguments: [id])
     }
 
     /// The columns that name who wrote a record: the enrolled person of the device that wrote it.

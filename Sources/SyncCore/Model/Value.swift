@@ -32,6 +32,13 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when both are the same value to the byte (Swift's `==` on text treats canonically
+    /// equivalent texts as equal, which stored bytes are not).
+    func isIdentical(to other: Value) -> Bool {
+        if case let .text(a) = self, case let .text(b) = other { return a.utf8.elementsEqual(b.utf8) }
+        return self == other
+    }
+
     /// The bytes the value stands for when stored: a text's UTF-8, a blob's bytes, 8 otherwise.
     var expandedBytes: Int {
         switch self {

@@ -6,8 +6,8 @@ public struct EnrollRequest: Codable, Sendable {
     public var code: String
     /// The device's site id, 16 hex digits.
     public var site: String
-    /// The name the device's person gave (`gridsync init --name`); the operator's name for the
-    /// code, when it has one, comes first.
+    /// The name the device's person gave (`gridsync init --name`), for the operator's log; the
+    /// person the server records is the one the operator named with the code.
     public var name: String?
 
     public init(code: String, site: String, name: String? = nil) {

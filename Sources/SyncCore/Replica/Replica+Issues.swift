@@ -90,7 +90,7 @@ extension Replica {
                 throw SyncCoreError.invalidInput("issue \(id) already exists")
             }
             if let household = report.householdID, !household.isEmpty {
-                _ = try context.liveRow(Schema.households, id: household, kind: "household")
+                try context.checkSameGrid(household: household, grid: grid)
             }
             try context.writeLocal(Schema.issues, id: id, grid: grid, edits.filter { $0.1 != .null })
             try context.appendEvent(
@@ -105,7 +105,10 @@ extension Replica {
         let edits = try fields.edits()
         if edits.contains(where: { $0.0 == "title" && $0.1 == .null }) { throw .invalidInput("title must not be empty") }
         try write { context in
-            _ = try context.liveRow(Schema.issues, id: id, kind: "issue")
+            let issue = try context.liveRow(Schema.issues, id: id, kind: "issue")
+            if let household = edits.first(where: { $0.0 == "household_id" })?.1.text {
+                try context.checkSameGrid(household: household, grid: issue.grid)
+            }
             try context.writeLocal(Schema.issues, id: id, grid: "", edits)
         }
     }
@@ -115,6 +118,16 @@ extension Replica {
         try write { context in
             _ = try context.liveRow(Schema.issues, id: id, kind: "issue")
             try context.writeLocal(Schema.issues, id: id, grid: "", [("deleted", .integer(1))])
+        }
+    }
+}
+
+extension WriteContext {
+    /// Refuses a household that is unknown, deleted, or of another grid than the issue naming it.
+    func checkSameGrid(household: String, grid: String) throws {
+        let row = try liveRow(Schema.households, id: household, kind: "household")
+        guard row.grid == grid else {
+            throw SyncCoreError.invalidInput("household \(household) belongs to grid \(row.grid), not to the issue's grid \(grid)")
         }
     }
 }

@@ -117,23 +117,24 @@ final class DeviceRegistry: Sendable {
 
     /// Redeems `code` for a new device with site id `site`; returns the device and its credential.
     /// A site id belongs to one device: a site another device has is refused (the code stays
-    /// unused). The person is the operator's name for the code, else the one the device gave, else
-    /// the device's id.
-    func enroll(code: String, site: SiteID, name proposed: String? = nil, nowMillis: Int64) throws -> (Device, String) {
+    /// unused), and so is `reserved` (the server's own). The person is the operator's name for the
+    /// code, else the device's id.
+    func enroll(code: String, site: SiteID, reserved: SiteID? = nil, nowMillis: Int64) throws -> (Device, String) {
         let digest = Secrets.digest(Secrets.normalizeCode(code))
         let credential = Secrets.credential()
         let device = try database.write { db -> Device in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enrollments WHERE code_digest = ?", arguments: [digest]),
                 (row["used_by"] as String?) == nil, (row["expires_millis"] as Int64) > nowMillis
             else { throw AuthError.invalidCode }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE site = ?", arguments: [site.hex]) != nil {
+            if try site == reserved || Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE site = ?", arguments: [site.hex]) != nil {
                 throw AuthError.siteTaken
             }
             let id = "dev-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             let device = Device(
                 id: id, site: site.hex, role: DeviceRole(rawValue: row["role"]) ?? .worker,
-                // Every device enrolled now has a person's name; its id stands in when nobody gave one.
-                name: (row["name"] as String?) ?? proposed ?? id,
+                // The person is the operator's to name: a device cannot choose whom it speaks for.
+                // Its id stands in when the operator gave no name.
+                name: (row["name"] as String?) ?? id,
                 scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: nowMillis,
                 revokedMillis: nil, lastSyncMillis: nil, acknowledged: 0)
             try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [id, digest])

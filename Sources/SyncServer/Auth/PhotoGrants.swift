@@ -20,7 +20,10 @@ final class PhotoGrants: Sendable {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-photo-grants") { db in
             try db.execute(
-                sql: "CREATE TABLE photo_grants (sha256 TEXT NOT NULL, grid TEXT NOT NULL, PRIMARY KEY (sha256, grid)) WITHOUT ROWID")
+                sql: """
+                    CREATE TABLE photo_grants (sha256 TEXT NOT NULL, grid TEXT NOT NULL, PRIMARY KEY (sha256, grid)) WITHOUT ROWID;
+                    CREATE TABLE grants_meta (key TEXT PRIMARY KEY NOT NULL);
+                    """)
         }
         try migrator.migrate(database)
     }
@@ -35,13 +38,21 @@ final class PhotoGrants: Sendable {
         }
     }
 
-    /// The grids that may see photo `hash`; nil when none was ever recorded (a photo completed
-    /// before grants existed: every grid referencing it may see it, as before).
-    func grids(_ hash: String) throws -> Set<String>? {
-        let grids = try database.read { db in
-            try String.fetchAll(db, sql: "SELECT grid FROM photo_grants WHERE sha256 = ?", arguments: [hash])
-        }
-        return grids.isEmpty ? nil : Set(grids)
+    /// The grids that may see photo `hash`.
+    func grids(_ hash: String) throws -> Set<String> {
+        Set(
+            try database.read { db in
+                try String.fetchAll(db, sql: "SELECT grid FROM photo_grants WHERE sha256 = ?", arguments: [hash])
+            })
+    }
+
+    /// Once per data folder: photos completed before grants existed stay visible to the grids
+    /// whose records referenced them then (their uploaders'); from then on a grid needs a grant.
+    func grantPhotosHeldBeforeGrants(blobs: BlobStore, store: any SyncStore) throws {
+        let done = try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM grants_meta WHERE key = 'legacy'") != nil }
+        if done { return }
+        for hash in blobs.completeHashes() { try grant(hash, grids: try store.photoGrids(hash)) }
+        try database.write { db in try db.execute(sql: "INSERT INTO grants_meta (key) VALUES ('legacy')") }
     }
 
     /// The challenge for `device` over photo `hash` in the period of `nowMillis` (64 hex digits).
@@ -53,6 +64,18 @@ final class PhotoGrants: Sendable {
 
     /// True when `challenge` is one this server gave `device` for `hash` lately.
     func isCurrent(_ challenge: String, device: String, hash: String, nowMillis: UInt64) -> Bool {
-        (0...1).contains { challenge == self.challenge(device: device, hash: hash, nowMillis: nowMillis, periodsBack: UInt64($0)) }
+        (0...1).contains {
+            Self.sameInConstantTime(challenge, self.challenge(device: device, hash: hash, nowMillis: nowMillis, periodsBack: UInt64($0)))
+        }
+    }
+
+    /// Compares two texts in time that depends only on their lengths (secrets and proofs).
+    static func sameInConstantTime(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in x.indices { difference |= x[i] ^ y[i] }
+        return difference == 0
     }
 }

@@ -69,8 +69,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { expiry.cancel() }
+        let grants = try PhotoGrants(path: folder.photoGrants.path)
+        try grants.grantPhotosHeldBeforeGrants(blobs: blobs, store: store)
         let photos = PhotoService(
-            blobs: blobs, store: store, grants: try PhotoGrants(path: folder.photoGrants.path),
+            blobs: blobs, store: store, grants: grants,
             maxPhotoBytes: config.maxPhotoBytes, wallClock: SystemWallClock(), budget: service.budget)
         let app = Application(
             router: Routes.router(service: service, photos: photos, metrics: metrics),

@@ -60,17 +60,20 @@ struct PhotoService: Sendable {
         }
     }
 
-    /// True when one of the device's grids referencing `hash` may see it (see `PhotoGrants`).
-    func mayRead(_ hash: String, device: Device) throws(APIError) -> Bool {
+    /// The device's grids referencing `hash` that may see it, and those that may not yet.
+    func visibility(_ hash: String, device: Device) throws(APIError) -> (granted: [String], waiting: [String]) {
         let grids = try referencingGrids(hash, device: device)
-        if grids.isEmpty { return false }
+        if grids.isEmpty { return ([], []) }
         do {
-            guard let granted = try grants.grids(hash) else { return true }
-            return grids.contains { granted.contains($0) }
+            let granted = try grants.grids(hash)
+            return (grids.filter { granted.contains($0) }, grids.filter { !granted.contains($0) })
         } catch {
             throw .internal("internal server error")
         }
     }
+
+    /// True when one of the device's grids referencing `hash` may see it (see `PhotoGrants`).
+    func mayRead(_ hash: String, device: Device) throws(APIError) -> Bool { try !visibility(hash, device: device).granted.isEmpty }
 
     func status(_ body: Data, device: Device) throws(APIError) -> StatusResponse {
         guard let request = try? JSONDecoder().decode(StatusRequest.self, from: body), request.hashes.count <= 1000 else {
@@ -84,7 +87,8 @@ struct PhotoService: Sendable {
             let received = allowed ? blobs.receivedBytes(hash) : 0
             let complete = allowed && blobs.contains(hash)
             var challenge: String?
-            if complete, try !mayRead(hash, device: device) {
+            // A challenge while any grid of the device that references it may not see it yet.
+            if complete, try !visibility(hash, device: device).waiting.isEmpty {
                 challenge = grants.challenge(device: device.id, hash: hash, nowMillis: wallClock.nowMillis())
             }
             result.append(PhotoStatus(sha256: hash, referenced: allowed, received: received, complete: complete, challenge: challenge))
@@ -167,7 +171,9 @@ struct PhotoService: Sendable {
         } catch {
             throw .internal("internal server error")
         }
-        guard PhotoProof.answer(challenge: request.challenge.lowercased(), photo: bytes) == request.proof.lowercased() else {
+        guard let answer = PhotoProof.answer(challenge: request.challenge.lowercased(), photo: bytes),
+            PhotoGrants.sameInConstantTime(answer, request.proof.lowercased())
+        else {
             throw APIError(status: 403, code: "proof_refused", message: "the proof does not match the photo's bytes")
         }
         do {

@@ -16,7 +16,7 @@ enum RequestDeadline {
 
     /// The handlers for one connection.
     static func handlers(grace: TimeAmount, logger: Logger) -> [any RemovableChannelHandler] {
-        [PartsHandler(clock: Clock(grace: grace, logger: logger))]
+        [PartsHandler(clock: Clock(grace: grace, logger: logger)), MalformedRequestAnswer()]
     }
 
     /// Where the connection is: between requests, receiving a head, or receiving a body.

@@ -36,17 +36,9 @@ struct SyncService: Sendable {
         guard let site = SiteID(hex: request.site.lowercased()), site.rawValue != 0 else {
             throw .badRequest("site must be 16 hex digits, not zero")
         }
-        var name: String?
-        if let proposed = request.name {
-            do {
-                name = try InputRules.personName(proposed)
-            } catch {
-                throw .badRequest("name: \(error.description)")
-            }
-        }
         do {
             let (device, credential) = try registry.enroll(
-                code: request.code, site: site, name: name, nowMillis: Int64(wallClock.nowMillis()))
+                code: request.code, site: site, reserved: store.site, nowMillis: Int64(wallClock.nowMillis()))
             logger.info("enrolled", metadata: ["device": "\(device.id)", "role": "\(device.role.rawValue)", "scopes": "\(device.scopes)"])
             return EnrollResponse(
                 device: device.id, credential: credential, role: device.role.rawValue, name: device.name, scopes: device.scopes,

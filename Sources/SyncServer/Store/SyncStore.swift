@@ -12,6 +12,8 @@ protocol SyncStore: Sendable {
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) throws -> ChangeBatch
     /// The newest server sequence number.
     func sequence() throws -> Int64
+    /// The site id the server's own writes (conflicts it notices) carry: no device may have it.
+    var site: SiteID { get }
     /// The grids whose records reference photo `sha256`.
     func photoGrids(_ sha256: String) throws -> [String]
 }
@@ -29,6 +31,8 @@ struct ReplicaStore: SyncStore {
     }
 
     func sequence() throws -> Int64 { try replica.localVersion() }
+
+    var site: SiteID { replica.site }
 
     func photoGrids(_ sha256: String) throws -> [String] { try replica.gridsReferencing(photo: sha256) }
 }
