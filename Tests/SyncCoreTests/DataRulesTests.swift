@@ -216,38 +216,21 @@ import Testing
                 table: "households", rowID: "h\($0)", grid: Self.gridA,
                 changes: [ColumnChange(column: "notes", value: .text(big), version: v, base: nil)])
         }
-        var body = ChangesetEncoding.encodeBody(Changeset(rows: rows))
-        let packed = Deflate.compress(body)
-        var bytes: [UInt8] = [1, 1]
-        var n = body.count
-        while n >= 0x80 {
-            bytes.append(UInt8(n & 0x7F) | 0x80)
-            n >>= 7
-        }
-        bytes.append(UInt8(n))
-        bytes += packed
+        let bytes = ChangesetEncoding.encodeCompressedRegardless(Changeset(rows: rows))
         #expect(bytes.count < 64 << 10)
         #expect(throws: ChangesetDecodingError.self) { try ChangesetEncoding.decode(bytes) }
-        body.removeAll()
 
         // A device with four 32 KiB notes of one letter: the encoder keeps within the bound.
-        let letters = (0..<4).map {
-            RowChanges(
-                table: "households", rowID: "n\($0)", grid: Self.gridA,
-                changes: [
-                    ColumnChange(column: "notes", value: .text(String(repeating: "a", count: Limits.longText)), version: v, base: nil)
-                ])
+        func oneLetterNotes(_ count: Int) -> Changeset {
+            Changeset(
+                rows: (0..<count).map {
+                    Self.row("households", "n\($0)", [("notes", .text(String(repeating: "a", count: Limits.longText)))], version: v)
+                })
         }
-        let encoded = ChangesetEncoding.encode(Changeset(rows: letters))
+        let encoded = ChangesetEncoding.encode(oneLetterNotes(4))
         #expect(try ChangesetEncoding.decode(encoded, maxBodyBytes: 8 << 20).rows.count == 4)
-        let many = (0..<200).map {
-            RowChanges(
-                table: "households", rowID: "m\($0)", grid: Self.gridA,
-                changes: [
-                    ColumnChange(column: "notes", value: .text(String(repeating: "a", count: Limits.longText)), version: v, base: nil)
-                ])
-        }
-        let wide = ChangesetEncoding.encode(Changeset(rows: many))
+        let many = oneLetterNotes(200)
+        let wide = ChangesetEncoding.encode(many)
         #expect(wide[1] == 0, "sent as it is when compressing would break the bound")
         #expect(try ChangesetEncoding.decode(wide).rows.count == 200)
     }

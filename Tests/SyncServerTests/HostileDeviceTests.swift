@@ -131,6 +131,21 @@ import Testing
         let unknown = try await server.send(.GET, "/v1/nothing-here")
         #expect(unknown.status == 404 && String(decoding: unknown.body, as: UTF8.self).contains("\"not_found\""))
 
+        // A head that does not parse gets JSON too.
+        let raw = Process()
+        raw.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        raw.arguments = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-CAfile", server.caPath, "-quiet"]
+        let input = Pipe()
+        let output = Pipe()
+        raw.standardInput = input
+        raw.standardOutput = output
+        raw.standardError = FileHandle.nullDevice
+        try raw.run()
+        try input.fileHandleForWriting.write(contentsOf: Data("GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n".utf8))
+        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        raw.waitUntilExit()
+        #expect(answer.hasPrefix("HTTP/1.1 400") && answer.contains("{\"error\":{\"code\":\"bad_request\""), "\(answer)")
+
         // The county holds none of it; the victim's issue is as its worker left it.
         #expect(try await center.sync().isEmpty)
         let seen = try #require(try center.replica.issueDetail(issueB))
@@ -159,17 +174,7 @@ import Testing
         let big = String(repeating: "草", count: 10_000)
         let v = Self.stamp(1, site: hostile.replica.site)
         let rows = (0..<2000).map { Self.row("households", "flood-\($0)", grid: Self.gridA, [("notes", .text(big))], v) }
-        var body = ChangesetEncoding.encodeBody(Changeset(rows: rows))
-        let packed = Deflate.compress(body)
-        var changeset: [UInt8] = [1, 1]
-        var n = body.count
-        while n >= 0x80 {
-            changeset.append(UInt8(n & 0x7F) | 0x80)
-            n >>= 7
-        }
-        changeset.append(UInt8(n))
-        changeset += packed
-        body = [0x53, 1, 0, 1, 0] + changeset
+        let body = [0x53, 1, 0, 1, 0] + ChangesetEncoding.encodeCompressedRegardless(Changeset(rows: rows))
         let before = Self.residentMiB(server)
         for _ in 0..<20 {
             let r = try await server.send(

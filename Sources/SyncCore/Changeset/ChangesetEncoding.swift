@@ -31,8 +31,6 @@ public enum ChangesetEncoding {
     /// Encodes `changeset`, compressing the body when that makes it smaller.
     public static func encode(_ changeset: Changeset, compress: Bool = true) -> [UInt8] {
         let body = encodeBody(changeset)
-        var out = ByteWriter()
-        out.byte(formatVersion)
         // A zlib stream takes at least 8 bytes, so a body that short (an empty changeset's) is never
         // worth compressing, and zlib's setup would cost more than everything else here.
         let tryCompressing = compress && body.count > Deflate.minimumStreamBytes
@@ -41,10 +39,24 @@ public enum ChangesetEncoding {
         // letter repeated compresses far beyond it, and is then sent as it is.
         let expanded = max(body.count, expandedBytes(changeset))
         let useCompressed = tryCompressing && packed.count < body.count && expanded <= sendingLimit(encodedBytes: packed.count)
-        out.byte(useCompressed ? flagCompressed : 0)
+        return envelope(body: body, compressed: useCompressed ? packed : nil)
+    }
+
+    /// The envelope around `body`, carrying `compressed` (its zlib stream) when given, whatever
+    /// bound that breaks (tests of receivers' bounds build such inputs).
+    static func envelope(body: [UInt8], compressed: [UInt8]?) -> [UInt8] {
+        var out = ByteWriter()
+        out.byte(formatVersion)
+        out.byte(compressed == nil ? 0 : flagCompressed)
         out.varint(body.count)
-        out.append(useCompressed ? packed : body)
+        out.append(compressed ?? body)
         return out.bytes
+    }
+
+    /// `changeset` compressed whatever its expansion: what a hostile sender could send.
+    static func encodeCompressedRegardless(_ changeset: Changeset) -> [UInt8] {
+        let body = encodeBody(changeset)
+        return envelope(body: body, compressed: Deflate.compress(body))
     }
 
     /// The bytes of ids and values `changeset` stands for, as a decoder counts them.
