@@ -129,9 +129,12 @@ let package = Package(
                 "SyncCore",
                 "SyncServer",
                 "ServerBenchmarks",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            // Stores of earlier releases, read from the source tree (`FixtureTests`).
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "FieldCLITests",

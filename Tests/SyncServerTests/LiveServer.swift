@@ -31,10 +31,17 @@ final class LiveServer: @unchecked Sendable {
         return (String(decoding: data, as: UTF8.self), p.terminationStatus)
     }
 
-    init(extraInit: [String] = []) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-server-\(UUID().uuidString.prefix(8))")
+    /// A server on a new data folder made by `gridsync-server init`.
+    convenience init(extraInit: [String] = []) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-server-\(UUID().uuidString.prefix(8))")
         let made = try Self.run(["init", folder.path, "--port", "0"] + extraInit)
         guard made.status == 0 else { throw ServerTestError.setup(made.output) }
+        try self.init(serving: folder)
+    }
+
+    /// A server on an existing data folder (one made by an earlier release, say).
+    init(serving folder: URL) throws {
+        self.folder = folder
         process.executableURL = Self.binaries.appendingPathComponent("gridsync-server")
         process.arguments = ["serve", "--data", folder.path]
         // The server's output goes to a file (a pipe nobody drains would fill and stall it).
@@ -98,13 +105,13 @@ final class LiveServer: @unchecked Sendable {
         Task { try? await client.shutdown() }
     }
 
-    func stop() async {
+    func stop(keepingFolder: Bool = false) async {
         try? await client.shutdown()
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: folder)
+        if !keepingFolder { try? FileManager.default.removeItem(at: folder) }
     }
 }
 
