@@ -105,6 +105,12 @@ struct RecordSync {
                 )
             }
             let outcome = try session.handle(response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            if outcome.restoredFromACopy && summary.rounds == 0 {
+                progress.note(
+                    say(
+                        "this replica is behind what the server confirmed for it (restored from an older copy?): what it wrote since is sent again",
+                        "此副本落后于服务器为其确认的内容（从旧备份恢复？）：此后写入的内容将重新发送"))
+            }
             summary.rounds += 1
             summary.pushed += request.changes.rows.reduce(0) { $0 + $1.changes.count }
             summary.pulled += response.changes.rows.reduce(0) { $0 + $1.changes.count }

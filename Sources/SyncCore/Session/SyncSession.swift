@@ -45,6 +45,7 @@ public struct SyncSession: Sendable {
             scanned.pushCut = !own.isEmpty && batch.hasMore
             if !own.isEmpty || !batch.hasMore || !moved { break }
         }
+        scanned.pushThrough = since
         return SyncRequest(
             pullCursor: cursor.pulled, pushThrough: since, maxPullChanges: maxPullChanges, changes: Changeset(rows: own))
     }
@@ -57,6 +58,9 @@ public struct SyncSession: Sendable {
         public var applied: ApplyReport
         /// True when another exchange is needed: more to push or more to pull.
         public var needsAnotherRound: Bool
+        /// True when the server had acknowledged more of this site than this replica holds: it was
+        /// restored from an older copy (or copied). Its own receipt then only counts what it sent.
+        public var restoredFromACopy: Bool = false
     }
 
     /// Takes in the server's response to the last request: learns the server's time, merges what was
@@ -66,10 +70,14 @@ public struct SyncSession: Sendable {
         let offset = try replica.learnServerTime(response.serverTimeMillis)
         // What this replica refuses is quarantined, not dropped: the cursor then moves on safely.
         let report = try replica.applyFromServer(response.changes)
+        // The receipt this replica keeps is what it sent and the server answered for: at most the
+        // request's push-through. A replica restored from an older copy reuses local versions the
+        // server acknowledged before; taking the server's higher receipt would skip its new writes.
+        let restored = response.receipt > (try replica.localVersion())
         try replica.recordPeerCursor(
             PeerCursor(
-                peer: peer, acknowledged: response.receipt, pulled: response.cursor, lastSyncMillis: wallMillis,
-                clockOffsetMillis: offset))
+                peer: peer, acknowledged: min(response.receipt, scanned.pushThrough), pulled: response.cursor,
+                lastSyncMillis: wallMillis, clockOffsetMillis: offset))
         // Another round when the server has more, when the push was cut by its batch size and the
         // server acknowledged it (a receipt that does not move would only repeat the push), or when
         // merging wrote conflicts.
@@ -78,7 +86,7 @@ public struct SyncSession: Sendable {
         // so that a sync ends with nothing of its own waiting.
         return Outcome(
             rejections: response.rejections, applied: report,
-            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0)
+            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0, restoredFromACopy: restored)
     }
 }
 
@@ -87,10 +95,17 @@ final class ScanMark: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Int64 = 0
     private var cut = false
+    private var through: Int64 = 0
 
     var value: Int64 {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
+    }
+
+    /// The push-through of the last request built: the most a receipt of its answer may cover.
+    var pushThrough: Int64 {
+        get { lock.withLock { through } }
+        set { lock.withLock { through = newValue } }
     }
 
     /// True when the last request's push stopped at its batch size with more of the device's own to send.
