@@ -15,6 +15,8 @@ package struct Failure: Error, CustomStringConvertible {
         case software = 70
         /// A local file could not be read or written, or the replica is damaged.
         case io = 74
+        /// The server no longer speaks this tool's protocol: update the tool (recording still works).
+        case upgradeNeeded = 76
         /// The server refused this device: unknown or revoked credential, refused enrollment code.
         case refused = 77
         /// The device is not set up (run `gridsync init`), or its setup is broken.

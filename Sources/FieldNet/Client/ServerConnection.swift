@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SyncCore
 
 /// An HTTPS connection to the sync server that trusts only the pinned CA (TLS 1.2 at least).
 final class ServerConnection: Sendable {
@@ -66,6 +67,7 @@ final class ServerConnection: Sendable {
         request.method = method
         if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential)") }
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        request.headers.add(name: PeerVersions.header, value: PeerVersions.current.description)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             if let pieces, body.count > pieces {
@@ -100,6 +102,13 @@ final class ServerConnection: Sendable {
             return Failure(code, say("this device was revoked by the operator: \(text)", "此设备已被管理员吊销：\(text)"), status: .refused)
         case (403, "enrollment_refused"):
             return Failure(code, say("enrollment code refused: \(text)", "注册码被拒绝：\(text)"), status: .refused)
+        case (426, _):
+            return Failure(
+                code,
+                say(
+                    "this field tool is too old for the server: \(text); everything recorded stays on this device, and recording goes on offline",
+                    "本工具版本过旧，服务器无法同步：\(text)；所有记录仍保存在本机，离线记录不受影响"),
+                status: .upgradeNeeded)
         case (429, _):
             return Failure(
                 code,

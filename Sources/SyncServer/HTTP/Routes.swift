@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Prometheus
@@ -8,6 +9,10 @@ import SyncCore
 /// hand the bytes to `SyncService`.
 enum Routes {
     static let syncContentType = "application/x-gridsync"
+    /// Where each side says which versions it speaks (protocol.md §5).
+    static let versionsField = HTTPField.Name(PeerVersions.header)!
+    /// The server's versions and the oldest protocol it still serves.
+    static let serverVersions = "\(PeerVersions.current);oldest-protocol=\(PeerVersions.oldestProtocol)"
 
     static func router(service: SyncService, photos: PhotoService, metrics: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router()
@@ -25,13 +30,16 @@ enum Routes {
 
         router.get("/health") { _, _ -> Response in
             let sequence = (try? service.store.sequence()) ?? -1
-            return json(
+            var answer = json(
                 200,
                 [
                     "status": "ok", "sequence": sequence, "protocol": Int(SyncMessageCoding.protocolVersion),
                     "changesetFormats": ChangesetEncoding.supportedVersions.map(Int.init),
                     "capabilities": ["sync", "photos", "photo-proof", "metrics"],
+                    "schema": PeerVersions.current.schema, "oldestProtocol": PeerVersions.oldestProtocol,
                 ])
+            answer.headers[versionsField] = serverVersions
+            return answer
         }
 
         router.post("/v1/enroll") { request, _ -> Response in
@@ -44,7 +52,14 @@ enum Routes {
         }
 
         router.post("/v1/sync") { request, _ -> Response in
-            await respond {
+            var answer = await respond {
+                // Versions first: a device too old to serve is told so before anything else.
+                if let header = request.headers[versionsField] {
+                    guard let versions = PeerVersions(header: header) else {
+                        throw APIError.badRequest("\(PeerVersions.header) must read protocol=N;changeset=N;schema=N")
+                    }
+                    if let tooOld = versions.tooOld { throw APIError(status: 426, code: "upgrade_needed", message: tooOld) }
+                }
                 let device = try service.authenticate(request.headers[.authorization])
                 guard request.headers[.contentType] == syncContentType else {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
@@ -54,6 +69,8 @@ enum Routes {
                 return Response(
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }
+            answer.headers[versionsField] = serverVersions
+            return answer
         }
         router.post("/v1/photos/status") { request, _ -> Response in
             await respond {
