@@ -12,6 +12,7 @@ struct GridSyncServer: AsyncParsableCommand {
             "engine \(SyncCoreVersion.string), protocol \(SyncMessageCoding.protocolVersion), changeset format \(ChangesetEncoding.formatVersion)",
         subcommands: [
             InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self, NameAreaCommand.self,
+            BackupCommand.self, CheckCommand.self, RenewCertificateCommand.self,
         ]
     )
 }
