@@ -81,7 +81,7 @@ final class LiveServer: @unchecked Sendable {
 
     /// Sends a request and returns status and body.
     func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> (
-        status: Int, body: [UInt8]
+        status: Int, body: [UInt8], headers: HTTPHeaders
     ) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
@@ -89,7 +89,7 @@ final class LiveServer: @unchecked Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return (Int(response.status.code), Array(buffer: bytes))
+        return (Int(response.status.code), Array(buffer: bytes), response.headers)
     }
 
     /// Stops the server process at once and shuts the client down in the background: for `defer` in
@@ -135,6 +135,14 @@ final class TestDevice: @unchecked Sendable {
         self.clock = clock
     }
 
+    /// The same device (its replica, its credential) talking to `server`: a server put in place of another.
+    init(_ device: TestDevice, server: LiveServer) {
+        replica = device.replica
+        credential = device.credential
+        clock = device.clock
+        self.server = server
+    }
+
     func enroll(code: String) async throws {
         let body = try JSONSerialization.data(withJSONObject: ["code": code, "site": replica.site.hex])
         let r = try await server.send(.POST, "/v1/enroll", body: Array(body), headers: [("Content-Type", "application/json")])
@@ -145,7 +153,7 @@ final class TestDevice: @unchecked Sendable {
     }
 
     /// One raw exchange.
-    func exchange(_ request: SyncRequest) async throws -> (status: Int, body: [UInt8]) {
+    func exchange(_ request: SyncRequest) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
         try await server.send(
             .POST, "/v1/sync", body: SyncMessageCoding.encode(request),
             headers: [("Authorization", "Bearer \(credential)"), ("Content-Type", "application/x-gridsync")])
@@ -160,7 +168,9 @@ final class TestDevice: @unchecked Sendable {
             let request = try session.nextRequest()
             let r = try await exchange(request)
             guard r.status == 200 else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
-            let outcome = try session.handle(try SyncMessageCoding.decodeResponse(r.body), wallMillis: clock?.nowMillis() ?? 0)
+            let outcome = try session.handle(
+                try SyncMessageCoding.decodeResponse(r.body), wallMillis: clock?.nowMillis() ?? 0,
+                storeEpoch: r.headers.first(name: "GridSync-Store-Epoch"))
             rejections += outcome.rejections
             if !outcome.needsAnotherRound { return rejections }
         }

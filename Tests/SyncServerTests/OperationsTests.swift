@@ -73,3 +73,48 @@ import Testing
         #expect(try device.replica.peerCursor(again.baseURL).acknowledged > 0)
     }
 }
+
+/// A server put back from a backup has forgotten what devices sent and pulled after it was taken;
+/// devices notice its new epoch and sync again from the start, so nothing is lost.
+@Suite(.serialized) struct ServerRestoreTests {
+    @Test func devicesResyncWithAServerRestoredFromABackupAndNothingIsLost() async throws {
+        let server = try LiveServer()
+        let worker = try TestDevice(server: server, name: "worker")
+        let county = try TestDevice(server: server, name: "county")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [ServerTests.gridA]))
+        try await county.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        for i in 0..<3 { try worker.replica.addHousehold(grid: ServerTests.gridA, HouseholdFields(doorPlate: "备份前 \(i)")) }
+        try await worker.sync()
+        try await county.sync()
+        let backup = server.folder.deletingLastPathComponent().appendingPathComponent("gridsync-backup-\(UUID().uuidString.prefix(8))")
+        #expect(try LiveServer.run(["backup", "--data", server.folder.path, "--to", backup.path]).status == 0)
+        // After the backup: the worker sends more, the county pulls it; then the server's disk dies.
+        for i in 0..<4 { try worker.replica.addHousehold(grid: ServerTests.gridA, HouseholdFields(doorPlate: "备份后 \(i)")) }
+        try await worker.sync()
+        try await county.sync()
+        let port = server.port
+        await server.stop(keepingFolder: true)
+        defer { try? FileManager.default.removeItem(at: server.folder) }
+
+        // The backup is served in its place, at the same address.
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: backup.appendingPathComponent("config.json"))) as? [String: Any] ?? [:]
+        config["port"] = port
+        try JSONSerialization.data(withJSONObject: config).write(to: backup.appendingPathComponent("config.json"))
+        let restored = try LiveServer(serving: backup)
+        defer { restored.finish() }
+        #expect(restored.port == port)
+        #expect(try await ServerTests().sequence(restored) < 8, "the restored store lacks what came after the backup")
+        let worker2 = TestDevice(worker, server: restored)
+        let county2 = TestDevice(county, server: restored)
+        try await worker2.sync()
+        try await county2.sync()
+        let plates = Set(try county2.replica.households(limit: 100).compactMap(\.doorPlate))
+        #expect(plates.count == 7)
+        // A county enrolled on the restored server sees all of it too: the worker sent it again.
+        let fresh = try TestDevice(server: restored, name: "fresh")
+        try await fresh.enroll(code: try restored.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        try await fresh.sync()
+        #expect(Set(try fresh.replica.households(limit: 100).compactMap(\.doorPlate)) == plates)
+    }
+}

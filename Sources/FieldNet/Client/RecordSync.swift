@@ -104,7 +104,16 @@ struct RecordSync {
                     Task { try await connection.send(.POST, "/v1/sync", body: nextBody, contentType: "application/x-gridsync") }
                 )
             }
-            let outcome = try session.handle(response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            let outcome = try session.handle(
+                response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000),
+                storeEpoch: reply.headers.first(name: "GridSync-Store-Epoch"))
+            if outcome.serverRestored {
+                prefetched = nil
+                progress.note(
+                    say(
+                        "the server was restored from a backup: this device sends and fetches everything again",
+                        "服务器已从备份恢复：本设备将重新发送并获取全部记录"))
+            }
             if outcome.restoredFromACopy && summary.rounds == 0 {
                 progress.note(
                     say(

@@ -74,6 +74,10 @@ enum ReplicaMigrations {
                         refused_millis INTEGER NOT NULL, PRIMARY KEY (tbl, row_id, col));
                     """)
         }
+        migrator.registerMigration("v3-store-epoch") { db in
+            // The epoch of the server's store this replica last synced with (protocol.md §4.3).
+            try db.execute(sql: "ALTER TABLE peer_cursors ADD COLUMN store_epoch TEXT")
+        }
         return migrator
     }
 }

@@ -12,6 +12,8 @@ public struct PeerCursor: Codable, Equatable, Sendable {
     public var lastSyncMillis: UInt64?
     /// The peer's clock minus this replica's wall clock at the last sync, in milliseconds.
     public var clockOffsetMillis: Int64?
+    /// The epoch of the peer's store at the last sync (a server restored from a backup has a new one).
+    public var storeEpoch: String? = nil
 }
 
 extension Replica {
@@ -24,7 +26,7 @@ extension Replica {
             return PeerCursor(
                 peer: peer, acknowledged: row["acknowledged"], pulled: row["pulled"],
                 lastSyncMillis: (row["last_sync_millis"] as Int64?).map { UInt64(max(0, $0)) },
-                clockOffsetMillis: row["clock_offset_millis"])
+                clockOffsetMillis: row["clock_offset_millis"], storeEpoch: row["store_epoch"])
         }
     }
 
@@ -34,18 +36,29 @@ extension Replica {
         try write { context in
             try context.db.execute(
                 sql: """
-                    INSERT INTO peer_cursors (peer, acknowledged, pulled, last_sync_millis, clock_offset_millis)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO peer_cursors (peer, acknowledged, pulled, last_sync_millis, clock_offset_millis, store_epoch)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT(peer) DO UPDATE SET
                         acknowledged = max(acknowledged, excluded.acknowledged),
                         pulled = max(pulled, excluded.pulled),
                         last_sync_millis = IFNULL(excluded.last_sync_millis, last_sync_millis),
-                        clock_offset_millis = IFNULL(excluded.clock_offset_millis, clock_offset_millis)
+                        clock_offset_millis = IFNULL(excluded.clock_offset_millis, clock_offset_millis),
+                        store_epoch = IFNULL(excluded.store_epoch, store_epoch)
                     """,
                 arguments: [
                     cursor.peer, cursor.acknowledged, cursor.pulled, cursor.lastSyncMillis.map { Int64(clamping: $0) },
-                    cursor.clockOffsetMillis,
+                    cursor.clockOffsetMillis, cursor.storeEpoch,
                 ])
+        }
+    }
+
+    /// Starts over with `peer`, whose store is now `epoch` (restored from a backup): nothing of this
+    /// replica counts as received there, and everything there is to be pulled again. Both sides'
+    /// merges are idempotent, so sending and receiving again loses and duplicates nothing.
+    public func restartPeer(_ peer: String, storeEpoch epoch: String) throws(SyncCoreError) {
+        try write { context in
+            try context.db.execute(
+                sql: "UPDATE peer_cursors SET acknowledged = 0, pulled = 0, store_epoch = ? WHERE peer = ?", arguments: [epoch, peer])
         }
     }
 

@@ -61,12 +61,23 @@ public struct SyncSession: Sendable {
         /// True when the server had acknowledged more of this site than this replica holds: it was
         /// restored from an older copy (or copied). Its own receipt then only counts what it sent.
         public var restoredFromACopy: Bool = false
+        /// True when the server's store was restored from a backup: this exchange started the
+        /// sync over from the beginning.
+        public var serverRestored: Bool = false
     }
 
     /// Takes in the server's response to the last request: learns the server's time, merges what was
     /// pulled, and records the receipt and the cursor.
-    public func handle(_ response: SyncResponse, wallMillis: UInt64) throws(SyncCoreError) -> Outcome {
+    public func handle(_ response: SyncResponse, wallMillis: UInt64, storeEpoch: String? = nil) throws(SyncCoreError) -> Outcome {
         let before = try replica.peerCursor(peer)
+        if let storeEpoch, let known = before.storeEpoch, storeEpoch != known {
+            // The server's store was restored from a backup: its cursor and receipt belong to
+            // another life of it. Start over: send everything of ours, pull everything again.
+            _ = try replica.learnServerTime(response.serverTimeMillis)
+            try replica.restartPeer(peer, storeEpoch: storeEpoch)
+            scanned.value = 0
+            return Outcome(rejections: [], applied: ApplyReport(), needsAnotherRound: true, serverRestored: true)
+        }
         let offset = try replica.learnServerTime(response.serverTimeMillis)
         // What this replica refuses is quarantined, not dropped: the cursor then moves on safely.
         let report = try replica.applyFromServer(response.changes)
@@ -77,7 +88,7 @@ public struct SyncSession: Sendable {
         try replica.recordPeerCursor(
             PeerCursor(
                 peer: peer, acknowledged: min(response.receipt, scanned.pushThrough), pulled: response.cursor,
-                lastSyncMillis: wallMillis, clockOffsetMillis: offset))
+                lastSyncMillis: wallMillis, clockOffsetMillis: offset, storeEpoch: storeEpoch))
         // Another round when the server has more, when the push was cut by its batch size and the
         // server acknowledged it (a receipt that does not move would only repeat the push), or when
         // merging wrote conflicts.

@@ -97,7 +97,29 @@ final class DeviceRegistry: Sendable {
                     CREATE INDEX devices_site ON devices(site);
                     """)
         }
+        migrator.registerMigration("v3-store-epoch") { db in
+            // Which life of the store this is: a backup served in its place gets a new one, and
+            // devices that see it change sync again from the start (protocol.md §4.3).
+            try db.execute(sql: "CREATE TABLE server_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+            try db.execute(sql: "INSERT INTO server_meta (key, value) VALUES ('epoch', ?)", arguments: [Self.newEpoch()])
+        }
         try migrator.migrate(database)
+        epoch = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'epoch'") } ?? ""
+    }
+
+    /// The store's epoch, 16 hex digits: new at `init`, new in every backup.
+    let epoch: String
+
+    static func newEpoch() -> String { Hex.string((0..<8).map { _ in UInt8.random(in: 0...255) }) }
+
+    /// Gives the registry at `path` (a backup's) a new epoch, so devices that synced with the
+    /// server after the backup was taken notice when it is served in the server's place.
+    static func renewEpoch(path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE server_meta SET value = ? WHERE key = 'epoch'", arguments: [newEpoch()])
+        }
+        try queue.close()
     }
 
     /// Creates a one-time enrollment code for a device of `role` with `scopes`; returns the code.

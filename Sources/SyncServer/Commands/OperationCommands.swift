@@ -39,6 +39,8 @@ struct BackupCommand: ParsableCommand {
             try writer.close()
             try reader.close()
         }
+        // A new epoch: served one day in the server's place, it tells devices to sync from the start.
+        try DeviceRegistry.renewEpoch(path: target.registry.path)
         for file in [source.config, source.caCertificate, source.caKey, source.serverCertificate, source.serverKey]
         where FileManager.default.fileExists(atPath: file.path) {
             try FileManager.default.copyItem(at: file, to: target.url.appendingPathComponent(file.lastPathComponent))

@@ -11,6 +11,8 @@ enum Routes {
     static let syncContentType = "application/x-gridsync"
     /// Where each side says which versions it speaks (protocol.md §5).
     static let versionsField = HTTPField.Name(PeerVersions.header)!
+    /// The store's epoch on every sync answer (protocol.md §4.3).
+    static let epochField = HTTPField.Name("GridSync-Store-Epoch")!
     /// The server's versions and the oldest protocol it still serves.
     static let serverVersions = "\(PeerVersions.current);oldest-protocol=\(PeerVersions.oldestProtocol)"
 
@@ -70,6 +72,7 @@ enum Routes {
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }
             answer.headers[versionsField] = serverVersions
+            answer.headers[epochField] = service.registry.epoch
             return answer
         }
         router.post("/v1/photos/status") { request, _ -> Response in
