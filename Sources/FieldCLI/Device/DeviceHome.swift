@@ -12,7 +12,7 @@ package struct DeviceConfig: Codable, Sendable {
     package var role: String
     package var scopes: [String]
     package var site: String
-    /// The worker's name, used as the actor of events unless `--actor` says otherwise.
+    /// The person the operator enrolled this device for: the author of its events and reports.
     package var name: String?
     package var enrolledAtMillis: UInt64
 
