@@ -24,7 +24,7 @@ package struct InitCommand: DeviceCommand {
     @Option(help: "The CA certificate (PEM) the operator gave you; only servers it signed are trusted.")
     package var ca: String
 
-    @Option(help: "Your name, recorded as who did each event (e.g. 扎西).")
+    @Option(help: "Your name, for the operator's log (e.g. 扎西); events are recorded under the name the operator enrolled you with.")
     package var name: String?
 
     package func execute() async throws { try await Network.commands.enroll(self) }
