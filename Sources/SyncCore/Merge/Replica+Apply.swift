@@ -230,14 +230,10 @@ private struct Merger {
         return nil
     }
 
-    /// Columns a device sets when it creates a record and never after: the tier an issue was
-    /// reported at (it moves by escalation events) and who reported it.
-    static let setAtCreation: Set<String> = ["issues.tier", "issues.reporter"]
-
-    /// The changes of `incoming` that would alter a column fixed at creation.
+    /// The changes of `incoming` that would alter a column set at creation (`ColumnRule.setAtCreation`).
     static func fixedAtCreation(_ incoming: RowChanges, table: SyncedTable, existing: StoredRow) -> [ColumnChange] {
         incoming.changes.filter { change in
-            guard setAtCreation.contains("\(table.name).\(change.column)"), let i = table.index(of: change.column) else { return false }
+            guard let i = table.index(of: change.column), table.rules[i].setAtCreation else { return false }
             return existing.clocks.entries[i].version != nil && !existing.values[i].isIdentical(to: change.value)
         }
     }
@@ -255,7 +251,7 @@ private struct Merger {
         }
         if let site = sender.site, change.version.site != site { return .forgedSite(change.version.site) }
         if let problem = rule.refusal(change.value, version: change.version) { return .invalid("\(table.name).\(problem)") }
-        if case let .named(name) = sender.author, Self.authorColumns.contains("\(table.name).\(rule.name)"), change.value.text != name {
+        if rule.isAuthor, case let .named(name) = sender.author, change.value.text != name {
             return .forgedAuthor(column: "\(table.name).\(rule.name)", enrolled: name)
         }
 
@@ -266,8 +262,8 @@ private struct Merger {
             return .crossGrid(column: "\(table.name).\(rule.name)", target: grid)
         }
         // A change of the column that names a reference's table re-aims the reference as stored.
-        if let named = change.value.text.flatMap(Schema.table(named:)),
-            let i = table.rules.firstIndex(where: { $0.reference == .rowOfTableIn(column: rule.name) })
+        if let i = table.index(of: change.column).flatMap({ table.referenceNamedBy[$0] }),
+            let named = change.value.text.flatMap(Schema.table(named:))
         {
             let referencing = table.rules[i].name
             let id = row.changes.last(where: { $0.column == referencing })?.value.text ?? existing?.values[i].text
@@ -282,9 +278,6 @@ private struct Merger {
     static func grid(of id: String, in table: String, context: WriteContext) throws -> String? {
         try String.fetchOne(context.db.cachedStatement(sql: "SELECT grid FROM \(table) WHERE id = ?"), arguments: [id])
     }
-
-    /// The columns that name who wrote a record: the enrolled person of the device that wrote it.
-    static let authorColumns: Set<String> = ["issue_events.actor", "issues.reporter", "conflicts.resolved_by"]
 
     /// The table a reference points into: fixed, or named by another column of the row (as it
     /// arrives, else as stored). Nil when that column names no synced table.

@@ -53,6 +53,9 @@ public struct SyncedTable: Sendable {
     /// conflict), nor for rows written once.
     public let recordsConflicts: Bool
     private let indexByName: [String: Int]
+    /// For a column that names the table a reference points into (`Reference.rowOfTableIn`), the
+    /// storage position of that reference.
+    let referenceNamedBy: [Int: Int]
 
     init(
         _ number: Int, _ name: String, lifetime: RowLifetime = .mergeable, required: [String] = [], recordsConflicts: Bool = true,
@@ -69,6 +72,11 @@ public struct SyncedTable: Sendable {
         var index: [String: Int] = [:]
         for (i, c) in self.columns.enumerated() { index[c] = i }
         self.indexByName = index
+        var named: [Int: Int] = [:]
+        for (i, rule) in rules.enumerated() {
+            if case let .rowOfTableIn(column) = rule.reference, let naming = index[column] { named[naming] = i }
+        }
+        self.referenceNamedBy = named
         selectRowSQL = "SELECT grid, _clock, \(self.columns.joined(separator: ", ")) FROM \(name) WHERE id = ?"
         let names = (["id", "grid"] + self.columns + ["_clock", "_lv"])
         let marks = Array(repeating: "?", count: names.count).joined(separator: ", ")
@@ -137,13 +145,13 @@ public enum Schema {
         2, "issues",
         [
             ColumnRule("kind", .text, .oneOf(IssueKind.allCases.map(\.rawValue))),
-            ColumnRule("tier", .text, .oneOf(tiers)),
+            ColumnRule("tier", .text, .oneOf(tiers), setAtCreation: true),
             ColumnRule("title", .text, .text(maxBytes: Limits.shortText)),
             ColumnRule("description", .text, .text(maxBytes: Limits.longText, multiline: true)),
             ColumnRule("household_id", .text, .text(maxBytes: Limits.idBytes), references: .row(table: "households")),
             ColumnRule("location", .text, .text(maxBytes: Limits.shortText)),
             // Who recorded it: the enrolled person of the device that wrote it (the server checks).
-            ColumnRule("reporter", .text, .text(maxBytes: Limits.personName)),
+            ColumnRule("reporter", .text, .text(maxBytes: Limits.personName), author: true, setAtCreation: true),
             ColumnRule("handler", .text, .text(maxBytes: Limits.personName)),
             ColumnRule("due_date", .text, .date),
             ColumnRule("deleted", .integer, .integer(0...1), merge: .sticky),
@@ -157,7 +165,7 @@ public enum Schema {
             ColumnRule("kind", .text, .oneOf(IssueEventKind.allCases.map(\.rawValue))),
             ColumnRule("at", .integer, .writeTime),
             // Who did it: the enrolled person of the device that wrote it (the server checks).
-            ColumnRule("actor", .text, .text(maxBytes: Limits.personName)),
+            ColumnRule("actor", .text, .text(maxBytes: Limits.personName), author: true),
             ColumnRule("note", .text, .text(maxBytes: Limits.longText, multiline: true)),
             ColumnRule("tier", .text, .oneOf(tiers)),
             ColumnRule("from_tier", .text, .oneOf(tiers)),
@@ -188,7 +196,7 @@ public enum Schema {
             ColumnRule("lost_hlc", .integer, .timestamp),
             ColumnRule("lost_site", .text, .siteID),
             ColumnRule("resolved", .integer, .integer(0...1)),
-            ColumnRule("resolved_by", .text, .text(maxBytes: Limits.personName)),
+            ColumnRule("resolved_by", .text, .text(maxBytes: Limits.personName), author: true),
             ColumnRule("resolution", .text, .text(maxBytes: Limits.longText, multiline: true)),
         ])
 

@@ -13,15 +13,22 @@ public struct ColumnRule: Sendable {
     public let merge: ColumnMerge
     /// The row this column names, which must lie in the same grid.
     public let reference: Reference?
+    /// Names who wrote the record: a server checks it against the sender's enrolled person.
+    public let isAuthor: Bool
+    /// Set when the record is created and never changed by a device afterwards.
+    public let setAtCreation: Bool
 
     init(
-        _ name: String, _ kind: ColumnKind, _ format: ValueFormat, merge: ColumnMerge = .lastWriterWins, references: Reference? = nil
+        _ name: String, _ kind: ColumnKind, _ format: ValueFormat, merge: ColumnMerge = .lastWriterWins, references: Reference? = nil,
+        author: Bool = false, setAtCreation: Bool = false
     ) {
         self.name = name
         self.kind = kind
         self.format = format
         self.merge = merge
         self.reference = references
+        self.isAuthor = author
+        self.setAtCreation = setAtCreation
     }
 
     /// Why `value` may not stand in this column, or nil. `version` is the version it was written with.
