@@ -64,55 +64,36 @@ func zlib(_ bytes: [UInt8]) -> Int {
     return Int(bound)
 }
 
-/// The same changes as compact JSON lines, one object per row (its id and grid written once).
-func jsonLines(_ c: Changeset) -> [UInt8] {
-    var out = ""
-    for row in c.rows {
-        let changes: [[String: Any]] = row.changes.map { ch in
-            var o: [String: Any] = ["c": ch.column, "t": ch.version.timestamp.rawValue, "s": ch.version.site.hex]
-            switch ch.value {
-            case .null: o["v"] = NSNull()
-            case let .integer(i): o["v"] = i
-            case let .real(d): o["v"] = d
-            case let .text(s): o["v"] = s
-            case let .blob(b): o["v"] = Data(b).base64EncodedString()
-            }
-            if let b = ch.base { o["b"] = [b.timestamp.rawValue, b.site.hex] as [Any] }
-            return o
-        }
-        let obj: [String: Any] = ["tbl": row.table, "id": row.rowID, "g": row.grid, "ch": changes]
-        out += String(decoding: try! JSONSerialization.data(withJSONObject: obj, options: [.withoutEscapingSlashes]), as: UTF8.self) + "\n"
-    }
-    return Array(out.utf8)
-}
-
-// 1. Encoded size: a full changeset of 10,000 issues (8 fields each) and a delta of 1,000 field edits.
+// 1. Bytes on the wire (WireWorkload.swift): a device's full push of 2,000 households and 10,000
+//    issues with their events and photo references, then its push of 1,000 edits, as the request
+//    bodies `gridsync sync` sends (batches of up to 10,000 changes, message header included), in
+//    changeset formats 1 and 2; against the same records' current values as compact JSON lines in
+//    one zlib stream (full: every record whole; delta: per edit, the id, the changed fields and the
+//    new time).
 if wanted("size") {
-    let count = quick ? 2000 : 10_000
-    let (source, ids) = try sourceReplica("size.sqlite", issues: count)
-    let full = issueRowsOnly(try source.changes(since: 0, maxChanges: Int.max / 2).changeset)
-    let cursor = try source.localVersion()
-    for n in 0..<(count / 10) {
-        let id = ids[(n * 7919) % ids.count]
-        switch n % 3 {
-        case 0: try source.editIssue(id, IssueFields(handler: "\(names[(n + 5) % names.count])（乡镇）"))
-        case 1: try source.editIssue(id, IssueFields(title: "\(titles[(n + 1) % titles.count]) 已回访 \(n)"))
-        default: try source.editIssue(id, IssueFields(dueDate: "2027-01-\(String(format: "%02d", n % 28 + 1))"))
+    let issues = quick ? 2000 : 10_000
+    var workload = try WireWorkload(folder: folder, seed: 1)
+    try workload.build(issues: issues)
+    func measure(_ name: String, baseline: [UInt8]) throws {
+        let baselineZ = zlib(baseline)
+        var fields: [String: Any] = [
+            "issues": issues, "households": 2000, "edits": issues / 10, "json_bytes": baseline.count, "json_zlib_bytes": baselineZ,
+            "target": name == "wire_full_sync" ? 1.00 : 0.80,
+        ]
+        for format: UInt8 in [1, 2] {
+            let sent = try workload.requestBodies(format: format)
+            let bytes = sent.bodies.reduce(0, +)
+            fields["format\(format)_bytes"] = bytes
+            fields["format\(format)_requests"] = sent.bodies.count
+            fields["format\(format)_ratio"] = (Double(bytes) / Double(baselineZ) * 1000).rounded() / 1000
+            fields["changes"] = sent.changes
+            fields["rows"] = sent.rows
         }
+        emit(name, fields)
     }
-    let delta = issueRowsOnly(try source.changes(since: cursor, maxChanges: Int.max / 2).changeset)
-    for (name, c) in [("changeset_size_full", full), ("changeset_size_delta", delta)] {
-        let encoded = ChangesetEncoding.encode(c).count
-        let json = jsonLines(c)
-        let jsonZ = zlib(json)
-        emit(
-            name,
-            [
-                "rows": c.rows.count, "changes": c.changeCount, "encoded_bytes": encoded, "json_bytes": json.count,
-                "json_zlib_bytes": jsonZ, "ratio_to_json_zlib": Double(encoded) / Double(jsonZ),
-                "target": name.hasSuffix("full") ? 0.85 : 0.80,
-            ])
-    }
+    try measure("wire_full_sync", baseline: WireWorkload.jsonLines(workload.order.map { workload.records[$0]! }))
+    try workload.edit(count: issues / 10)
+    try measure("wire_delta_1000_edits", baseline: WireWorkload.jsonLines(workload.editLines))
 }
 
 // 2. Merge throughput: 100,000 remote column changes applied, against the same 100,000 changes

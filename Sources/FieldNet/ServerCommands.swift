@@ -46,6 +46,9 @@ extension InitCommand {
             let json = try? JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any],
             let proto = json["protocol"] as? Int
         else { throw ServerConnection.failure(health) }
+        // The newest changeset format both read; a server too old to list formats reads format 1.
+        let serverFormats = (json["changesetFormats"] as? [Int]) ?? [1]
+        let format = serverFormats.filter { ChangesetEncoding.supportedVersions.contains(UInt8(clamping: $0)) }.max() ?? 1
         guard proto == SyncMessageCoding.protocolVersion else {
             throw Failure(
                 "protocol_mismatch",
@@ -72,7 +75,7 @@ extension InitCommand {
         try home.save(
             DeviceConfig(
                 server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: replica.site.hex,
-                name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
+                name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), serverChangesetFormat: format))
         print(say("enrolled as \(answer.device) (\(answer.role))", "已注册为 \(answer.device)（\(answer.role)）"))
         if let enrolled = answer.name { print(say("recorded as: ", "记录人：") + enrolled) }
         print(say("scopes: ", "范围：") + answer.scopes.joined(separator: ", "))
@@ -142,9 +145,16 @@ extension SyncCommand {
         replica: Replica, peer: String, connection: ServerConnection, photos: PhotoSync, progress: Progress, policy: RetryPolicy
     ) async throws -> SyncSummary {
         var summary = SyncSummary()
+        let home = common.device
+        var config = try home.config()
         try await RecordSync(
-            replica: replica, peer: peer, connection: connection, policy: policy, progress: progress
+            replica: replica, peer: peer, connection: connection, policy: policy, progress: progress,
+            changesetFormat: UInt8(clamping: config.serverChangesetFormat ?? 1)
         ).run(into: &summary)
+        if let said = summary.serverChangesetFormat, said != config.serverChangesetFormat {
+            config.serverChangesetFormat = said
+            try home.save(config)
+        }
         if noPhotos {
             summary.photosWaiting = try photos.waiting().count
         } else {

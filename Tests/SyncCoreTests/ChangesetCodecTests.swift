@@ -42,8 +42,12 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
         var rng = SeededRandom(seed: UInt64(seed))
         let changeset = randomChangeset(&rng, rows: Int.random(in: 0...40, using: &rng))
         for compress in [true, false] {
-            let decoded = try ChangesetEncoding.decode(ChangesetEncoding.encode(changeset, compress: compress))
-            #expect(decoded == changeset, "seed \(seed)")
+            let one = try ChangesetEncoding.decode(ChangesetEncoding.encode(changeset, format: 1, compress: compress))
+            #expect(one == changeset, "seed \(seed)")
+            // Format 2 sends rows grouped by table and changes in column order.
+            let two = try ChangesetEncoding.decode(ChangesetEncoding.encode(changeset, format: 2, compress: compress))
+            #expect(two == ChangesetEncoding.canonical(changeset), "seed \(seed)")
+            #expect(two.changeCount == changeset.changeCount)
         }
     }
 
@@ -59,7 +63,7 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
                 table: "households", rowID: "h1", grid: "x/g1",
                 changes: [ColumnChange(column: "door_plate", value: .text("1号"), version: version, base: nil)])
         ])
-        #expect(ChangesetEncoding.encode(changeset, compress: false) == expected)
+        #expect(ChangesetEncoding.encode(changeset, format: 1, compress: false) == expected)
         #expect(try ChangesetEncoding.decode(expected) == changeset)
     }
 
@@ -78,7 +82,8 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
                 table: "issues", rowID: id, grid: "x",
                 changes: [ColumnChange(column: "household_id", value: .text(id.uppercased()), version: v, base: nil)])
         ])
-        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, compress: false)) == c)
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: 1, compress: false)) == c)
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: 2, compress: false)) == c)
         // Odd string headers other than 1 are reserved.
         #expect(throws: ChangesetDecodingError.invalidField(offset: 1, "string header 3: odd headers other than 1 are reserved")) {
             try ChangesetEncoding.decode([1, 0, 5, 1, 3, 0, 0, 0])
@@ -88,8 +93,8 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
     @Test func everyTruncationFailsWithATypedError() throws {
         var rng = SeededRandom(seed: 7)
         let changeset = randomChangeset(&rng, rows: 12)
-        for compress in [true, false] {
-            let bytes = ChangesetEncoding.encode(changeset, compress: compress)
+        for (format, compress) in [(1, true), (1, false), (2, true), (2, false)] {
+            let bytes = ChangesetEncoding.encode(changeset, format: UInt8(format), compress: compress)
             for n in 0..<bytes.count {
                 #expect(throws: ChangesetDecodingError.self) { try ChangesetEncoding.decode(Array(bytes.prefix(n))) }
             }
@@ -98,12 +103,12 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
     }
 
     @Test func wrongVersionSaysWhatWasExpected() {
-        #expect(throws: ChangesetDecodingError.unsupportedVersion(found: 9, supported: [1])) {
+        #expect(throws: ChangesetDecodingError.unsupportedVersion(found: 9, supported: [1, 2])) {
             try ChangesetEncoding.decode([9, 0, 3, 0, 0, 0])
         }
         #expect(
-            ChangesetDecodingError.unsupportedVersion(found: 9, supported: [1]).description
-                == "unsupported changeset format: expected one of 1, found 9")
+            ChangesetDecodingError.unsupportedVersion(found: 9, supported: [1, 2]).description
+                == "unsupported changeset format: expected one of 1, 2, found 9")
         #expect(throws: ChangesetDecodingError.empty) { try ChangesetEncoding.decode([]) }
         #expect(throws: ChangesetDecodingError.unknownFlags(found: 6)) { try ChangesetEncoding.decode([1, 6, 3, 0, 0, 0]) }
     }
@@ -127,14 +132,18 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
 
     @Test func randomBytesNeverTrap() {
         var rng = SeededRandom(seed: 42)
-        let valid = ChangesetEncoding.encode(randomChangeset(&rng, rows: 8), compress: false)
-        for i in 0..<3000 {
+        let changeset = randomChangeset(&rng, rows: 8)
+        let valid = [
+            ChangesetEncoding.encode(changeset, format: 1, compress: false),
+            ChangesetEncoding.encode(changeset, format: 2, compress: false),
+        ]
+        for i in 0..<6000 {
             var bytes: [UInt8]
             if i % 2 == 0 {
                 bytes = (0..<Int.random(in: 0..<200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                if i % 4 == 0 && !bytes.isEmpty { bytes[0] = 1 }
+                if i % 4 == 0 && !bytes.isEmpty { bytes[0] = UInt8(i % 8 / 4 + 1) }
             } else {
-                bytes = valid  // flip a few bytes of a valid changeset
+                bytes = valid[i % 4 / 2]  // flip a few bytes of a valid changeset
                 for _ in 0..<Int.random(in: 1...4, using: &rng) {
                     bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
                 }
@@ -153,14 +162,18 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
             let bytes = [UInt8](try Data(contentsOf: file))
             let name = file.lastPathComponent
             if let c = try? ChangesetEncoding.decode(bytes) {
-                #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, compress: false)) == c, "\(name)")
-                #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c)) == c, "\(name)")
+                for format: UInt8 in [1, 2] {
+                    let expected = format == 1 ? c : ChangesetEncoding.canonical(c)
+                    #expect(
+                        try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: format, compress: false)) == expected, "\(name)")
+                    #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: format)) == expected, "\(name)")
+                }
             }
             if let r = try? SyncMessageCoding.decodeRequest(bytes) {
-                #expect(try SyncMessageCoding.decodeRequest(SyncMessageCoding.encode(r)) == r, "\(name)")
+                #expect(try SyncMessageCoding.decodeRequest(SyncMessageCoding.encode(r, changesetFormat: 1)) == r, "\(name)")
             }
             if let r = try? SyncMessageCoding.decodeResponse(bytes) {
-                #expect(try SyncMessageCoding.decodeResponse(SyncMessageCoding.encode(r)) == r, "\(name)")
+                #expect(try SyncMessageCoding.decodeResponse(SyncMessageCoding.encode(r, changesetFormat: 1)) == r, "\(name)")
             }
         }
     }
@@ -173,5 +186,81 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
             let bytes = [UInt8](try Data(contentsOf: file))
             #expect(throws: ChangesetDecodingError.self, "\(file.lastPathComponent)") { try ChangesetEncoding.decode(bytes) }
         }
+    }
+}
+
+@Suite struct ChangesetFormat2Tests {
+    /// Events and photo references a replica writes take derived ids, which format 2 does not send;
+    /// the receiver derives the same ids. An event's `at` travels as a one-byte tag.
+    @Test func childIdsAreDerivedNotSent() throws {
+        let r = try Replica(path: nil)
+        let issue = try r.reportIssue(IssueReport(grid: "x/g1", kind: .hazard, tier: .small, title: "电瓶车入户充电"))
+        let hash = String(repeating: "ab", count: 32)
+        let ref = try r.attachPhoto(to: .issue, id: issue, sha256: hash)
+        #expect(try r.attachPhoto(to: .issue, id: issue, sha256: hash) == ref, "the same photo attached again is the same reference")
+        let changes = try r.changes(since: 0, maxChanges: 1000).changeset
+        let event = try #require(changes.rows.first { $0.table == "issue_events" })
+        let version = event.changes[0].version
+        #expect(event.rowID == DerivedID.event(issueID: issue, version: version))
+        #expect(ref == DerivedID.photoRef(ownerTable: "issues", ownerID: issue, sha256: hash))
+        let two = ChangesetEncoding.encode(changes, format: 2, compress: false)
+        #expect(try ChangesetEncoding.decode(two) == ChangesetEncoding.canonical(changes))
+        // The issue's id travels once (16 bytes); the event's and the reference's not at all.
+        let packed = ChangesetEncoding.packedUUID(issue)!
+        #expect(two.indices.filter { two[$0...].starts(with: packed) }.count == 1)
+        for id in [event.rowID, ref] { #expect(!two.indices.contains { two[$0...].starts(with: ChangesetEncoding.packedUUID(id)!) }) }
+    }
+
+    /// An id that is not the derived one travels, and a derived flag where the table derives none is refused.
+    @Test func idsThatAreNotDerivedTravel() throws {
+        let v = Version(timestamp: HLCTimestamp(millis: 1_795_392_000_000, counter: 0), site: SiteID(rawValue: 7))
+        let c = Changeset(rows: [
+            RowChanges(
+                table: "issue_events", rowID: "e-1", grid: "x/g1",
+                changes: [
+                    ColumnChange(column: "issue_id", value: .text("i-1"), version: v, base: nil),
+                    ColumnChange(column: "at", value: .integer(Int64(v.timestamp.rawValue)), version: v, base: nil),
+                ])
+        ])
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: 2)) == c)
+        var derived = c
+        derived.rows[0].rowID = DerivedID.event(issueID: "i-1", version: v)
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(derived, format: 2)) == derived)
+        derived.rows[0].table = "households"
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(derived, format: 2)) == derived, "sent, not derived")
+    }
+
+    /// Canonically equivalent texts with different bytes stay different on the wire.
+    @Test func equivalentTextsKeepTheirBytes() throws {
+        let v = Version(timestamp: HLCTimestamp(millis: 5, counter: 1), site: SiteID(rawValue: 1))
+        let composed = "\u{00E9}", decomposed = "e\u{0301}"
+        let c = Changeset(rows: [
+            RowChanges(
+                table: "issues", rowID: "a", grid: "x",
+                changes: [
+                    ColumnChange(column: "title", value: .text(composed), version: v, base: nil),
+                    ColumnChange(column: "note", value: .text(decomposed), version: v, base: nil),
+                ])
+        ])
+        for format: UInt8 in [1, 2] {
+            let back = try ChangesetEncoding.decode(ChangesetEncoding.encode(c, format: format))
+            #expect(Array(back.rows[0].changes[1].value.text!.utf8) == Array(decomposed.utf8), "format \(format)")
+        }
+    }
+
+    /// A body compressed without the format's dictionary, or with another, is refused.
+    @Test func theDictionaryIsPartOfTheFormat() throws {
+        var rng = SeededRandom(seed: 3)
+        let c = randomChangeset(&rng, rows: 20)
+        let body = ChangesetEncoding.encodeBody2(c)
+        let plain = ChangesetEncoding.envelope(body: body, compressed: Deflate.compress(body), format: 2)
+        #expect(throws: ChangesetDecodingError.self) { try ChangesetEncoding.decode(plain) }
+        let other = ChangesetEncoding.envelope(body: body, compressed: Deflate.compress(body, dictionary: Array("other".utf8)), format: 2)
+        #expect(throws: ChangesetDecodingError.decompressionFailed("the zlib stream names another preset dictionary")) {
+            try ChangesetEncoding.decode(other)
+        }
+        let right = ChangesetEncoding.envelope(
+            body: body, compressed: Deflate.compress(body, dictionary: PresetDictionary.bytes), format: 2)
+        #expect(try ChangesetEncoding.decode(right) == ChangesetEncoding.canonical(c))
     }
 }

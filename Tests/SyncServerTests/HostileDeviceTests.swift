@@ -34,6 +34,8 @@ import Testing
 
     /// Pushes `rows` as one raw request; returns the refusal codes by row id (nil: stored whole).
     static func push(_ device: TestDevice, _ rows: [RowChanges]) async throws -> [String: Set<String>] {
+        // Rejections count rows in the order the server decoded them: changeset format 2's.
+        let rows = ChangesetEncoding.canonical(Changeset(rows: rows)).rows
         let r = try await device.exchange(SyncRequest(pullCursor: 0, pushThrough: 1, maxPullChanges: 1, changes: Changeset(rows: rows)))
         guard r.status == 200 else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
         var codes: [String: Set<String>] = [:]

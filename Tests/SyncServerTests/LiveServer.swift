@@ -152,11 +152,17 @@ final class TestDevice: @unchecked Sendable {
         self.credential = credential
     }
 
+    /// The versions this device says it speaks (nil: it says nothing, as releases before protocol
+    /// document version 2 did), and the changeset format it writes.
+    var speaks: PeerVersions? = nil
+    var writesFormat: UInt8 = ChangesetEncoding.formatVersion
+
     /// One raw exchange.
     func exchange(_ request: SyncRequest) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
-        try await server.send(
-            .POST, "/v1/sync", body: SyncMessageCoding.encode(request),
-            headers: [("Authorization", "Bearer \(credential)"), ("Content-Type", "application/x-gridsync")])
+        var headers = [("Authorization", "Bearer \(credential)"), ("Content-Type", "application/x-gridsync")]
+        if let speaks { headers.append((PeerVersions.header, speaks.description)) }
+        return try await server.send(
+            .POST, "/v1/sync", body: SyncMessageCoding.encode(request, changesetFormat: writesFormat), headers: headers)
     }
 
     /// Syncs until nothing is left to send or receive; returns every rejection seen.

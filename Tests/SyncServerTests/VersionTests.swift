@@ -31,6 +31,46 @@ import Testing
         let health = try await server.send(.GET, "/health")
         let json = try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any]
         #expect(json?["schema"] as? Int == PeerVersions.current.schema && json?["oldestProtocol"] as? Int == PeerVersions.oldestProtocol)
-        #expect(PeerVersions(header: "protocol=1;changeset=1;schema=2;oldest-protocol=1") == .current)
+        #expect(PeerVersions(header: "protocol=1;changeset=2;schema=3;oldest-protocol=1") == .current)
+    }
+
+    /// The changeset format a sync response was written in (responses encode deterministically).
+    static func format(ofResponse bytes: [UInt8]) throws -> UInt8? {
+        let response = try SyncMessageCoding.decodeResponse(bytes)
+        return [UInt8(1), 2].first { SyncMessageCoding.encode(response, changesetFormat: $0) == bytes }
+    }
+
+    /// A device of an earlier release (changeset format 1, no versions header) and one of this
+    /// release sync through the same server both ways: each is answered in the format it reads, and
+    /// both end up holding the same records, the derived ids of events and photo references included.
+    @Test func anOldFormatDeviceAndANewOneSyncBothWays() async throws {
+        let server = try LiveServer()
+        defer { server.finish() }
+        let old = try TestDevice(server: server, name: "old")
+        old.writesFormat = 1
+        let new = try TestDevice(server: server, name: "new")
+        new.speaks = .current
+        for d in [old, new] { try await d.enroll(code: try server.enrollmentCode(scopes: [ServerTests.gridA])) }
+        for (d, name) in [(old, "旧设备"), (new, "新设备")] {
+            let h = try d.replica.addHousehold(grid: ServerTests.gridA, HouseholdFields(doorPlate: name))
+            let issue = try d.replica.reportIssue(
+                IssueReport(grid: ServerTests.gridA, kind: .hazard, tier: .small, title: "\(name) 电瓶车入户充电", householdID: h))
+            try d.replica.appendEvent(issueID: issue, kind: .visit, note: "ཞིབ་བཤེར། \(name)")
+            try d.replica.attachPhoto(to: .issue, id: issue, sha256: String(repeating: name == "旧设备" ? "a1" : "b2", count: 32))
+        }
+        for d in [old, new, old] { #expect(try await d.sync().isEmpty) }
+        // Each is answered in the format it reads.
+        for (d, expected) in [(old, UInt8(1)), (new, UInt8(2))] {
+            let r = try await d.exchange(SyncRequest(pullCursor: 0, pushThrough: 0, changes: Changeset()))
+            #expect(r.status == 200)
+            #expect(try Self.format(ofResponse: r.body) == expected)
+        }
+        func everything(_ d: TestDevice) throws -> [String] {
+            try d.replica.changes(since: 0, maxChanges: 100_000).changeset.rows
+                .flatMap { row in row.changes.map { "\(row.table)/\(row.rowID)/\($0.column)=\($0.value)@\($0.version)" } }.sorted()
+        }
+        let held = try everything(old)
+        #expect(held.count > 30)
+        #expect(held == (try everything(new)))
     }
 }

@@ -15,10 +15,14 @@ package struct DeviceConfig: Codable, Sendable {
     /// The person the operator enrolled this device for: the author of its events and reports.
     package var name: String?
     package var enrolledAtMillis: UInt64
+    /// The newest changeset format the server reads, as it last said (nil: not known, so 1).
+    package var serverChangesetFormat: Int?
 
     package init(
-        server: String, device: String, role: String, scopes: [String], site: String, name: String?, enrolledAtMillis: UInt64
+        server: String, device: String, role: String, scopes: [String], site: String, name: String?, enrolledAtMillis: UInt64,
+        serverChangesetFormat: Int? = nil
     ) {
+        self.serverChangesetFormat = serverChangesetFormat
         self.server = server
         self.device = device
         self.role = role

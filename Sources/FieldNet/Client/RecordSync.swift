@@ -33,6 +33,8 @@ struct SyncSummary: Codable, Sendable {
     var photosDamaged: [DamagedPhoto] = []
     var receipt: Int64 = 0
     var clockOffsetMillis: Int64?
+    /// The newest changeset format the server said it reads (from its `GridSync-Versions`).
+    var serverChangesetFormat: Int?
     var seconds = 0.0
 }
 
@@ -45,6 +47,9 @@ struct RecordSync {
     let connection: ServerConnection
     let policy: RetryPolicy
     let progress: Progress
+    /// The changeset format requests are written in at first: the newest the server reads, as far
+    /// as this device knows. Every answer's `GridSync-Versions` corrects it.
+    var changesetFormat: UInt8 = 1
 
     /// The fewest changes asked for per exchange when the link keeps dropping.
     static let smallestBatch = 25
@@ -56,9 +61,10 @@ struct RecordSync {
         // While one pulled batch is merged here, the request for the next is already on its way
         // (pull-only rounds): the server's work, the link's round trip and the merge overlap.
         var prefetched: (request: SyncRequest, body: [UInt8], reply: Task<ServerConnection.Reply, any Error>)?
+        var format = changesetFormat
         for _ in 0..<100_000 {
             var request = try session.nextRequest()
-            var body = SyncMessageCoding.encode(request)
+            var body = SyncMessageCoding.encode(request, changesetFormat: format)
             var early: ServerConnection.Reply?
             if let p = prefetched {
                 prefetched = nil
@@ -81,10 +87,27 @@ struct RecordSync {
                 }) {
                     if retries > 0 {
                         request = try session.nextRequest()
-                        body = SyncMessageCoding.encode(request)
+                        body = SyncMessageCoding.encode(request, changesetFormat: format)
                     }
-                    return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                    let reply = try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                    // A server that reads an older format than this device thought (it was
+                    // replaced by an older release) refuses the body and says what it reads:
+                    // send the same request again in that format.
+                    if let said = Self.readableFormat(reply), said != format {
+                        format = said
+                        summary.serverChangesetFormat = Int(said)
+                        if reply.status == 400 {
+                            body = SyncMessageCoding.encode(request, changesetFormat: format)
+                            return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                        }
+                    }
+                    return reply
                 }
+            }
+            // A push larger than the server takes: send it in smaller batches.
+            if reply.status == 413, !request.changes.isEmpty, session.maxPushChanges > Self.smallestBatch {
+                session.maxPushChanges = max(Self.smallestBatch, session.maxPushChanges / 4)
+                continue
             }
             guard reply.status == 200 else { throw ServerConnection.failure(reply) }
             let response: SyncResponse
@@ -97,7 +120,7 @@ struct RecordSync {
                 let next = SyncRequest(
                     pullCursor: response.cursor, pushThrough: request.pushThrough, maxPullChanges: session.maxPullChanges,
                     changes: Changeset(rows: []))
-                let nextBody = SyncMessageCoding.encode(next)
+                let nextBody = SyncMessageCoding.encode(next, changesetFormat: format)
                 let connection = self.connection
                 prefetched = (
                     next, nextBody,
@@ -150,5 +173,11 @@ struct RecordSync {
         summary.receipt = cursor.acknowledged
         summary.clockOffsetMillis = cursor.clockOffsetMillis
         progress.finish()
+    }
+
+    /// The newest changeset format both the server (by its answer's `GridSync-Versions`) and this
+    /// build read; nil when the answer does not say.
+    static func readableFormat(_ reply: ServerConnection.Reply) -> UInt8? {
+        reply.headers.first(name: PeerVersions.header).flatMap(PeerVersions.init(header:))?.readableChangesetFormat
     }
 }

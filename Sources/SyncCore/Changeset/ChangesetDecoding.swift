@@ -10,7 +10,8 @@ extension ChangesetEncoding {
         guard flags & ~flagCompressed == 0 else { throw .unknownFlags(found: flags) }
         let length = try envelope.varint("body length")
         guard length <= UInt64(maxBodyBytes) else { throw .bodyTooLarge(length: length, limit: maxBodyBytes) }
-        guard length >= 3 else { throw .invalidField(offset: 2, "body length \(length) is shorter than an empty body") }
+        let shortest: UInt64 = version == 1 ? 3 : 2
+        guard length >= shortest else { throw .invalidField(offset: 2, "body length \(length) is shorter than an empty body") }
         let rest = try envelope.slice(envelope.remaining, "body")
         let body: [UInt8]
         // A body, and the ids and values it refers to, may stand for at most 256 times the input
@@ -19,7 +20,10 @@ extension ChangesetEncoding {
         let expansionLimit = min(maxBodyBytes, Self.expansionLimit(encodedBytes: bytes.count))
         if flags & flagCompressed != 0 {
             guard length <= UInt64(expansionLimit) else { throw .bodyTooLarge(length: length, limit: expansionLimit) }
-            body = try Deflate.decompress(rest, expectedLength: Int(length))
+            body =
+                version == 1
+                ? try Deflate.decompress(rest, expectedLength: Int(length))
+                : try Deflate.decompress(rest, expectedLength: Int(length), dictionary: PresetDictionary.bytes)
         } else {
             guard rest.count == Int(length) else {
                 if rest.count < Int(length) { throw .truncated(offset: bytes.count, expected: "\(length) body bytes") }
@@ -27,7 +31,8 @@ extension ChangesetEncoding {
             }
             body = Array(rest)
         }
-        return try decodeBody(body, expansionLimit: expansionLimit)
+        return version == 1
+            ? try decodeBody(body, expansionLimit: expansionLimit) : try decodeBody2(body, expansionLimit: expansionLimit)
     }
 
     static func decodeBody(_ body: [UInt8], expansionLimit: Int = Int.max) throws(ChangesetDecodingError) -> Changeset {

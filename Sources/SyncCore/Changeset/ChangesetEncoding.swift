@@ -1,11 +1,12 @@
-/// The binary encoding of changesets, format version 1 (specified in protocol.md, "Changeset
-/// encoding"): an envelope of version, flags and body length, then a body that lists every string
-/// and site id once and refers to them by index, optionally zlib-compressed.
+/// The binary encoding of changesets (protocol.md §3): an envelope of format, flags and body
+/// length, then a body, optionally zlib-compressed. Format 1 lists every string and site id once and
+/// refers to them by index; format 2 (`ChangesetFormat2.swift`) groups rows by table and values by
+/// column, derives child rows' ids and compresses with a preset dictionary.
 public enum ChangesetEncoding {
-    /// The format version this code writes.
-    public static let formatVersion: UInt8 = 1
-    /// Format versions this code reads.
-    public static let supportedVersions: [UInt8] = [1]
+    /// The newest format this code writes (to peers that read it).
+    public static let formatVersion: UInt8 = 2
+    /// Format versions this code reads and writes.
+    public static let supportedVersions: [UInt8] = [1, 2]
     /// Default limit on a decoded body: 32 MiB.
     public static let defaultMaxBodyBytes = 32 << 20
 
@@ -28,25 +29,28 @@ public enum ChangesetEncoding {
         case null = 0, integer = 1, real = 2, text = 3, blob = 4
     }
 
-    /// Encodes `changeset`, compressing the body when that makes it smaller.
-    public static func encode(_ changeset: Changeset, compress: Bool = true) -> [UInt8] {
-        let body = encodeBody(changeset)
+    /// Encodes `changeset` in `format` (1 or 2), compressing the body when that makes it smaller.
+    /// Format 2 sends rows in the order `canonical(_:)` gives.
+    public static func encode(_ changeset: Changeset, format: UInt8 = formatVersion, compress: Bool = true) -> [UInt8] {
+        precondition(supportedVersions.contains(format), "changeset format \(format) is not one this code writes")
+        let body = format == 1 ? encodeBody(changeset) : encodeBody2(changeset)
         // A zlib stream takes at least 8 bytes, so a body that short (an empty changeset's) is never
         // worth compressing, and zlib's setup would cost more than everything else here.
         let tryCompressing = compress && body.count > Deflate.minimumStreamBytes
-        let packed = tryCompressing ? Deflate.compress(body) : body
+        let packed =
+            !tryCompressing ? body : format == 1 ? Deflate.compress(body) : Deflate.compress(body, dictionary: PresetDictionary.bytes)
         // Compressed only when smaller and within the bound a receiver enforces: a body of one
         // letter repeated compresses far beyond it, and is then sent as it is.
         let expanded = max(body.count, expandedBytes(changeset))
         let useCompressed = tryCompressing && packed.count < body.count && expanded <= sendingLimit(encodedBytes: packed.count)
-        return envelope(body: body, compressed: useCompressed ? packed : nil)
+        return envelope(body: body, compressed: useCompressed ? packed : nil, format: format)
     }
 
     /// The envelope around `body`, carrying `compressed` (its zlib stream) when given, whatever
     /// bound that breaks (tests of receivers' bounds build such inputs).
-    static func envelope(body: [UInt8], compressed: [UInt8]?) -> [UInt8] {
+    static func envelope(body: [UInt8], compressed: [UInt8]?, format: UInt8 = formatVersion) -> [UInt8] {
         var out = ByteWriter()
-        out.byte(formatVersion)
+        out.byte(format)
         out.byte(compressed == nil ? 0 : flagCompressed)
         out.varint(body.count)
         out.append(compressed ?? body)
@@ -54,9 +58,13 @@ public enum ChangesetEncoding {
     }
 
     /// `changeset` compressed whatever its expansion: what a hostile sender could send.
-    static func encodeCompressedRegardless(_ changeset: Changeset) -> [UInt8] {
-        let body = encodeBody(changeset)
-        return envelope(body: body, compressed: Deflate.compress(body))
+    static func encodeCompressedRegardless(_ changeset: Changeset, format: UInt8 = formatVersion) -> [UInt8] {
+        if format == 1 {
+            let body = encodeBody(changeset)
+            return envelope(body: body, compressed: Deflate.compress(body), format: 1)
+        }
+        let body = encodeBody2(changeset)
+        return envelope(body: body, compressed: Deflate.compress(body, dictionary: PresetDictionary.bytes), format: 2)
     }
 
     /// The bytes of ids and values `changeset` stands for, as a decoder counts them.
@@ -71,12 +79,12 @@ public enum ChangesetEncoding {
 
     static func encodeBody(_ changeset: Changeset) -> [UInt8] {
         var strings: [String] = []
-        var stringIndex: [String: Int] = [:]
+        var stringIndex: [ExactString: Int] = [:]
         var sites: [SiteID] = []
         var siteIndex: [SiteID: Int] = [:]
         func intern(_ s: String) -> Int {
-            if let i = stringIndex[s] { return i }
-            stringIndex[s] = strings.count
+            if let i = stringIndex[ExactString(s)] { return i }
+            stringIndex[ExactString(s)] = strings.count
             strings.append(s)
             return strings.count - 1
         }

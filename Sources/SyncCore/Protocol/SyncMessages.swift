@@ -75,15 +75,15 @@ public enum SyncMessageCoding {
     /// The wire protocol version this code speaks.
     public static let protocolVersion: UInt8 = 1
 
-    /// Encodes a request.
-    public static func encode(_ request: SyncRequest) -> [UInt8] {
+    /// Encodes a request, its changes in changeset format `changesetFormat` (one the server reads).
+    public static func encode(_ request: SyncRequest, changesetFormat: UInt8 = ChangesetEncoding.formatVersion) -> [UInt8] {
         var w = ByteWriter()
         w.byte(SyncRequest.typeByte)
         w.byte(protocolVersion)
         w.varint(UInt64(max(0, request.pullCursor)))
         w.varint(UInt64(max(0, request.pushThrough)))
         w.varint(max(0, request.maxPullChanges))
-        w.append(ChangesetEncoding.encode(request.changes))
+        w.append(ChangesetEncoding.encode(request.changes, format: changesetFormat))
         return w.bytes
     }
 
@@ -103,8 +103,8 @@ public enum SyncMessageCoding {
         return SyncRequest(pullCursor: Int64(pull), pushThrough: Int64(push), maxPullChanges: Int(max), changes: changes)
     }
 
-    /// Encodes a response.
-    public static func encode(_ response: SyncResponse) -> [UInt8] {
+    /// Encodes a response, its changes in changeset format `changesetFormat` (one the device reads).
+    public static func encode(_ response: SyncResponse, changesetFormat: UInt8 = ChangesetEncoding.formatVersion) -> [UInt8] {
         var w = ByteWriter()
         w.byte(SyncResponse.typeByte)
         w.byte(protocolVersion)
@@ -119,7 +119,7 @@ public enum SyncMessageCoding {
             w.lengthPrefixed(rejection.code)
             w.lengthPrefixed(rejection.message)
         }
-        w.append(ChangesetEncoding.encode(response.changes))
+        w.append(ChangesetEncoding.encode(response.changes, format: changesetFormat))
         return w.bytes
     }
 

@@ -19,7 +19,7 @@ public struct PeerVersions: Equatable, Sendable, CustomStringConvertible {
 
     /// What this build speaks.
     public static let current = PeerVersions(
-        protocolVersion: Int(SyncMessageCoding.protocolVersion), changesetFormat: Int(ChangesetEncoding.formatVersion), schema: 2)
+        protocolVersion: Int(SyncMessageCoding.protocolVersion), changesetFormat: Int(ChangesetEncoding.formatVersion), schema: 3)
 
     /// The oldest wire protocol this build still serves: the current one and the one before it.
     /// Protocol 1 is the first, so both ends of the window are 1 today.
@@ -42,6 +42,12 @@ public struct PeerVersions: Equatable, Sendable, CustomStringConvertible {
         }
         guard let p = values["protocol"], let c = values["changeset"], let s = values["schema"] else { return nil }
         self.init(protocolVersion: p, changesetFormat: c, schema: s)
+    }
+
+    /// The newest changeset format both this build and a peer speaking `self` read: what to send it.
+    public var readableChangesetFormat: UInt8 {
+        let shared = ChangesetEncoding.supportedVersions.filter { Int($0) <= changesetFormat }
+        return shared.max() ?? 1
     }
 
     /// Why this build cannot serve a peer speaking `self`, or nil: a protocol older than the window.

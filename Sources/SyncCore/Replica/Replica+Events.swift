@@ -69,8 +69,12 @@ extension WriteContext {
         issueID: String, grid: String, kind: IssueEventKind, actor: String?, note: String?, tier: IssueTier?,
         fromTier: IssueTier? = nil, satisfaction: Int?
     ) throws -> String {
-        let id = InputRules.newID()
-        let at = try localStamp().timestamp
+        let version = try localStamp()
+        let at = version.timestamp
+        // The id derived from the issue and the version, which changeset format 2 need not send;
+        // a second event of the issue in this transaction would take the same, so it gets a random one.
+        var id = DerivedID.event(issueID: issueID, version: version)
+        if try loadRow(Schema.issueEvents, id: id) != nil { id = InputRules.newID() }
         var edits: [(String, Value)] = [
             ("issue_id", .text(issueID)), ("kind", .text(kind.rawValue)), ("at", .integer(Int64(bitPattern: at.rawValue))),
             ("actor", try InputRules.text(actor, Schema.issueEvents["actor"], field: "actor")),

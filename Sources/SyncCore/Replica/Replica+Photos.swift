@@ -24,17 +24,24 @@ extension Replica {
     ) throws(SyncCoreError) -> String {
         let hash = try InputRules.sha256(sha256)
         if let byteCount, byteCount < 0 { throw .invalidInput("byte count must not be negative") }
-        let id = InputRules.newID()
-        try write { context in
+        return try write { context in
             let row = try context.liveRow(owner.table, id: ownerID, kind: String(owner.table.name.dropLast()))
+            // The id derived from the owner and the photo, which changeset format 2 need not send.
+            // The same photo attached again is the same reference; once detached (a tombstone is
+            // final) it is attached anew under a random id.
+            var id = DerivedID.photoRef(ownerTable: owner.rawValue, ownerID: ownerID, sha256: hash.text ?? "")
+            if let existing = try context.loadRow(Schema.photoRefs, id: id) {
+                guard existing.values[Schema.photoRefs.index(of: "deleted")!].integer == 1 else { return id }
+                id = InputRules.newID()
+            }
             let edits: [(String, Value)] = [
                 ("owner_table", .text(owner.rawValue)), ("owner_id", .text(ownerID)), ("sha256", hash),
                 ("caption", try InputRules.text(caption, Schema.photoRefs["caption"], field: "caption")), ("byte_count", Value(byteCount)),
                 ("deleted", .integer(0)),
             ]
             try context.writeLocal(Schema.photoRefs, id: id, grid: row.grid, edits.filter { $0.1 != .null })
+            return id
         }
-        return id
     }
 
     /// The grids of the living records that reference photo `sha256` (where it may be seen).

@@ -55,19 +55,22 @@ enum Routes {
 
         router.post("/v1/sync") { request, _ -> Response in
             var answer = await respond {
-                // Versions first: a device too old to serve is told so before anything else.
+                // Versions first: a device too old to serve is told so before anything else. A
+                // device that does not say (document version 1) reads changeset format 1.
+                var format: UInt8 = 1
                 if let header = request.headers[versionsField] {
                     guard let versions = PeerVersions(header: header) else {
                         throw APIError.badRequest("\(PeerVersions.header) must read protocol=N;changeset=N;schema=N")
                     }
                     if let tooOld = versions.tooOld { throw APIError(status: 426, code: "upgrade_needed", message: tooOld) }
+                    format = versions.readableChangesetFormat
                 }
                 let device = try service.authenticate(request.headers[.authorization])
                 guard request.headers[.contentType] == syncContentType else {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
                 }
                 let body = try await collect(request, limit: limit)
-                let answer = try await service.sync(device: device, body: Array(buffer: body))
+                let answer = try await service.sync(device: device, body: Array(buffer: body), changesetFormat: format)
                 return Response(
                     status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             }

@@ -66,7 +66,8 @@ struct SyncService: Sendable {
 
     /// One round trip: store what the device pushed (refusing what it may not write, one change at
     /// a time), then answer with the receipt, the server's time and what changed in its scopes.
-    func sync(device: Device, body: [UInt8]) async throws(APIError) -> [UInt8] {
+    /// `changesetFormat` is the newest format the device reads (1 for devices that do not say).
+    func sync(device: Device, body: [UInt8], changesetFormat: UInt8 = 1) async throws(APIError) -> [UInt8] {
         let request: SyncRequest
         do {
             request = try SyncMessageCoding.decodeRequest(body, maxBodyBytes: config.maxBodyBytes * 4)
@@ -103,7 +104,7 @@ struct SyncService: Sendable {
             let answer = SyncMessageCoding.encode(
                 SyncResponse(
                     serverTimeMillis: now, receipt: receipt, cursor: batch.cursor, hasMore: batch.hasMore, rejections: rejections,
-                    changes: Changeset(rows: rows)))
+                    changes: Changeset(rows: rows)), changesetFormat: changesetFormat)
             let elapsed = ContinuousClock.now - started
             metrics.changesAccepted.increment(by: accepted)
             for (reason, group) in Dictionary(grouping: rejections, by: \.code) { metrics.refused(reason, count: group.count) }
