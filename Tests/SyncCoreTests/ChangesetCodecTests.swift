@@ -264,3 +264,61 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
         #expect(try ChangesetEncoding.decode(right) == ChangesetEncoding.canonical(c))
     }
 }
+
+extension ChangesetFormat2Tests {
+    /// The example of protocol.md §3.7, byte for byte.
+    @Test func protocolExampleIsExact() throws {
+        let hex = """
+            02 00 78 01 08 07 06 05 04 03 02 01 02 \
+            00 06 69 73 73 75 65 73 02 00 05 74 69 74 6c 65 00 04 74 69 65 72 01 02 00 02 69 31 00 04 78 2f 67 31 03 \
+            80 80 bd b6 81 d1 01 00 0c 00 06 e5 85 85 e7 94 b5 0c 00 05 73 6d 61 6c 6c \
+            00 0c 69 73 73 75 65 5f 65 76 65 6e 74 73 03 03 06 02 69 64 00 04 6b 69 6e 64 00 02 61 74 01 03 0c 07 00 00 \
+            0c 0a 0c 00 08 72 65 70 6f 72 74 65 64 14
+            """
+        let expected = hex.split(separator: " ").map { UInt8($0, radix: 16)! }
+        let version = Version(timestamp: HLCTimestamp(millis: 1_795_392_000_000, counter: 0), site: SiteID(rawValue: 0x0102_0304_0506_0708))
+        let stamp = Int64(bitPattern: version.timestamp.rawValue)
+        let changeset = Changeset(rows: [
+            RowChanges(
+                table: "issues", rowID: "i1", grid: "x/g1",
+                changes: [
+                    ColumnChange(column: "title", value: .text("充电"), version: version, base: nil),
+                    ColumnChange(column: "tier", value: .text("small"), version: version, base: nil),
+                ]),
+            RowChanges(
+                table: "issue_events", rowID: DerivedID.event(issueID: "i1", version: version), grid: "x/g1",
+                changes: [
+                    ColumnChange(column: "issue_id", value: .text("i1"), version: version, base: nil),
+                    ColumnChange(column: "kind", value: .text("reported"), version: version, base: nil),
+                    ColumnChange(column: "at", value: .integer(stamp), version: version, base: nil),
+                ]),
+        ])
+        let encoded = ChangesetEncoding.encode(changeset, format: 2, compress: false)
+        #expect(encoded == expected, "\(encoded.map { String(format: "%02x", $0) }.joined(separator: " "))")
+        #expect(try ChangesetEncoding.decode(expected) == changeset)
+        #expect(DerivedID.event(issueID: "i1", version: version) == "cc2f1493-3166-8ab2-8d89-c3689fa5e7e6")
+    }
+}
+
+extension ChangesetFormat2Tests {
+    /// protocol.md §3.6 prints the preset dictionary: its lines joined by single spaces are the
+    /// dictionary's bytes, with the SHA-256 and Adler-32 it states.
+    @Test func theDictionaryIsTheOneInTheProtocol() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("protocol.md"), encoding: .utf8)
+        let section = try #require(
+            text.components(separatedBy: "<!-- dictionary begins -->").dropFirst().first?
+                .components(separatedBy: "<!-- dictionary ends -->").first)
+        let lines = section.split(separator: "\n").filter { !$0.hasPrefix("```") }
+        #expect(lines.joined(separator: " ") == PresetDictionary.text)
+        #expect(BlobStore.sha256(PresetDictionary.bytes) == "d41bc5e274e0ff4e6424ae7f2cf22251cc0fd485464f22ad8160ecfea78fa186")
+        // Adler-32 (RFC 1950), which a zlib header names the dictionary by.
+        var (a, b): (UInt32, UInt32) = (1, 0)
+        for byte in PresetDictionary.bytes {
+            a = (a + UInt32(byte)) % 65521
+            b = (b + a) % 65521
+        }
+        #expect(b << 16 | a == 0xf342_6676)
+        #expect(text.contains("DICTID is the dictionary's Adler-32, `f3426676`"))
+    }
+}
