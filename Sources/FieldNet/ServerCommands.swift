@@ -14,21 +14,26 @@ struct NetworkCommands: ServerCommands {
 extension InitCommand {
     func perform() async throws {
         let home = common.device
+        if adopt { return try await performAdoption(home) }
         if home.isInitialised {
             let existing = try home.config()
             throw Failure(
                 "already_initialised",
                 say(
-                    "\(home.folder.path) is already set up as device \(existing.device) of \(existing.server); use another --home",
-                    "\(home.folder.path) 已设置为 \(existing.server) 的设备 \(existing.device)；请使用其他 --home"),
+                    "\(home.folder.path) is already set up as device \(existing.device) of \(existing.server); use another --home (or --adopt for a folder copied from another handheld)",
+                    "\(home.folder.path) 已设置为 \(existing.server) 的设备 \(existing.device)；请使用其他 --home（从另一台手持机复制的目录请用 --adopt）"),
                 status: .badInput)
+        }
+        guard let server, let ca else {
+            throw Failure("usage", say("init needs --server and --ca", "init 需要 --server 和 --ca"), status: .badInput)
         }
         if let name { _ = try InputRulesForCLI.name(name) }
         try FileManager.default.createDirectory(at: home.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let connection = try ServerConnection(server: server, caFile: ca)
         defer { Task { await connection.shutdown() } }
         do {
-            try await enroll(home: home, connection: connection)
+            let replica = try DeviceHome.replica(at: home.replicaPath)
+            try await enroll(home: home, connection: connection, site: replica.site, caFile: ca, former: nil)
         } catch {
             // Leave nothing half set up: the next attempt starts clean.
             for file in ["replica.sqlite", "replica.sqlite-wal", "replica.sqlite-shm", "ca.pem", "credential"] {
@@ -40,7 +45,34 @@ extension InitCommand {
         await connection.shutdown()
     }
 
-    private func enroll(home: DeviceHome, connection: ServerConnection) async throws {
+    /// Takes over a device folder copied from another handheld: enrolls this handheld as a new
+    /// device with a new site id, presenting the folder's credential so that the server lets it
+    /// send the folder's writes under the old site, then gives the replica the new site (the old
+    /// one becomes a former site) and starts its sync over, so everything the server lacks is sent.
+    private func performAdoption(_ home: DeviceHome) async throws {
+        let old = try home.config()
+        let oldCredential = try home.credential()
+        let server = self.server ?? old.server
+        let caFile = ca ?? home.caURL.path
+        if let name { _ = try InputRulesForCLI.name(name) }
+        let current = try home.readReplica()
+        var site = SiteID.random()
+        while site == current.site || current.formerSites.contains(site) { site = .random() }
+        let connection = try ServerConnection(server: server, caFile: caFile)
+        defer { Task { await connection.shutdown() } }
+        try await enroll(home: home, connection: connection, site: site, caFile: caFile, former: oldCredential)
+        await connection.shutdown()
+        try Replica.adopt(path: home.replicaPath, newSite: site)
+        let replica = try home.openReplica()
+        for peer in Set([old.server, server]) { try replica.restartPeer(peer, storeEpoch: nil) }
+        try home.savePhotosOnServer([])
+        print(
+            say(
+                "this handheld now writes as site \(site); every record of the folder the server lacks goes up at the next sync",
+                "本机现以站点 \(site) 写入；下次同步时会上传服务器缺少的全部记录"))
+    }
+
+    private func enroll(home: DeviceHome, connection: ServerConnection, site: SiteID, caFile: String, former: String?) async throws {
         let health = try await connection.send(.GET, "/health")
         guard health.status == 200,
             let json = try? JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any],
@@ -56,12 +88,11 @@ extension InitCommand {
                     "the server speaks protocol \(proto); this tool speaks \(SyncMessageCoding.protocolVersion)",
                     "服务器使用协议版本 \(proto)，本工具使用 \(SyncMessageCoding.protocolVersion)"), status: .config)
         }
-        let replica = try DeviceHome.replica(at: home.replicaPath)
-        let body = try JSONEncoder().encode(EnrollRequest(code: code, site: replica.site.hex, name: name))
+        let body = try JSONEncoder().encode(EnrollRequest(code: code, site: site.hex, name: name, formerCredential: former))
         let reply = try await connection.send(.POST, "/v1/enroll", body: Array(body), contentType: "application/json")
         guard reply.status == 200 else { throw ServerConnection.failure(reply) }
         let answer = try JSONDecoder().decode(EnrollResponse.self, from: Data(reply.body))
-        let given = try String(contentsOfFile: ca, encoding: .utf8)
+        let given = try String(contentsOfFile: caFile, encoding: .utf8)
         guard given.filter({ !$0.isWhitespace }).contains(answer.caCertificate.filter { !$0.isWhitespace }) else {
             throw Failure(
                 "ca_mismatch",
@@ -69,13 +100,14 @@ extension InitCommand {
                     "the server's CA is not the one you were given: check with the operator",
                     "服务器的 CA 与您收到的不一致：请与管理员核对"), status: .refused)
         }
-        _ = try replica.learnServerTime(answer.serverTimeMillis)
+        _ = try home.readReplica().learnServerTime(answer.serverTimeMillis)
         try DeviceHome.writeDurably(Data(answer.caCertificate.utf8), to: home.caURL, mode: 0o644)
         try home.saveCredential(answer.credential)
         try home.save(
             DeviceConfig(
-                server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: replica.site.hex,
-                name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), serverChangesetFormat: format))
+                server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: site.hex,
+                name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), serverChangesetFormat: format,
+                machine: MachineIdentity.current()))
         print(say("enrolled as \(answer.device) (\(answer.role))", "已注册为 \(answer.device)（\(answer.role)）"))
         if let enrolled = answer.name { print(say("recorded as: ", "记录人：") + enrolled) }
         print(say("scopes: ", "范围：") + answer.scopes.joined(separator: ", "))

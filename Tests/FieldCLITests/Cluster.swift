@@ -113,8 +113,10 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// A device folder in this cluster, enrolled with `scopes`.
-    func device(_ name: String, role: String = "worker", scopes: [String], person: String? = nil) throws -> Device {
-        let device = Device(home: folder.appendingPathComponent(name).path)
+    func device(
+        _ name: String, role: String = "worker", scopes: [String], person: String? = nil, environment: [String: String] = [:]
+    ) throws -> Device {
+        let device = Device(home: folder.appendingPathComponent(name).path, environment: environment)
         let r = device.run(
             ["init", "--server", url, "--enroll", try code(role: role, scopes: scopes, person: person), "--ca", ca]
                 + (person.map { ["--name", $0] } ?? []))

@@ -23,7 +23,7 @@ struct BackupCommand: DeviceCommand {
             throw Failure("exists", say("\(to) exists: back up into a new folder", "\(to) 已存在：请备份到新的目录"), status: .badInput)
         }
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let replica = try home.openReplica()
+        let replica = try home.readReplica()
         try replica.backup(to: target.appendingPathComponent("replica.sqlite").path)
         for file in [home.configURL, home.credentialURL, home.caURL, home.onServerURL]
         where FileManager.default.fileExists(atPath: file.path) {

@@ -15,14 +15,20 @@ package struct InitCommand: DeviceCommand {
 
     @OptionGroup package var common: CommonOptions
 
-    @Option(help: "The sync server, e.g. https://sync.example.org:8443")
-    package var server: String
+    @Option(help: "The sync server, e.g. https://sync.example.org:8443 (with --adopt: the folder's own).")
+    package var server: String?
 
     @Option(name: .customLong("enroll"), help: "The one-time enrollment code, e.g. 7KQ2-XM4P-9RTA.")
     package var code: String
 
-    @Option(help: "The CA certificate (PEM) the operator gave you; only servers it signed are trusted.")
-    package var ca: String
+    @Option(help: "The CA certificate (PEM) the operator gave you; only servers it signed are trusted (with --adopt: the folder's own).")
+    package var ca: String?
+
+    @Flag(
+        help:
+            "Take over a device folder copied from another handheld: this handheld gets its own site id and enrollment, and sends every record of the folder the server lacks."
+    )
+    package var adopt = false
 
     @Option(help: "Your name, for the operator's log (e.g. 扎西); events are recorded under the name the operator enrolled you with.")
     package var name: String?

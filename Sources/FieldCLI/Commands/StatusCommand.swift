@@ -31,7 +31,7 @@ struct StatusCommand: DeviceCommand {
     func execute() async throws {
         let home = common.device
         let config = try home.config()
-        let replica = try home.openReplica()
+        let replica = try home.readReplica()
         let cursor = try replica.peerCursor(config.server)
         let report = Report(
             device: config.device, role: config.role, server: config.server, scopes: config.scopes,

@@ -17,12 +17,16 @@ package struct DeviceConfig: Codable, Sendable {
     package var enrolledAtMillis: UInt64
     /// The newest changeset format the server reads, as it last said (nil: not known, so 1).
     package var serverChangesetFormat: Int?
+    /// The handheld this folder belongs to (`MachineIdentity`); nil until first seen. A folder
+    /// found on another handheld is a copy, which must take its own site before it records.
+    package var machine: String?
 
     package init(
         server: String, device: String, role: String, scopes: [String], site: String, name: String?, enrolledAtMillis: UInt64,
-        serverChangesetFormat: Int? = nil
+        serverChangesetFormat: Int? = nil, machine: String? = nil
     ) {
         self.serverChangesetFormat = serverChangesetFormat
+        self.machine = machine
         self.server = server
         self.device = device
         self.role = role
@@ -80,8 +84,32 @@ package struct DeviceHome: Sendable {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The replica; callers read `config()` first, which says so when the device is not set up.
-    package func openReplica() throws -> Replica { try Self.replica(at: replicaPath) }
+    /// The replica, for recording and syncing; callers read `config()` first, which says so when
+    /// the device is not set up. A folder copied here from another handheld is refused until it is
+    /// adopted (`gridsync init --adopt`): two handhelds writing under one site id would stamp
+    /// different values with the same versions. A folder set up before handhelds were recorded
+    /// takes this one.
+    package func openReplica() throws -> Replica {
+        var config = try config()
+        if let here = MachineIdentity.current() {
+            if let setUp = config.machine, setUp != here {
+                throw Failure(
+                    "copied_device",
+                    say(
+                        "this device folder was set up on another handheld (\(setUp.prefix(8)), this is \(here.prefix(8))): to record and sync here, enroll it with a new code: gridsync init --adopt --enroll CODE (every record is kept)",
+                        "此设备目录是在另一台手持机上设置的（\(setUp.prefix(8))，本机 \(here.prefix(8))）：要在本机记录和同步，请用新的注册码注册：gridsync init --adopt --enroll CODE（所有记录都会保留）"
+                    ), status: .config)
+            }
+            if config.machine == nil {
+                config.machine = here
+                try save(config)
+            }
+        }
+        return try Self.replica(at: replicaPath)
+    }
+
+    /// The replica, to read (status, backups): also in a folder copied from another handheld.
+    package func readReplica() throws -> Replica { try Self.replica(at: replicaPath) }
 
     /// Opens (or creates) the replica at `path` with the device's wall clock.
     package static func replica(at path: String) throws -> Replica {
@@ -157,5 +185,20 @@ struct SkewedWallClock: WallClock {
     func nowMillis() -> UInt64 {
         let now = Int64(Date().timeIntervalSince1970 * 1000) + skewMillis
         return UInt64(max(1, now))
+    }
+}
+
+/// Which handheld this is: `$GRIDSYNC_MACHINE_ID`, else the system's machine id (`/etc/machine-id`,
+/// `/var/lib/dbus/machine-id`), else nil (then copies cannot be told apart and are not checked).
+package enum MachineIdentity {
+    package static func current() -> String? {
+        if let set = ProcessInfo.processInfo.environment["GRIDSYNC_MACHINE_ID"], !set.isEmpty { return set }
+        for path in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !id.isEmpty { return id }
+            }
+        }
+        return nil
     }
 }

@@ -249,7 +249,9 @@ private struct Merger {
         if change.version.timestamp.rawValue > UInt64(Int64.max) || (change.base?.timestamp.rawValue ?? 0) > UInt64(Int64.max) {
             return .invalid("timestamp beyond 2^63")
         }
-        if let site = sender.site, change.version.site != site { return .forgedSite(change.version.site) }
+        if let site = sender.site, change.version.site != site, !sender.formerSites.contains(change.version.site) {
+            return .forgedSite(change.version.site)
+        }
         if let problem = rule.refusal(change.value, version: change.version) { return .invalid("\(table.name).\(problem)") }
         if rule.isAuthor, case let .named(name) = sender.author, change.value.text != name {
             return .forgedAuthor(column: "\(table.name).\(rule.name)", enrolled: name)

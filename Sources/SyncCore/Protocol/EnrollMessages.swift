@@ -9,11 +9,15 @@ public struct EnrollRequest: Codable, Sendable {
     /// The name the device's person gave (`gridsync init --name`), for the operator's log; the
     /// person the server records is the one the operator named with the code.
     public var name: String?
+    /// The credential of the device whose folder this one took over (`gridsync init --adopt`): the
+    /// new device may then also send changes under that device's site ids.
+    public var formerCredential: String?
 
-    public init(code: String, site: String, name: String? = nil) {
+    public init(code: String, site: String, name: String? = nil, formerCredential: String? = nil) {
         self.code = code
         self.site = site
         self.name = name
+        self.formerCredential = formerCredential
     }
 }
 

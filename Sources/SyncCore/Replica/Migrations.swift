@@ -78,6 +78,11 @@ enum ReplicaMigrations {
             // The epoch of the server's store this replica last synced with (protocol.md §4.3).
             try db.execute(sql: "ALTER TABLE peer_cursors ADD COLUMN store_epoch TEXT")
         }
+        migrator.registerMigration("v4-former-sites") { db in
+            // Site ids this replica wrote under before it took a new one (a copied device folder
+            // adopted on another handheld): its writes under them are still its own to send.
+            try db.execute(sql: "ALTER TABLE replica_meta ADD COLUMN former_sites TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

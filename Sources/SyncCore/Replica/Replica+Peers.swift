@@ -55,7 +55,7 @@ extension Replica {
     /// Starts over with `peer`, whose store is now `epoch` (restored from a backup): nothing of this
     /// replica counts as received there, and everything there is to be pulled again. Both sides'
     /// merges are idempotent, so sending and receiving again loses and duplicates nothing.
-    public func restartPeer(_ peer: String, storeEpoch epoch: String) throws(SyncCoreError) {
+    public func restartPeer(_ peer: String, storeEpoch epoch: String?) throws(SyncCoreError) {
         try write { context in
             try context.db.execute(
                 sql: "UPDATE peer_cursors SET acknowledged = 0, pulled = 0, store_epoch = ? WHERE peer = ?", arguments: [epoch, peer])
@@ -74,7 +74,7 @@ extension Replica {
         var count = 0
         while true {
             let batch = try changes(since: since, maxChanges: 5000)
-            count += batch.changeset.rows.reduce(0) { $0 + $1.changes.count { $0.version.site == site } }
+            count += batch.changeset.rows.reduce(0) { $0 + $1.changes.count { isOwn($0.version) } }
             guard batch.hasMore, batch.cursor > since else { return count }
             since = batch.cursor
         }

@@ -27,6 +27,9 @@ public final class Replica: Sendable {
     let database: any DatabaseWriter
     /// This replica's site id.
     public let site: SiteID
+    /// The site ids it wrote under before (`Replica.adopt`); changes stamped with them are its own
+    /// writes too, sent with the rest.
+    public let formerSites: Set<SiteID>
     let configuration: Configuration
 
     /// The path of the SQLite file, or nil for an in-memory replica.
@@ -61,14 +64,38 @@ public final class Replica: Sendable {
             }
             let migrator = ReplicaMigrations.migrator(site: configuration.newSiteID ?? .random())
             try migrator.migrate(queue)
-            let siteHex = try queue.read { db in try String.fetchOne(db, sql: "SELECT site FROM replica_meta WHERE id = 1") }
-            guard let siteHex, let site = SiteID(hex: siteHex) else {
+            let meta = try queue.read { db in try Row.fetchOne(db, sql: "SELECT site, former_sites FROM replica_meta WHERE id = 1") }
+            guard let meta, let site = SiteID(hex: meta["site"] ?? "") else {
                 throw SyncCoreError.damagedReplica("replica_meta has no valid site id")
             }
+            let former = ((meta["former_sites"] as String?) ?? "").split(separator: " ").map { SiteID(hex: String($0)) }
+            guard !former.contains(nil) else { throw SyncCoreError.damagedReplica("replica_meta has an invalid former site id") }
             self.database = queue
             self.site = site
+            self.formerSites = Set(former.compactMap { $0 })
         } catch {
             throw Self.mapError(error, path: path)
+        }
+    }
+
+    /// True for a change this replica wrote (under its site or a former one).
+    public func isOwn(_ version: Version) -> Bool { version.site == site || formerSites.contains(version.site) }
+
+    /// Gives the replica at `path` (closed) the site id `newSite` for everything it writes from
+    /// now on, keeping its old one among its former sites. A device folder copied to a second
+    /// handheld takes a new site there, so two handhelds never stamp writes with one site id.
+    public static func adopt(path: String, newSite: SiteID) throws(SyncCoreError) {
+        let replica = try Replica(path: path)
+        guard newSite != replica.site, !replica.formerSites.contains(newSite) else {
+            throw .invalidInput("site \(newSite) is already this replica's")
+        }
+        let former = (replica.formerSites.map(\.hex) + [replica.site.hex]).sorted().joined(separator: " ")
+        do {
+            try replica.database.write { db in
+                try db.execute(sql: "UPDATE replica_meta SET site = ?, former_sites = ? WHERE id = 1", arguments: [newSite.hex, former])
+            }
+        } catch {
+            throw mapError(error, path: path)
         }
     }
 

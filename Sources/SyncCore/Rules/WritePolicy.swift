@@ -62,8 +62,11 @@ public enum WritePolicy {
 public struct Sender: Sendable {
     /// The grids the sender may write (nil: any).
     public var scopes: [AreaPath]?
-    /// The only site the sender's changes may carry (nil: any).
+    /// The site the sender's changes must carry (nil: any).
     public var site: SiteID?
+    /// Sites the sender's changes may carry besides `site`: those of the device folder it adopted
+    /// (a copy taken over on another handheld), whose unsent writes it sends.
+    public var formerSites: Set<SiteID> = []
     /// The sender's role, whose `WritePolicy` applies (nil: none).
     public var role: DeviceRole?
     /// The person the sender's events and reports are recorded under, when checked.
@@ -78,9 +81,12 @@ public struct Sender: Sendable {
     }
 
     /// A sender limited to `scopes` and nothing else (nil: any).
-    public init(scopes: [AreaPath]? = nil, site: SiteID? = nil, role: DeviceRole? = nil, author: Author = .unchecked) {
+    public init(
+        scopes: [AreaPath]? = nil, site: SiteID? = nil, formerSites: Set<SiteID> = [], role: DeviceRole? = nil, author: Author = .unchecked
+    ) {
         self.scopes = scopes
         self.site = site
+        self.formerSites = formerSites
         self.role = role
         self.author = author
     }

@@ -38,7 +38,7 @@ public struct SyncSession: Sendable {
         while true {
             let batch = try replica.changes(since: since, maxChanges: maxPushChanges)
             own = batch.changeset.rows.compactMap { row -> RowChanges? in
-                let mine = row.changes.filter { $0.version.site == replica.site }
+                let mine = row.changes.filter { replica.isOwn($0.version) }
                 return mine.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: mine)
             }
             let moved = batch.cursor > since

@@ -17,6 +17,8 @@ struct Device: Codable, Equatable {
     var lastSyncMillis: Int64?
     /// The receipt: the highest local version of this device stored on the server.
     var acknowledged: Int64
+    /// Site ids of the device folder it took over (`gridsync init --adopt`), whose writes it may send.
+    var formerSites: [String] = []
 
     var areaScopes: [AreaPath] { scopes.compactMap { try? AreaPath($0) } }
 
@@ -24,7 +26,8 @@ struct Device: Codable, Equatable {
     /// enrolled before names were recorded has its author columns unchecked.
     var sender: Sender {
         Sender(
-            scopes: areaScopes, site: SiteID(hex: site), role: role, author: name.map { .named($0) } ?? .unchecked)
+            scopes: areaScopes, site: SiteID(hex: site), formerSites: Set(formerSites.compactMap(SiteID.init(hex:))), role: role,
+            author: name.map { .named($0) } ?? .unchecked)
     }
 }
 
@@ -103,6 +106,10 @@ final class DeviceRegistry: Sendable {
             try db.execute(sql: "CREATE TABLE server_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
             try db.execute(sql: "INSERT INTO server_meta (key, value) VALUES ('epoch', ?)", arguments: [Self.newEpoch()])
         }
+        migrator.registerMigration("v4-former-sites") { db in
+            // The sites of a device folder a device took over on another handheld (protocol.md §4.2).
+            try db.execute(sql: "ALTER TABLE devices ADD COLUMN former_sites TEXT NOT NULL DEFAULT ''")
+        }
         try migrator.migrate(database)
         epoch = try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM server_meta WHERE key = 'epoch'") } ?? ""
     }
@@ -141,7 +148,11 @@ final class DeviceRegistry: Sendable {
     /// A site id belongs to one device: a site another device has is refused (the code stays
     /// unused), and so is `reserved` (the server's own). The person is the operator's name for the
     /// code, else the device's id.
-    func enroll(code: String, site: SiteID, reserved: SiteID? = nil, nowMillis: Int64) throws -> (Device, String) {
+    /// With `formerCredential` (a known device's, revoked or not), the new device continues that
+    /// device's folder: it may also send changes under that device's sites.
+    func enroll(code: String, site: SiteID, reserved: SiteID? = nil, formerCredential: String? = nil, nowMillis: Int64) throws -> (
+        Device, String
+    ) {
         let digest = Secrets.digest(Secrets.normalizeCode(code))
         let credential = Secrets.credential()
         let device = try database.write { db -> Device in
@@ -151,20 +162,33 @@ final class DeviceRegistry: Sendable {
             if try site == reserved || Bool.fetchOne(db, sql: "SELECT 1 FROM devices WHERE site = ?", arguments: [site.hex]) != nil {
                 throw AuthError.siteTaken
             }
+            var formerSites: [String] = []
+            if let formerCredential {
+                guard
+                    let former = try Row.fetchOne(
+                        db, sql: "SELECT * FROM devices WHERE credential_digest = ?", arguments: [Secrets.digest(formerCredential)])
+                else { throw AuthError.invalid("the former credential belongs to no device of this server") }
+                let device = Self.device(former)
+                formerSites = device.formerSites + [device.site]
+            }
             let id = "dev-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            let device = Device(
+            var device = Device(
                 id: id, site: site.hex, role: DeviceRole(rawValue: row["role"]) ?? .worker,
                 // The person is the operator's to name: a device cannot choose whom it speaks for.
                 // Its id stands in when the operator gave no name.
                 name: (row["name"] as String?) ?? id,
                 scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: nowMillis,
                 revokedMillis: nil, lastSyncMillis: nil, acknowledged: 0)
+            device.formerSites = formerSites
             try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [id, digest])
             try db.execute(
-                sql: "INSERT INTO devices (id, credential_digest, site, role, scopes, enrolled_millis, name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO devices (id, credential_digest, site, role, scopes, enrolled_millis, name, former_sites)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
                 arguments: [
                     id, Secrets.digest(credential), site.hex, device.role.rawValue, device.scopes.joined(separator: " "), nowMillis,
-                    device.name,
+                    device.name, formerSites.joined(separator: " "),
                 ])
             return device
         }
@@ -275,6 +299,7 @@ final class DeviceRegistry: Sendable {
         Device(
             id: row["id"], site: row["site"], role: DeviceRole(rawValue: row["role"]) ?? .worker, name: row["name"],
             scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: row["enrolled_millis"],
-            revokedMillis: row["revoked_millis"], lastSyncMillis: row["last_sync_millis"], acknowledged: row["acknowledged"])
+            revokedMillis: row["revoked_millis"], lastSyncMillis: row["last_sync_millis"], acknowledged: row["acknowledged"],
+            formerSites: ((row["former_sites"] as String?) ?? "").split(separator: " ").map(String.init))
     }
 }

@@ -38,7 +38,8 @@ struct SyncService: Sendable {
         }
         do {
             let (device, credential) = try registry.enroll(
-                code: request.code, site: site, reserved: store.site, nowMillis: Int64(wallClock.nowMillis()))
+                code: request.code, site: site, reserved: store.site, formerCredential: request.formerCredential,
+                nowMillis: Int64(wallClock.nowMillis()))
             logger.info("enrolled", metadata: ["device": "\(device.id)", "role": "\(device.role.rawValue)", "scopes": "\(device.scopes)"])
             return EnrollResponse(
                 device: device.id, credential: credential, role: device.role.rawValue, name: device.name, scopes: device.scopes,
