@@ -165,16 +165,25 @@ struct WireWorkload {
 
     /// The request bodies a device sends to push what a server that speaks changeset format
     /// `format` has not acknowledged yet, batched as `gridsync sync` batches them.
-    func requestBodies(format: UInt8) throws -> (bodies: [Int], changes: Int, rows: Int) {
+    /// Also returns the time spent encoding the requests and decoding them again, in seconds.
+    func requestBodies(format: UInt8) throws -> (bodies: [Int], changes: Int, rows: Int, encodeSeconds: Double, decodeSeconds: Double) {
         let peer = "server-reading-format-\(format)"
         let session = SyncSession(replica: replica, peer: peer)
         var bodies: [Int] = []
         var changes = 0
         var rows = 0
+        var (encoding, decoding) = (Duration.zero, Duration.zero)
         while true {
             let request = try session.nextRequest()
             if request.changes.isEmpty { break }
-            bodies.append(SyncMessageCoding.encode(request, changesetFormat: format).count)
+            let start = ContinuousClock.now
+            let body = SyncMessageCoding.encode(request, changesetFormat: format)
+            let encoded = ContinuousClock.now
+            let decoded = try SyncMessageCoding.decodeRequest(body)
+            decoding += ContinuousClock.now - encoded
+            encoding += encoded - start
+            precondition(decoded.changes == ChangesetEncoding.canonical(request.changes), "format \(format) does not round-trip")
+            bodies.append(body.count)
             changes += request.changes.changeCount
             rows += request.changes.rows.count
             _ = try session.handle(
@@ -182,7 +191,8 @@ struct WireWorkload {
                     serverTimeMillis: clock.nowMillis(), receipt: request.pushThrough, cursor: 0, hasMore: false, rejections: [],
                     changes: Changeset()), wallMillis: clock.nowMillis())
         }
-        return (bodies, changes, rows)
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        return (bodies, changes, rows, seconds(encoding), seconds(decoding))
     }
 
     /// The baseline: one compact JSON object per line.

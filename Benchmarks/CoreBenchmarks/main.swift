@@ -69,7 +69,8 @@ func zlib(_ bytes: [UInt8]) -> Int {
 //    bodies `gridsync sync` sends (batches of up to 10,000 changes, message header included), in
 //    changeset formats 1 and 2; against the same records' current values as compact JSON lines in
 //    one zlib stream (full: every record whole; delta: per edit, the id, the changed fields and the
-//    new time).
+//    new time). Also the time to encode the requests and to decode them again (each checked to
+//    round-trip).
 if wanted("size") {
     let issues = quick ? 2000 : 10_000
     var workload = try WireWorkload(folder: folder, seed: 1)
@@ -86,6 +87,8 @@ if wanted("size") {
             fields["format\(format)_bytes"] = bytes
             fields["format\(format)_requests"] = sent.bodies.count
             fields["format\(format)_ratio"] = (Double(bytes) / Double(baselineZ) * 1000).rounded() / 1000
+            fields["format\(format)_encode_ms"] = (sent.encodeSeconds * 1e4).rounded() / 10
+            fields["format\(format)_decode_ms"] = (sent.decodeSeconds * 1e4).rounded() / 10
             fields["changes"] = sent.changes
             fields["rows"] = sent.rows
         }
