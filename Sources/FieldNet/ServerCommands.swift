@@ -101,7 +101,8 @@ extension InitCommand {
                     "服务器的 CA 与您收到的不一致：请与管理员核对"), status: .refused)
         }
         _ = try home.readReplica().learnServerTime(answer.serverTimeMillis)
-        try DeviceHome.writeDurably(Data(answer.caCertificate.utf8), to: home.caURL, mode: 0o644)
+        let pem = answer.caCertificate.hasSuffix("\n") ? answer.caCertificate : answer.caCertificate + "\n"
+        try DeviceHome.writeDurably(Data(pem.utf8), to: home.caURL, mode: 0o644)
         try home.saveCredential(answer.credential)
         try home.save(
             DeviceConfig(

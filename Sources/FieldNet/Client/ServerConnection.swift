@@ -29,7 +29,10 @@ final class ServerConnection: Sendable {
         }
         let roots: [NIOSSLCertificate]
         do {
-            roots = try NIOSSLCertificate.fromPEMFile(caFile)
+            // Files joined with `cat` may run one certificate's last line into the next one's first.
+            let text = try String(contentsOfFile: caFile, encoding: .utf8)
+                .replacingOccurrences(of: "-----END CERTIFICATE----------BEGIN", with: "-----END CERTIFICATE-----\n-----BEGIN")
+            roots = try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
         } catch {
             throw Failure("bad_ca", say("cannot read a CA certificate from \(caFile)", "无法从 \(caFile) 读取 CA 证书"), status: .badInput)
         }

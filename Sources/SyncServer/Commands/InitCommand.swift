@@ -79,12 +79,16 @@ struct InitCommand: ParsableCommand {
             try DataFolder.writeSecret(
                 String(decoding: try Data(contentsOf: URL(fileURLWithPath: key)), as: UTF8.self), to: folder.serverKey)
         } else {
-            let authority = try CertificateFactory.makeCA(name: "GridSync CA \(hosts[0])")
+            // A name of its own (the date and a random tag): a device trusting an old and a new CA
+            // during a rollover (README) tells them apart by name when it builds the chain.
+            let tag = Hex.string((0..<4).map { _ in UInt8.random(in: 0...255) })
+            let day = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
+            let authority = try CertificateFactory.makeCA(name: "GridSync CA \(hosts[0]) \(day) \(tag)")
             let server = try CertificateFactory.makeServerCertificate(
                 hosts: hosts, caCertificatePEM: authority.certificatePEM, caKeyPEM: authority.keyPEM)
-            try Data(authority.certificatePEM.utf8).write(to: folder.caCertificate)
+            try DataFolder.pem(authority.certificatePEM).write(to: folder.caCertificate)
             try DataFolder.writeSecret(authority.keyPEM, to: folder.caKey)
-            try Data(server.certificatePEM.utf8).write(to: folder.serverCertificate)
+            try DataFolder.pem(server.certificatePEM).write(to: folder.serverCertificate)
             try DataFolder.writeSecret(server.keyPEM, to: folder.serverKey)
         }
         _ = try Replica(path: folder.store.path)

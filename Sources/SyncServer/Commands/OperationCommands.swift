@@ -144,7 +144,7 @@ struct RenewCertificateCommand: ParsableCommand {
         let certificate = folder.url.appendingPathComponent("server.pem.new")
         try? FileManager.default.removeItem(at: key)
         try DataFolder.writeSecret(issued.keyPEM, to: key)
-        try Data(issued.certificatePEM.utf8).write(to: certificate, options: .atomic)
+        try DataFolder.pem(issued.certificatePEM).write(to: certificate, options: .atomic)
         guard rename(key.path, folder.serverKey.path) == 0, rename(certificate.path, folder.serverCertificate.path) == 0 else {
             throw ServerError.setup("cannot put the new certificate in place: \(String(cString: strerror(errno)))")
         }

@@ -88,12 +88,16 @@ struct DataFolder {
         try encoder.encode(config).write(to: self.config, options: .atomic)
     }
 
+    /// A PEM text as a file's bytes, ending with a newline (so that files joined with `cat` stay
+    /// valid PEM).
+    static func pem(_ text: String) -> Data { Data((text.hasSuffix("\n") ? text : text + "\n").utf8) }
+
     /// Writes a new secret file, created readable by its owner only (never widened, then narrowed).
     static func writeSecret(_ text: String, to url: URL) throws {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ServerError.setup("cannot create \(url.path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        let bytes = Array(text.utf8)
+        let bytes = Array(pem(text))
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count, fsync(fd) == 0 else {
             throw ServerError.setup("cannot write \(url.path): \(String(cString: strerror(errno)))")
