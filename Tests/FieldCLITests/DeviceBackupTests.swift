@@ -30,6 +30,8 @@ import Testing
         county.sync()
         let listed = county.ok(["household", "list", "--json"]).output
         for plate in ["备份前 0", "备份后 1", "恢复后 1", "最后"] { #expect(listed.contains(plate), "\(plate) missing") }
+        // The restored handheld has back what it recorded after the backup (pulled from the server).
+        #expect(restored.ok(["household", "list", "--json"]).output.contains("备份后 1"))
     }
 
     /// A device folder copied to a second handheld: the copy will not record under the first

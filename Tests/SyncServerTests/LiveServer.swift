@@ -158,8 +158,9 @@ final class TestDevice: @unchecked Sendable {
     var writesFormat: UInt8 = ChangesetEncoding.formatVersion
 
     /// One raw exchange.
-    func exchange(_ request: SyncRequest) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
+    func exchange(_ request: SyncRequest, pullOwn: Bool = false) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
         var headers = [("Authorization", "Bearer \(credential)"), ("Content-Type", "application/x-gridsync")]
+        if pullOwn { headers.append(("GridSync-Pull", "own")) }
         if let speaks { headers.append((PeerVersions.header, speaks.description)) }
         return try await server.send(
             .POST, "/v1/sync", body: SyncMessageCoding.encode(request, changesetFormat: writesFormat), headers: headers)
@@ -172,11 +173,12 @@ final class TestDevice: @unchecked Sendable {
         var rejections: [SyncRejection] = []
         for _ in 0..<50 {
             let request = try session.nextRequest()
-            let r = try await exchange(request)
+            let r = try await exchange(request, pullOwn: try session.pullsOwnWrites())
             guard r.status == 200 else { throw ServerTestError.http(r.status, String(decoding: r.body, as: UTF8.self)) }
             let outcome = try session.handle(
                 try SyncMessageCoding.decodeResponse(r.body), wallMillis: clock?.nowMillis() ?? 0,
-                storeEpoch: r.headers.first(name: "GridSync-Store-Epoch"))
+                storeEpoch: r.headers.first(name: "GridSync-Store-Epoch"),
+                restoredHint: r.headers.first(name: "GridSync-Replica") == "restored")
             rejections += outcome.rejections
             if !outcome.needsAnotherRound { return rejections }
         }

@@ -42,5 +42,12 @@ import Testing
         let plates = Set(try county.replica.households(limit: 100).compactMap(\.doorPlate))
         #expect(plates.count == 15, "\(plates.sorted())")
         #expect(plates.contains("再后 1") && plates.contains("备份后 4"))
+        // It also has back what it wrote and synced after its backup was taken, pulled once.
+        let held = Set(try restored.replica.households(limit: 100).compactMap(\.doorPlate))
+        #expect(held == plates, "\(plates.subtracting(held).sorted()) missing on the restored replica")
+        let mark = try restored.replica.peerCursor(server.baseURL).ownPullMark
+        #expect(mark < 0, "the pull of its own writes ended")
+        try await restored.sync()
+        #expect(try restored.replica.peerCursor(server.baseURL).ownPullMark == mark, "and is not repeated")
     }
 }

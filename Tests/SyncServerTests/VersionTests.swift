@@ -73,4 +73,49 @@ import Testing
         #expect(held.count > 30)
         #expect(held == (try everything(new)))
     }
+
+    /// What a device of a later release writes that this release does not know (a table, a column,
+    /// a value of a list) is kept by the server as it came and sent on to the devices in scope,
+    /// which set it aside until they learn it; the rest of the device's rules still hold for it.
+    @Test func dataOfALaterReleaseIsKeptAndSentOn() async throws {
+        let server = try LiveServer()
+        defer { server.finish() }
+        let newer = try TestDevice(server: server, name: "newer")
+        try await newer.enroll(code: try server.enrollmentCode(scopes: [ServerTests.gridA], name: "扎西"))
+        let older = try TestDevice(server: server, name: "older")
+        try await older.enroll(code: try server.enrollmentCode(scopes: [ServerTests.gridA]))
+        let site = newer.replica.site
+        let v = HostileDeviceTests.stamp(1, site: site)
+        let rows = [
+            HostileDeviceTests.row(
+                "households", "h-later", grid: ServerTests.gridA, [("door_plate", .text("5号")), ("roof_type", .text("metal"))], v),
+            HostileDeviceTests.row("water_points", "w-1", grid: ServerTests.gridA, [("name", .text("泉水")), ("flow", .integer(3))], v),
+            HostileDeviceTests.row(
+                "issues", "i-flood", grid: ServerTests.gridA,
+                [("kind", .text("flood")), ("tier", .text("small")), ("title", .text("洪水")), ("reporter", .text("扎西"))], v),
+            HostileDeviceTests.event("e-later", issue: "i-flood", grid: ServerTests.gridA, kind: "transferred", v, actor: "扎西"),
+            HostileDeviceTests.row("water_points", "w-out", grid: ServerTests.gridB, [("name", .text("外面"))], v),
+            HostileDeviceTests.row(
+                "water_points", "w-forged", grid: ServerTests.gridA, [("name", .text("冒充"))],
+                HostileDeviceTests.stamp(1, site: SiteID(rawValue: 77))),
+        ]
+        let refused = try await HostileDeviceTests.push(newer, rows)
+        #expect(refused == ["w-out": ["out_of_scope"], "w-forged": ["forged_site"]], "\(refused)")
+        let sequence = try await ServerTests().sequence(server)
+        #expect(try await HostileDeviceTests.push(newer, rows).count == 2)
+        #expect(try await ServerTests().sequence(server) == sequence, "kept once")
+
+        // A device of this release pulls it: the known part lands, the rest is set aside, shown, kept.
+        try await older.sync()
+        #expect(try older.replica.households(limit: 10).contains { $0.doorPlate == "5号" })
+        let aside = try older.replica.quarantined()
+        for what in ["households/h-later", "water_points/w-1", "issues/i-flood", "issue_events/e-later"] {
+            #expect(aside.contains { "\($0.table)/\($0.rowID)" == what }, "\(what) not set aside: \(aside)")
+        }
+        #expect(!aside.contains { $0.rowID == "w-out" || $0.rowID == "w-forged" })
+        let county = try TestDevice(server: server, name: "county")
+        try await county.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        try await county.sync()
+        #expect(try county.replica.quarantined().contains { $0.table == "water_points" && $0.rowID == "w-1" })
+    }
 }

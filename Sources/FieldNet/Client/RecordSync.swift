@@ -89,7 +89,9 @@ struct RecordSync {
                         request = try session.nextRequest()
                         body = SyncMessageCoding.encode(request, changesetFormat: format)
                     }
-                    let reply = try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                    let own = try session.pullsOwnWrites() ? [("GridSync-Pull", "own")] : []
+                    let reply = try await connection.send(
+                        .POST, "/v1/sync", body: body, contentType: "application/x-gridsync", headers: own)
                     // A server that reads an older format than this device thought (it was
                     // replaced by an older release) refuses the body and says what it reads:
                     // send the same request again in that format.
@@ -98,7 +100,8 @@ struct RecordSync {
                         summary.serverChangesetFormat = Int(said)
                         if reply.status == 400 {
                             body = SyncMessageCoding.encode(request, changesetFormat: format)
-                            return try await connection.send(.POST, "/v1/sync", body: body, contentType: "application/x-gridsync")
+                            return try await connection.send(
+                                .POST, "/v1/sync", body: body, contentType: "application/x-gridsync", headers: own)
                         }
                     }
                     return reply
@@ -116,7 +119,7 @@ struct RecordSync {
             } catch {
                 throw Failure("bad_response", say("the server's answer is malformed: \(error)", "服务器的应答格式错误：\(error)"), status: .software)
             }
-            if response.hasMore && request.changes.isEmpty && response.rejections.isEmpty {
+            if response.hasMore && request.changes.isEmpty && response.rejections.isEmpty, !(try session.pullsOwnWrites()) {
                 let next = SyncRequest(
                     pullCursor: response.cursor, pushThrough: request.pushThrough, maxPullChanges: session.maxPullChanges,
                     changes: Changeset(rows: []))
@@ -129,7 +132,8 @@ struct RecordSync {
             }
             let outcome = try session.handle(
                 response, wallMillis: UInt64(Date().timeIntervalSince1970 * 1000),
-                storeEpoch: reply.headers.first(name: "GridSync-Store-Epoch"))
+                storeEpoch: reply.headers.first(name: "GridSync-Store-Epoch"),
+                restoredHint: reply.headers.first(name: "GridSync-Replica") == "restored")
             if outcome.serverRestored {
                 prefetched = nil
                 progress.note(

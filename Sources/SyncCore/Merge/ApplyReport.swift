@@ -84,6 +84,8 @@ public struct ApplyReport: Sendable {
     public var rejected: [RejectedChange] = []
     /// Conflicts this apply noticed (values lost to a concurrent write).
     public var conflictsFound = 0
+    /// Changes of tables, columns or values this release does not know, kept as they came.
+    public var kept = 0
     /// The local versions this changeset's rows were stored under. A server leaves them out of the
     /// same device's pull (`changes(since:skipping:)`): the device has what it sent.
     public var storedVersions: [Int64] = []

@@ -28,6 +28,7 @@ extension Replica {
                 for row in Self.referencesLast(changeset.rows) {
                     try merger.apply(row, context: &context)
                 }
+                for row in merger.unknownRows { try merger.keep(row, context: &context) }
                 try merger.recordConflicts(context: &context)
                 reports.append(merger.report)
             }
@@ -65,6 +66,8 @@ private struct Merger {
     var report = ApplyReport()
     var conflicts: [Conflict] = []
     var validGrids: Set<String> = []
+    /// Changes of columns or values a later release defines, kept after their row is merged.
+    var unknownRows: [RowChanges] = []
 
     init(sender: Sender) { self.sender = sender }
 
@@ -76,6 +79,7 @@ private struct Merger {
 
     mutating func apply(_ incoming: RowChanges, context: inout WriteContext) throws {
         guard let table = Schema.table(named: incoming.table) else {
+            if sender.keepsUnknown { return try keep(incoming, context: &context) }
             return reject(incoming, incoming.changes, .unknownTable(incoming.table))
         }
         if let reason = validate(incoming) { return reject(incoming, incoming.changes, reason) }
@@ -112,6 +116,10 @@ private struct Merger {
         var taken: [Int] = []
         if table.lifetime == .writtenOnce {
             // Whole or not at all: an event missing a column it was written with is another event.
+            // One with a column or a value a later release defines is kept whole, as it came.
+            if sender.keepsUnknown, incoming.changes.contains(where: { table.index(of: $0.column) == nil || isUnknownValue($0, table) }) {
+                return try keep(incoming, context: &context)
+            }
             for change in incoming.changes {
                 guard let i = table.index(of: change.column) else {
                     return reject(incoming, incoming.changes, .unknownColumn(change.column))
@@ -121,9 +129,25 @@ private struct Merger {
                 }
             }
         }
+        var unknown: [ColumnChange] = []
+        defer {
+            if !unknown.isEmpty {
+                var kept = incoming
+                kept.changes = unknown
+                unknownRows.append(kept)
+            }
+        }
         for change in incoming.changes {
             guard let i = table.index(of: change.column) else {
-                reject(incoming, [change], .unknownColumn(change.column))
+                if sender.keepsUnknown {
+                    unknown.append(change)
+                } else {
+                    reject(incoming, [change], .unknownColumn(change.column))
+                }
+                continue
+            }
+            if sender.keepsUnknown, isUnknownValue(change, table) {
+                unknown.append(change)
                 continue
             }
             if table.lifetime != .writtenOnce,
@@ -176,6 +200,52 @@ private struct Merger {
         } else if table.name == Schema.issueEvents.name, let issue = row.values[table.index(of: "issue_id")!].text {
             context.touchedIssues.insert(issue)
         }
+    }
+
+    /// True for a text that is not one of its column's values (`ValueFormat.oneOf`) but could be
+    /// one a later release defines: a short line of letters, digits and `_`.
+    func isUnknownValue(_ change: ColumnChange, _ table: SyncedTable) -> Bool {
+        guard let i = table.index(of: change.column), case let .oneOf(values) = table.rules[i].format,
+            case let .text(s) = change.value, !values.contains(s)
+        else { return false }
+        return (1...64).contains(s.utf8.count)
+            && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
+    /// Keeps `row` (of a table, or with columns or values, of a later release) as it came, once it
+    /// passes what can be checked without knowing it: id, grid, scope, site, timestamps, sizes.
+    mutating func keep(_ row: RowChanges, context: inout WriteContext) throws {
+        if let reason = validate(row) { return reject(row, row.changes, reason) }
+        for change in row.changes {
+            let problem: RejectionReason? =
+                if change.column.isEmpty || change.column.utf8.count > 64
+                    || !change.column.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
+                {
+                    .invalid("a column name is 1 to 64 of a-z, 0-9 and _")
+                } else if row.table.isEmpty || row.table.utf8.count > 64
+                    || !row.table.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
+                {
+                    .invalid("a table name is 1 to 64 of a-z, 0-9 and _")
+                } else if change.version.timestamp == .zero || change.version.site.rawValue == 0
+                    || change.version.timestamp.rawValue > UInt64(Int64.max) || (change.base?.timestamp.rawValue ?? 0) > UInt64(Int64.max)
+                {
+                    .invalid("zero version or timestamp beyond 2^63")
+                } else if let site = sender.site, change.version.site != site, !sender.formerSites.contains(change.version.site) {
+                    .forgedSite(change.version.site)
+                } else if change.value.expandedBytes > Limits.longText {
+                    .invalid("a value of at most \(Limits.longText) bytes")
+                } else {
+                    nil
+                }
+            if let problem { return reject(row, [change], problem) }
+            do {
+                try context.receive(change.version.timestamp)
+            } catch {
+                return reject(row, [change], .clockSkew(error))
+            }
+        }
+        if let lv = try context.keep(row) { report.storedVersions.append(lv) }
+        report.kept += row.changes.count
     }
 
     /// Checks the row's id, grid and scope; nil when fine.

@@ -83,6 +83,20 @@ enum ReplicaMigrations {
             // adopted on another handheld): its writes under them are still its own to send.
             try db.execute(sql: "ALTER TABLE replica_meta ADD COLUMN former_sites TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v5-kept") { db in
+            // Rows, columns and values this release does not know, kept as they came (one row of a
+            // changeset each) and sent on in pulls under their local version (protocol.md §2.3).
+            try db.execute(
+                sql: """
+                    CREATE TABLE kept (
+                        id INTEGER PRIMARY KEY, changeset BLOB NOT NULL UNIQUE, tbl TEXT NOT NULL, row_id TEXT NOT NULL,
+                        grid TEXT NOT NULL, lv INTEGER NOT NULL)
+                    """)
+        }
+        migrator.registerMigration("v6-pull-own") { db in
+            // Set while a replica restored from an older copy pulls its own writes back (protocol.md §4.3).
+            try db.execute(sql: "ALTER TABLE peer_cursors ADD COLUMN pull_own INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

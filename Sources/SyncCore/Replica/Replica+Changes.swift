@@ -39,13 +39,39 @@ extension Replica {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
             }
             // Group the entries by row, reading each row once; its columns past the cursor wait.
-            var taken: [(table: SyncedTable, rowID: String, row: StoredRow)] = []
+            var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
+            var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
             var seen: Set<String> = []
             var count = 0
             var bytes = 0
             var cursor = since
             var stoppedEarly = false
             for entry in entries {
+                if entry.table == Schema.keptNumber {
+                    // Data of a later release, kept as it came: sent on as it is.
+                    if skipping.contains(entry.lv) {
+                        cursor = entry.lv
+                        continue
+                    }
+                    guard
+                        let blob = try Data.fetchOne(
+                            db.cachedStatement(sql: "SELECT changeset FROM kept WHERE id = ?"), arguments: [entry.rowID]),
+                        let row = (try? ChangesetEncoding.decode([UInt8](blob)))?.rows.first
+                    else { throw SyncCoreError.damagedReplica("change log names missing kept row \(entry.rowID)") }
+                    if !taken.isEmpty
+                        && (count + row.changes.count > maxChanges
+                            || bytes + ChangesetEncoding.expandedBytes(Changeset(rows: [row])) > maxBytes)
+                    {
+                        stoppedEarly = true
+                        break
+                    }
+                    kept[taken.count] = row
+                    taken.append(nil)
+                    count += row.changes.count
+                    bytes += ChangesetEncoding.expandedBytes(Changeset(rows: [row]))
+                    cursor = entry.lv
+                    continue
+                }
                 guard entry.table >= 0 && entry.table < Schema.all.count else {
                     throw SyncCoreError.damagedReplica("change log names table number \(entry.table)")
                 }
@@ -78,7 +104,9 @@ extension Replica {
                 cursor = entry.lv
             }
             let hasMore = stoppedEarly || entries.count > maxChanges
-            let rows = taken.compactMap { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) }
+            let rows = taken.enumerated().compactMap { (i, t) in
+                t.map { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) } ?? kept[i]
+            }
             if !hasMore && scopes != nil {
                 // Nothing more in scope: the cursor may skip past out-of-scope entries too.
                 cursor = max(cursor, latest)

@@ -14,6 +14,13 @@ public struct PeerCursor: Codable, Equatable, Sendable {
     public var clockOffsetMillis: Int64?
     /// The epoch of the peer's store at the last sync (a server restored from a backup has a new one).
     public var storeEpoch: String? = nil
+    /// The server's receipt at which this replica found itself restored from an older copy and
+    /// began to pull everything again, its own writes included (pulls otherwise leave them out: it
+    /// has them, unless it lost them); negative once that pull reached the end, 0 if never.
+    public var ownPullMark: Int64 = 0
+
+    /// True while that pull goes on.
+    public var pullOwn: Bool { ownPullMark > 0 }
 }
 
 extension Replica {
@@ -26,7 +33,7 @@ extension Replica {
             return PeerCursor(
                 peer: peer, acknowledged: row["acknowledged"], pulled: row["pulled"],
                 lastSyncMillis: (row["last_sync_millis"] as Int64?).map { UInt64(max(0, $0)) },
-                clockOffsetMillis: row["clock_offset_millis"], storeEpoch: row["store_epoch"])
+                clockOffsetMillis: row["clock_offset_millis"], storeEpoch: row["store_epoch"], ownPullMark: row["pull_own"])
         }
     }
 
@@ -49,6 +56,24 @@ extension Replica {
                     cursor.peer, cursor.acknowledged, cursor.pulled, cursor.lastSyncMillis.map { Int64(clamping: $0) },
                     cursor.clockOffsetMillis, cursor.storeEpoch,
                 ])
+        }
+    }
+
+    /// Pulls everything from `peer` again, this replica's own writes included (`pullOwn` until
+    /// a pull reaches the end): restored from an older copy, it lacks what it wrote and synced after
+    /// the copy was taken.
+    /// `receipt` is the server's receipt that showed it.
+    public func startPullingOwn(_ peer: String, receipt: Int64) throws(SyncCoreError) {
+        try write { context in
+            try context.db.execute(
+                sql: "UPDATE peer_cursors SET pulled = 0, pull_own = ? WHERE peer = ?", arguments: [max(1, receipt), peer])
+        }
+    }
+
+    /// Ends the pull `startPullingOwn` began.
+    public func finishPullingOwn(_ peer: String) throws(SyncCoreError) {
+        try write { context in
+            try context.db.execute(sql: "UPDATE peer_cursors SET pull_own = -pull_own WHERE peer = ? AND pull_own > 0", arguments: [peer])
         }
     }
 

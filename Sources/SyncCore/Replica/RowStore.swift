@@ -91,3 +91,19 @@ extension WriteContext {
         return true
     }
 }
+
+extension WriteContext {
+    /// Keeps `row` as it came (a later release's data) under a new local version, so that pulls
+    /// send it on; nil when the same row was kept before.
+    mutating func keep(_ row: RowChanges) throws -> Int64? {
+        let blob = ChangesetEncoding.encode(Changeset(rows: [row]))
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM kept WHERE changeset = ?")
+        if try Bool.fetchOne(exists, arguments: [Data(blob)]) != nil { return nil }
+        let lv = nextLocalVersion()
+        try db.cachedStatement(sql: "INSERT INTO kept (changeset, tbl, row_id, grid, lv) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [Data(blob), row.table, row.rowID, row.grid, lv])
+        try db.cachedStatement(sql: "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [lv, Schema.keptNumber, String(db.lastInsertedRowID), row.grid])
+        return lv
+    }
+}

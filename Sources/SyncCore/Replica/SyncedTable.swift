@@ -203,6 +203,10 @@ public enum Schema {
     /// Every synced table, in the order changesets list them.
     public static let all: [SyncedTable] = [grids, households, issues, issueEvents, photoRefs, conflicts]
 
+    /// The change log's table number for entries of the `kept` table: data of a later release kept
+    /// as it came (`Sender.keepsUnknown`).
+    static let keptNumber = 99
+
     // `number` must equal the position in `all`: it is stored in the change log.
     private static let byName: [String: SyncedTable] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -69,6 +69,10 @@ public struct Sender: Sendable {
     public var formerSites: Set<SiteID> = []
     /// The sender's role, whose `WritePolicy` applies (nil: none).
     public var role: DeviceRole?
+    /// Whether tables, columns and values this release does not know (a later release's) are
+    /// kept as they came and sent on in pulls, rather than refused: a server keeps what newer
+    /// devices send. The sender's other rules still apply to them: scope, site, timestamps, sizes.
+    public var keepsUnknown = false
     /// The person the sender's events and reports are recorded under, when checked.
     public var author: Author
 

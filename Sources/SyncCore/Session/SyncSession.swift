@@ -54,6 +54,10 @@ public struct SyncSession: Sendable {
             changes: ChangesetEncoding.canonical(Changeset(rows: own)))
     }
 
+    /// True when the next request must ask for this replica's own writes too (header
+    /// `GridSync-Pull: own`, protocol.md §4.3): it was restored from an older copy.
+    public func pullsOwnWrites() throws(SyncCoreError) -> Bool { try replica.peerCursor(peer).pullOwn }
+
     /// What one exchange achieved.
     public struct Outcome: Sendable {
         /// Pushed changes the server refused.
@@ -72,7 +76,11 @@ public struct SyncSession: Sendable {
 
     /// Takes in the server's response to the last request: learns the server's time, merges what was
     /// pulled, and records the receipt and the cursor.
-    public func handle(_ response: SyncResponse, wallMillis: UInt64, storeEpoch: String? = nil) throws(SyncCoreError) -> Outcome {
+    /// `restoredHint`: the server said this replica reuses local versions it had acknowledged
+    /// (`GridSync-Replica: restored`).
+    public func handle(
+        _ response: SyncResponse, wallMillis: UInt64, storeEpoch: String? = nil, restoredHint: Bool = false
+    ) throws(SyncCoreError) -> Outcome {
         let before = try replica.peerCursor(peer)
         if let storeEpoch, let known = before.storeEpoch, storeEpoch != known {
             // The server's store was restored from a backup: its cursor and receipt belong to
@@ -88,11 +96,20 @@ public struct SyncSession: Sendable {
         // The receipt this replica keeps is what it sent and the server answered for: at most the
         // request's push-through. A replica restored from an older copy reuses local versions the
         // server acknowledged before; taking the server's higher receipt would skip its new writes.
-        let restored = response.receipt > (try replica.localVersion())
+        let restored = response.receipt > (try replica.localVersion()) || restoredHint
         try replica.recordPeerCursor(
             PeerCursor(
                 peer: peer, acknowledged: min(response.receipt, scanned.pushThrough), pulled: response.cursor,
                 lastSyncMillis: wallMillis, clockOffsetMillis: offset, storeEpoch: storeEpoch))
+        var pullAgain = false
+        if restored && abs(before.ownPullMark) != response.receipt {
+            // It lacks what it wrote and synced after its copy was taken: pull everything again,
+            // its own writes included (`pullsOwnWrites`).
+            try replica.startPullingOwn(peer, receipt: response.receipt)
+            pullAgain = true
+        } else if before.pullOwn && !response.hasMore {
+            try replica.finishPullingOwn(peer)
+        }
         // Another round when the server has more, when the push was cut by its batch size and the
         // server acknowledged it (a receipt that does not move would only repeat the push), or when
         // merging wrote conflicts.
@@ -101,7 +118,7 @@ public struct SyncSession: Sendable {
         // so that a sync ends with nothing of its own waiting.
         return Outcome(
             rejections: response.rejections, applied: report,
-            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0, restoredFromACopy: restored)
+            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0 || pullAgain, restoredFromACopy: restored)
     }
 }
 

@@ -25,9 +25,12 @@ struct Device: Codable, Equatable {
     /// The sender its pushes are merged as: bound to its site, role, person and scopes. A device
     /// enrolled before names were recorded has its author columns unchecked.
     var sender: Sender {
-        Sender(
+        var sender = Sender(
             scopes: areaScopes, site: SiteID(hex: site), formerSites: Set(formerSites.compactMap(SiteID.init(hex:))), role: role,
             author: name.map { .named($0) } ?? .unchecked)
+        // What a device of a later release writes that this one does not know is kept and sent on.
+        sender.keepsUnknown = true
+        return sender
     }
 }
 

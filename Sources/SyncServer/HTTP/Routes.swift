@@ -70,9 +70,12 @@ enum Routes {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
                 }
                 let body = try await collect(request, limit: limit)
-                let answer = try await service.sync(device: device, body: Array(buffer: body), changesetFormat: format)
-                return Response(
-                    status: .ok, headers: [.contentType: syncContentType], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+                let own = request.headers[HTTPField.Name("GridSync-Pull")!] == "own"
+                let answer = try await service.sync(device: device, body: Array(buffer: body), changesetFormat: format, includeOwn: own)
+                var headers: HTTPFields = [.contentType: syncContentType]
+                // The device reuses local versions it was acknowledged for: restored from an older copy.
+                if answer.reusedVersions { headers[HTTPField.Name("GridSync-Replica")!] = "restored" }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
             answer.headers[versionsField] = serverVersions
             answer.headers[epochField] = service.registry.epoch

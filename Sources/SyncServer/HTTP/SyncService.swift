@@ -68,7 +68,13 @@ struct SyncService: Sendable {
     /// One round trip: store what the device pushed (refusing what it may not write, one change at
     /// a time), then answer with the receipt, the server's time and what changed in its scopes.
     /// `changesetFormat` is the newest format the device reads (1 for devices that do not say).
-    func sync(device: Device, body: [UInt8], changesetFormat: UInt8 = 1) async throws(APIError) -> [UInt8] {
+    /// `includeOwn`: the device asks for its own writes too (it was restored from an older copy).
+    /// `reusedVersions` in the answer: the push brought new changes under local versions this
+    /// server had already acknowledged, which only a replica restored from an older copy does (a
+    /// repeated request brings nothing new).
+    func sync(device: Device, body: [UInt8], changesetFormat: UInt8 = 1, includeOwn: Bool = false) async throws(APIError) -> (
+        body: [UInt8], reusedVersions: Bool
+    ) {
         let request: SyncRequest
         do {
             request = try SyncMessageCoding.decodeRequest(body, maxBodyBytes: config.maxBodyBytes * 4)
@@ -96,7 +102,7 @@ struct SyncService: Sendable {
                 try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
             }
             registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
-            let site = SiteID(hex: device.site)
+            let site = includeOwn ? nil : SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
                 let others = row.changes.filter { $0.version.site != site }
@@ -120,7 +126,7 @@ struct SyncService: Sendable {
                     "receipt": "\(receipt)", "cursor": "\(batch.cursor)", "bytes_in": "\(body.count)", "bytes_out": "\(answer.count)",
                     "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
                 ])
-            return answer
+            return (answer, !request.changes.isEmpty && request.pushThrough <= device.acknowledged && accepted > 0)
         } catch {
             // The detail goes to the operator's log, never to the client.
             logger.error("sync failed", metadata: ["device": "\(device.id)", "error": "\(error)"])
