@@ -7,14 +7,14 @@ import Testing
 /// them, and still speaks to the devices of that release (`Fixtures/<release>/README.md`).
 @Suite(.serialized) struct FixtureTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static let release = "2026-11-29"
+    static let release = "2026-11-30"
     static let gridA = ServerTests.gridA
     static let county = "xizang/lhasa/maizhokunggar"
     /// The server's files and the two devices' replicas and credentials, all in one folder.
     static let files = [
         "config.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "store.sqlite", "devices.sqlite",
         "photo-grants.sqlite", "worker.sqlite", "county.sqlite", "worker.credential", "county.credential",
-        "exchange-request.bin", "exchange-response.bin",
+        "exchange-request.bin", "exchange-response.bin", "exchange-versions.txt",
     ]
 
     /// Writes the fixtures of this release (run by hand once per release:
@@ -81,13 +81,18 @@ import Testing
         try await center.sync()
         try await worker.sync()
 
-        // One protocol-1 exchange as this release's device makes it: a new household pushed.
+        // One protocol-1 exchange as this release's device makes it (with its versions header, in
+        // the changeset format it writes): a new household pushed.
         try worker.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "3村14号"))
         let session = SyncSession(replica: worker.replica, peer: server.baseURL)
         let request = SyncMessageCoding.encode(try session.nextRequest())
         let reply = try await server.send(
             .POST, "/v1/sync", body: request,
-            headers: [("Authorization", "Bearer \(worker.credential)"), ("Content-Type", "application/x-gridsync")])
+            headers: [
+                ("Authorization", "Bearer \(worker.credential)"), ("Content-Type", "application/x-gridsync"),
+                (PeerVersions.header, PeerVersions.current.description),
+            ])
+        try Data(PeerVersions.current.description.utf8).write(to: server.folder.appendingPathComponent("exchange-versions.txt"))
         #expect(reply.status == 200)
         _ = try session.handle(try SyncMessageCoding.decodeResponse(reply.body), wallMillis: 0)
         try await center.sync()
@@ -100,7 +105,7 @@ import Testing
 
     /// Every release's fixtures: the server and both devices open them (migrating what they must),
     /// keep syncing, and the captured protocol-1 exchange is answered as it was.
-    @Test(arguments: ["2026-11-29"])
+    @Test(arguments: ["2026-11-29", "2026-11-30"])
     func theStoresOfAnEarlierReleaseOpenMigrateAndSync(release: String) async throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-fixture-\(UUID().uuidString.prefix(8))")
         try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent(release), to: copy)
@@ -125,9 +130,12 @@ import Testing
         // The captured request, replayed as a device of that release sends it: answered, nothing new stored.
         let request = try [UInt8](Data(contentsOf: copy.appendingPathComponent("exchange-request.bin")))
         let then = try SyncMessageCoding.decodeResponse([UInt8](Data(contentsOf: copy.appendingPathComponent("exchange-response.bin"))))
-        let replay = try await server.send(
-            .POST, "/v1/sync", body: request,
-            headers: [("Authorization", "Bearer \(worker.credential)"), ("Content-Type", "application/x-gridsync")])
+        // A release that sent a versions header is replayed with it (the answer then comes in its format).
+        var headers = [("Authorization", "Bearer \(worker.credential)"), ("Content-Type", "application/x-gridsync")]
+        if let versions = try? String(contentsOf: copy.appendingPathComponent("exchange-versions.txt"), encoding: .utf8) {
+            headers.append((PeerVersions.header, versions))
+        }
+        let replay = try await server.send(.POST, "/v1/sync", body: request, headers: headers)
         #expect(replay.status == 200)
         let now = try SyncMessageCoding.decodeResponse(replay.body)
         #expect(now.receipt == then.receipt && now.rejections.isEmpty)
