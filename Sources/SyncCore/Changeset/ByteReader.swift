@@ -67,4 +67,18 @@ struct ByteReader {
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
+
+    /// A varint count, then that many non-zero u64le site ids (both formats' site list).
+    mutating func siteList() throws(ChangesetDecodingError) -> [SiteID] {
+        let n = try count("site count", minBytes: 8)
+        var sites: [SiteID] = []
+        sites.reserveCapacity(n)
+        for _ in 0..<n {
+            let start = offset
+            let v = try uint64LE("site id")
+            guard v != 0 else { throw .invalidField(offset: start, "site id 0") }
+            sites.append(SiteID(rawValue: v))
+        }
+        return sites
+    }
 }

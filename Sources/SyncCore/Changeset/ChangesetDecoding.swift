@@ -57,15 +57,7 @@ extension ChangesetEncoding {
             guard let s = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(offset: start) }
             strings.append(s)
         }
-        let siteCount = try r.count("site count", minBytes: 8)
-        var sites: [SiteID] = []
-        sites.reserveCapacity(siteCount)
-        for _ in 0..<siteCount {
-            let start = r.offset
-            let v = try r.uint64LE("site id")
-            guard v != 0 else { throw .invalidField(offset: start, "site id 0") }
-            sites.append(SiteID(rawValue: v))
-        }
+        let sites = try r.siteList()
         func string(_ what: String) throws(ChangesetDecodingError) -> String {
             let start = r.offset
             let i = try r.varint(what)

@@ -153,13 +153,17 @@ public enum ChangesetEncoding {
     /// The 16 bytes of `s` when it is a UUID in canonical lowercase form (8-4-4-4-12 hex digits),
     /// which record ids are: a packed UUID takes 17 bytes instead of 37.
     static func packedUUID(_ s: String) -> [UInt8]? {
-        let utf8 = s.utf8
-        guard utf8.count == 36 else { return nil }
+        guard s.utf8.count == 36 else { return nil }
+        return packedHex(s, dashesAt: [8, 13, 18, 23])
+    }
+
+    /// The bytes of lowercase hex digits `s`, with dashes exactly at `dashesAt`; nil for anything else.
+    static func packedHex(_ s: String, dashesAt dashes: Set<Int> = []) -> [UInt8]? {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
+        bytes.reserveCapacity(s.utf8.count / 2)
         var high: UInt8? = nil
-        for (i, c) in utf8.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
+        for (i, c) in s.utf8.enumerated() {
+            if dashes.contains(i) {
                 guard c == UInt8(ascii: "-") else { return nil }
                 continue
             }
@@ -176,7 +180,7 @@ public enum ChangesetEncoding {
                 high = nibble
             }
         }
-        return bytes
+        return high == nil ? bytes : nil
     }
 
     /// The canonical lowercase text of a packed UUID.

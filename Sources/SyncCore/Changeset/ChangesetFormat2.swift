@@ -255,25 +255,7 @@ struct StringWriter {
 extension ChangesetEncoding {
     /// The 32 bytes of `s` when it is 64 lowercase hex digits (a SHA-256, as photo hashes are).
     static func packedHex256(_ s: String) -> [UInt8]? {
-        let utf8 = s.utf8
-        guard utf8.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        var high: UInt8? = nil
-        for c in utf8 {
-            let nibble: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = c - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            if let h = high {
-                bytes.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
+        guard s.utf8.count == 64 else { return nil }
+        return packedHex(s)
     }
 }

@@ -16,15 +16,7 @@ extension ChangesetEncoding {
     /// Decodes a format-2 body (protocol.md §3.4), refusing anything malformed with a typed error.
     static func decodeBody2(_ body: [UInt8], expansionLimit: Int = Int.max) throws(ChangesetDecodingError) -> Changeset {
         var r = ByteReader(body)
-        let siteCount = try r.count("site count", minBytes: 8)
-        var sites: [SiteID] = []
-        sites.reserveCapacity(siteCount)
-        for _ in 0..<siteCount {
-            let start = r.offset
-            let v = try r.uint64LE("site id")
-            guard v != 0 else { throw .invalidField(offset: start, "site id 0") }
-            sites.append(SiteID(rawValue: v))
-        }
+        let sites = try r.siteList()
         func site(_ what: String) throws(ChangesetDecodingError) -> SiteID {
             let start = r.offset
             let i = try r.varint(what)

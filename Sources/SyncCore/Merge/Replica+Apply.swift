@@ -208,8 +208,12 @@ private struct Merger {
         guard let i = table.index(of: change.column), case let .oneOf(values) = table.rules[i].format,
             case let .text(s) = change.value, !values.contains(s)
         else { return false }
-        return (1...64).contains(s.utf8.count)
-            && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+        return Self.isName(s)
+    }
+
+    /// 1 to 64 of `a-z`, `0-9` and `_`: what a later release's tables, columns and list values look like.
+    static func isName(_ s: String) -> Bool {
+        (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
     /// Keeps `row` (of a table, or with columns or values, of a later release) as it came, once it
@@ -218,13 +222,9 @@ private struct Merger {
         if let reason = validate(row) { return reject(row, row.changes, reason) }
         for change in row.changes {
             let problem: RejectionReason? =
-                if change.column.isEmpty || change.column.utf8.count > 64
-                    || !change.column.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
-                {
+                if !Self.isName(change.column) {
                     .invalid("a column name is 1 to 64 of a-z, 0-9 and _")
-                } else if row.table.isEmpty || row.table.utf8.count > 64
-                    || !row.table.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
-                {
+                } else if !Self.isName(row.table) {
                     .invalid("a table name is 1 to 64 of a-z, 0-9 and _")
                 } else if change.version.timestamp == .zero || change.version.site.rawValue == 0
                     || change.version.timestamp.rawValue > UInt64(Int64.max) || (change.base?.timestamp.rawValue ?? 0) > UInt64(Int64.max)
