@@ -174,6 +174,8 @@ func photoFile(in folder: URL, _ name: String, size: Int, seed: UInt64) throws -
         x ^= x << 17
         bytes[i] = UInt8(truncatingIfNeeded: x)
     }
+    // A JPEG's first bytes (start of image, JFIF segment): `photo attach` checks the signature.
+    bytes.replaceSubrange(0..<min(4, bytes.count), with: [0xFF, 0xD8, 0xFF, 0xE0].prefix(bytes.count))
     let url = folder.appendingPathComponent(name)
     try Data(bytes).write(to: url)
     return url.path

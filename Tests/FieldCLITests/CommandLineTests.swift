@@ -139,6 +139,10 @@ import Testing
         let d = try cluster.device("d", scopes: [g2], person: "扎西")
         let h = d.id(["household", "add", "--door-plate", "3村12号", "--head-zh", "次仁"])
         let i = d.id(["issue", "report", "--kind", "dispute", "--title", "草场纠纷"])
+        let notAPhoto = cluster.folder.appendingPathComponent("notes.txt").path
+        try "不是照片".write(toFile: notAPhoto, atomically: true, encoding: .utf8)
+        let photo = try photoFile(in: cluster.folder, "p.jpg", size: 2000, seed: 5)
+        d.ok(["photo", "attach", photo, "--issue", String(i.prefix(8))])
         let cases: [([String], String)] = [
             (["household", "add", "--grid", g3, "--door-plate", "1号"], "[out_of_scope]"),
             (["household", "add", "--grid", "Bad Path", "--door-plate", "1号"], "[invalid_input]"),
@@ -150,6 +154,12 @@ import Testing
             (["issue", "edit", String(i.prefix(8)), "--due", "tomorrow"], "[invalid_input]"),
             (["photo", "attach", "/nonexistent.jpg", "--issue", String(i.prefix(8))], "[no_file]"),
             (["conflict", "resolve", "nothing"], "[not_found]"),
+            (["issue", "edit", String(i.prefix(8)), "--due", "2026-02-30"], "[invalid_input]"),
+            (["issue", "edit", String(i.prefix(8)), "--due", "2026-04-31"], "[invalid_input]"),
+            (["issue", "show", String(i.prefix(3))], "[invalid_input]"),
+            (["photo", "attach", cluster.folder.path, "--issue", String(i.prefix(8))], "[not_a_file]"),
+            (["photo", "attach", notAPhoto, "--issue", String(i.prefix(8))], "[not_a_photo]"),
+            (["photo", "attach", photo, "--issue", String(i.prefix(8))], "[already_attached]"),
         ]
         for (args, code) in cases {
             let r = d.run(args)
@@ -161,5 +171,11 @@ import Testing
         #expect(households.count == 1 && households.first?["id"] as? String == h)
         let issues = d.ok(["issue", "list", "--json"]).json as? [[String: Any]] ?? []
         #expect(issues.count == 1 && issues.first?["status"] as? String == "reported")
+        #expect((d.ok(["issue", "show", i, "--json"]).object["photos"] as? [Any])?.count == 1, "attached once")
+
+        // A damaged device.json is damage (74), not a device never set up (78).
+        try "{not json".write(toFile: d.home + "/device.json", atomically: true, encoding: .utf8)
+        let damaged = d.run(["status"])
+        #expect(damaged.status == 74 && damaged.errors.contains("[bad_config]"), "\(damaged.status) \(damaged.errors)")
     }
 }

@@ -88,11 +88,17 @@ import Testing
         #expect(texts == ["已初步调解", "乡镇司法所介入"])
         let shown = center.ok(["issue", "show", issue, "--json"]).object["issue"] as? [String: Any]
         #expect(shown?["status"] as? String == "accepted" && shown?["tier"] as? String == "medium")
+        // The id as `conflict list` prints it names the conflict.
+        let printed =
+            "\(conflict?["table"] as? String ?? "")/\((conflict?["rowID"] as? String ?? "").prefix(8))/\(conflict?["column"] as? String ?? "")"
+        #expect(center.ok(["conflict", "list"]).output.contains(printed), "\(printed)")
+        center.ok(["conflict", "show", printed])
         // A person reviews it; the resolution replicates too.
         officer.ok(["conflict", "resolve", String((conflict?["id"] as? String ?? "").prefix(20)), "--note", "以乡镇意见为准"])
         officer.sync()
         worker.sync()
         #expect(worker.ok(["conflict", "list", "--json"]).output.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]")
+        #expect(worker.ok(["conflict", "list"]).output.contains("no conflict waits for review"))
     }
 
     /// S4: a device whose clock is years back and one days ahead both sync; what they record is

@@ -41,10 +41,13 @@ struct ConflictCommand: AsyncParsableCommand {
                             Output.time(c.lostAt.millis) + (c.resolved ? " ✓" : ""),
                         ]
                     }, maxColumn: 36))
+            let waiting = list.filter { !$0.conflict.resolved }.count
             print(
-                say(
-                    "\(list.count) conflict(s); resolve with `gridsync conflict resolve ID`",
-                    "共 \(list.count) 个冲突；用 `gridsync conflict resolve ID` 处理"))
+                waiting == 0
+                    ? say("no conflict waits for review", "没有待处理的冲突")
+                    : say(
+                        "\(waiting) conflict(s) to review; resolve with `gridsync conflict resolve ID` (the id as listed)",
+                        "共 \(waiting) 个冲突待处理；用 `gridsync conflict resolve ID`（按列出的编号）处理"))
         }
     }
 
@@ -91,7 +94,28 @@ struct ConflictCommand: AsyncParsableCommand {
         }
     }
 
-    static func resolve(_ prefix: String, _ r: Recording) throws -> String {
-        try r.replica.resolveID(prefix, in: Schema.conflicts)
+    /// The conflict named by `given`: its id (or the id's first characters), or the form `conflict
+    /// list` prints, `TABLE/ROW/FIELD` with the row's first characters.
+    static func resolve(_ given: String, _ r: Recording) throws -> String {
+        let parts = given.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 3, Schema.table(named: parts[0]) != nil, !parts[1].isEmpty {
+            let all = try r.replica.conflicts(includeResolved: true).filter {
+                $0.table == parts[0] && $0.rowID.hasPrefix(parts[1]) && $0.column == parts[2]
+            }
+            // Waiting ones first: the printed form names the field, which may have had several.
+            let matches = all.contains { !$0.resolved } ? all.filter { !$0.resolved } : all
+            switch matches.count {
+            case 0: throw SyncCoreError.notFound(kind: "conflict", id: given)
+            case 1: return matches[0].id
+            default:
+                throw Failure(
+                    "ambiguous",
+                    say(
+                        "\(given) names \(matches.count) conflicts: use one of their ids, \(matches.prefix(5).map(\.id).joined(separator: ", "))",
+                        "\(given) 对应 \(matches.count) 个冲突：请使用其编号之一：\(matches.prefix(5).map(\.id).joined(separator: "、"))"),
+                    status: .badInput)
+            }
+        }
+        return try r.replica.resolveID(given, in: Schema.conflicts)
     }
 }

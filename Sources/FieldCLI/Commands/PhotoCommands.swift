@@ -36,17 +36,31 @@ package struct PhotoCommand: AsyncParsableCommand {
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
                 throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
             }
+            guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                throw Failure("not_a_file", say("\(file) is not a file (a folder?)", "\(file) 不是文件（是文件夹？）"), status: .badInput)
+            }
             guard size > 0, size <= PhotoCommand.maxBytes else {
                 throw Failure(
                     "bad_photo", say("a photo is 1 byte to 20 MiB; \(file) has \(size) bytes", "照片大小须为 1 字节到 20 MiB；\(file) 为 \(size) 字节"),
                     status: .badInput)
             }
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file)) else {
+                throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
+            }
+            guard PhotoFormat(bytes) != nil else {
+                throw Failure(
+                    "not_a_photo", say("\(file) is not a JPEG, PNG, WebP or HEIC photo", "\(file) 不是 JPEG、PNG、WebP 或 HEIC 照片"),
+                    status: .badInput)
+            }
             let (owner, table, given): (PhotoOwner, SyncedTable, String) =
                 if let issue { (.issue, Schema.issues, issue) } else if let household { (.household, Schema.households, household) } else {
                     (.event, Schema.issueEvents, event!)
                 }
             let ownerID = try r.id(given, table)
+            if try r.replica.isPhotoAttached(to: owner, id: ownerID, sha256: BlobStore.sha256(bytes)) {
+                throw Failure(
+                    "already_attached", say("this photo is already attached to \(ownerID)", "此照片已附加到 \(ownerID)"), status: .badInput)
+            }
             let hash = try r.home.blobs().put(bytes)
             let id = try r.replica.attachPhoto(to: owner, id: ownerID, sha256: hash, byteCount: bytes.count, caption: caption)
             if output.json { return try Output.json(["id": id, "sha256": hash]) }
@@ -108,5 +122,27 @@ struct SearchCommand: DeviceCommand {
                 [say("kind", "类别"), say("id", "编号"), say("grid", "网格"), say("what", "内容")],
                 hits.map { [$0.table == "households" ? say("household", "住户") : say("issue", "事件"), short($0.id), $0.grid, $0.label] }))
         print(say("\(hits.count) hit(s)", "共 \(hits.count) 条"))
+    }
+}
+
+/// The photo formats a handheld's camera writes, told by their first bytes.
+enum PhotoFormat: String {
+    case jpeg, png, webp, heic
+
+    init?(_ bytes: Data) {
+        let b = [UInt8](bytes.prefix(12))
+        if b.starts(with: [0xFF, 0xD8, 0xFF]) {
+            self = .jpeg
+        } else if b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            self = .png
+        } else if b.count == 12, b[0..<4].elementsEqual(Array("RIFF".utf8)), b[8..<12].elementsEqual(Array("WEBP".utf8)) {
+            self = .webp
+        } else if b.count == 12, b[4..<8].elementsEqual(Array("ftyp".utf8)),
+            ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"].contains(String(decoding: b[8..<12], as: UTF8.self))
+        {
+            self = .heic
+        } else {
+            return nil
+        }
     }
 }

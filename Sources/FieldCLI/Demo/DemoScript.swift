@@ -56,7 +56,7 @@ final class DemoScript: @unchecked Sendable {
         return id
     }
 
-    /// A stand-in photo: `size` bytes derived from `seed` (what a 200 KB JPEG weighs).
+    /// A stand-in photo: `size` bytes derived from `seed` after a JPEG's signature (what a 200 KB JPEG weighs).
     func photo(_ name: String, size: Int, seed: UInt8) throws -> String {
         var bytes = [UInt8](repeating: 0, count: size)
         var x = UInt32(seed) &* 2_654_435_761 | 1
@@ -66,6 +66,8 @@ final class DemoScript: @unchecked Sendable {
             x ^= x << 5
             bytes[i] = UInt8(truncatingIfNeeded: x)
         }
+        // A JPEG's first bytes (start of image, JFIF segment): `photo attach` checks the signature.
+        bytes.replaceSubrange(0..<min(4, bytes.count), with: [0xFF, 0xD8, 0xFF, 0xE0].prefix(bytes.count))
         let url = folder.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url.path

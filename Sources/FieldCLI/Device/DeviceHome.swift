@@ -73,7 +73,12 @@ package struct DeviceHome: Sendable {
         do {
             return try JSONDecoder().decode(DeviceConfig.self, from: data)
         } catch {
-            throw Failure("bad_config", say("\(configURL.path) is damaged: \(error)", "\(configURL.path) 已损坏：\(error)"), status: .config)
+            // A file that is there but unreadable is damage (74), not a device never set up (78).
+            throw Failure(
+                "bad_config",
+                say(
+                    "\(configURL.path) is damaged (restore the device folder from its backup)",
+                    "\(configURL.path) 已损坏（请从备份恢复设备目录）"), status: .io)
         }
     }
 

@@ -1,6 +1,9 @@
 import GRDB
 
 extension Replica {
+    /// The fewest characters of an id `resolveID` takes as a prefix.
+    public static let shortestIDPrefix = 4
+
     /// The full id of the record of `table` whose id is `prefix` or starts with it, so people can
     /// type the first characters of an id; unknown and ambiguous prefixes are errors.
     public func resolveID(_ prefix: String, in table: SyncedTable) throws(SyncCoreError) -> String {
@@ -8,6 +11,11 @@ extension Replica {
         guard !prefix.isEmpty, prefix.utf8.count <= 256 else { throw .invalidInput("an id is 1 to 256 characters") }
         return try read { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table.name) WHERE id = ?", arguments: [prefix]) == true { return prefix }
+            // A prefix of one to three characters matches whatever happens to start so: too easy
+            // to act on the wrong record.
+            guard prefix.count >= Self.shortestIDPrefix else {
+                throw SyncCoreError.invalidInput("type at least \(Self.shortestIDPrefix) characters of the id, not \(prefix)")
+            }
             let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
             let ids = try String.fetchAll(

@@ -44,6 +44,17 @@ extension Replica {
         }
     }
 
+    /// True when photo `sha256` is attached (and not detached) to `owner`'s row `ownerID`.
+    public func isPhotoAttached(to owner: PhotoOwner, id ownerID: String, sha256: String) throws(SyncCoreError) -> Bool {
+        let hash = try InputRules.sha256(sha256)
+        return try read { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT 1 FROM photo_refs WHERE owner_table = ? AND owner_id = ? AND sha256 = ? AND IFNULL(deleted, 0) = 0 LIMIT 1",
+                arguments: [owner.rawValue, ownerID, hash.databaseValue]) == true
+        }
+    }
+
     /// The grids of the living records that reference photo `sha256` (where it may be seen).
     public func gridsReferencing(photo sha256: String) throws(SyncCoreError) -> [String] {
         let hash = try InputRules.sha256(sha256)
