@@ -33,6 +33,8 @@ import Testing
         #expect(made.status == 0, "\(made.output)")
         #expect(try LiveServer.run(["check", "--data", backup.path]).output.contains("ok"))
         #expect(try LiveServer.run(["backup", "--data", server.folder.path, "--to", backup.path]).status != 0, "never over a folder")
+        let revoked = try LiveServer.run(["revoke", "--data", server.folder.path, "dev-nosuch"])
+        #expect(revoked.status != 0 && revoked.output.split(separator: "\n").count == 1 && revoked.output.contains("no device dev-nosuch"))
 
         // The backup serves as it is: the records up to the backup, the photo, the same CA.
         let restored = try LiveServer(serving: backup)

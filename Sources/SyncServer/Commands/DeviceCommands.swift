@@ -65,7 +65,8 @@ struct RevokeCommand: ParsableCommand {
         _ = try folder.loadConfig()
         let registry = try DeviceRegistry(path: folder.registry.path)
         guard try registry.revoke(device, nowMillis: Int64(SystemWallClock().nowMillis())) else {
-            throw ValidationError("no device \(device)")
+            // One line, no usage text: the command was right, the id is not.
+            throw ServerError.setup("no device \(device) here: `gridsync-server devices --data \(data.data)` lists them")
         }
         print("revoked \(device)")
     }
