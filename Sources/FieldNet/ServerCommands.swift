@@ -180,10 +180,21 @@ extension SyncCommand {
         var summary = SyncSummary()
         let home = common.device
         var config = try home.config()
-        try await RecordSync(
-            replica: replica, peer: peer, connection: connection, policy: policy, progress: progress,
-            changesetFormat: UInt8(clamping: config.serverChangesetFormat ?? 1)
-        ).run(into: &summary)
+        do {
+            try await RecordSync(
+                replica: replica, peer: peer, connection: connection, policy: policy, progress: progress,
+                changesetFormat: UInt8(clamping: config.serverChangesetFormat ?? 1)
+            ).run(into: &summary)
+        } catch let failure as Failure where failure.status == .unavailable && !watch {
+            // Say what matters to the person: nothing is lost, and how to go on.
+            let waiting = try replica.pendingOwnChanges(after: try replica.peerCursor(peer).acknowledged)
+            throw Failure(
+                failure.code,
+                say(
+                    "\(failure.message); \(waiting) change(s) wait safely on this device; `gridsync sync --watch` keeps trying",
+                    "\(failure.message)；\(waiting) 项更改安全保存在本机；`gridsync sync --watch` 会持续重试"),
+                status: .unavailable)
+        }
         if let said = summary.serverChangesetFormat, said != config.serverChangesetFormat {
             config.serverChangesetFormat = said
             try home.save(config)

@@ -178,4 +178,22 @@ import Testing
         let damaged = d.run(["status"])
         #expect(damaged.status == 74 && damaged.errors.contains("[bad_config]"), "\(damaged.status) \(damaged.errors)")
     }
+
+    /// With no signal at all, `sync` answers within 15 seconds by default, in one line that says
+    /// the records are safe, with no library text, and exits 69.
+    @Test func syncWithNoSignalAnswersSoonAndSaysTheRecordsAreSafe() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let d = try cluster.device("d", scopes: [g2], person: "扎西")
+        d.ok(["household", "add", "--door-plate", "无信号"])
+        cluster.stop()
+        let started = Date()
+        let r = d.run(["sync"])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(r.status == 69, "\(r.status) \(r.errors)")
+        #expect(seconds < 20, "\(seconds) s")
+        let lines = r.errors.split(separator: "\n").filter { $0.hasPrefix("gridsync: error:") }
+        #expect(lines.count == 1 && lines[0].contains("wait safely on this device") && lines[0].contains("[unreachable]"), "\(r.errors)")
+        #expect(!r.errors.contains("errno") && !r.errors.contains("HTTPClientError"), "\(r.errors)")
+    }
 }

@@ -151,8 +151,20 @@ final class ServerConnection: Sendable {
                     "\(server) 的服务器证书未通过本机固定的 CA 验证（\(text)）：不发送任何数据"),
                 status: .refused)
         }
-        return Failure(
-            "unreachable", say("cannot reach \(server): \(text)", "无法连接 \(server)：\(text)"), status: .unavailable)
+        // What a person can act on, not the library's text: the kind of failure.
+        let kind: (en: String, zh: String) =
+            if text.contains("errno: 111") || text.contains("connectionRefused") || text.contains("Connection refused") {
+                ("the server does not answer", "服务器无应答")
+            } else if text.contains("deadlineExceeded") || text.contains("imeout") || text.contains("timedOut") {
+                ("timed out", "超时")
+            } else if text.contains("errno: 101") || text.contains("errno: 113") || text.contains("nreachable") {
+                ("no route to the server", "无法路由到服务器")
+            } else if text.contains("errno: -2") || text.contains("errno: -3") || text.contains("ame resolution") {
+                ("the server's name does not resolve", "无法解析服务器名称")
+            } else {
+                ("the link dropped", "连接中断")
+            }
+        return Failure("unreachable", say("no connection to \(server): \(kind.en)", "无法连接 \(server)：\(kind.zh)"), status: .unavailable)
     }
 }
 
@@ -185,19 +197,37 @@ struct RetryPolicy: Sendable {
     /// Wait before the first retry, in seconds; doubles each time up to `maxDelay`.
     var initialDelay: Double
     var maxDelay: Double = 60
+    /// While no request of this run has reached the server (no signal at all), give up after this
+    /// many seconds instead of spending every retry: the records are safe on the device either way.
+    var noSignalSeconds: Double? = 15
+    /// Whether a request of this run has reached the server; shared by the copies of the policy.
+    let link = LinkSeen()
+
+    final class LinkSeen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seen = false
+        var reached: Bool {
+            get { lock.withLock { seen } }
+            set { lock.withLock { seen = newValue } }
+        }
+    }
 
     /// Runs `body`, retrying `unavailable` failures with exponential backoff and jitter.
     func run<T>(onRetry: (Int, Double, Failure) -> Void, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
         var delay = initialDelay
+        let started = Date()
         while true {
             do {
-                return try await body()
+                let result = try await body()
+                link.reached = true
+                return result
             } catch {
                 let failure = Failure.from(error)
                 guard failure.status == .unavailable, retries.map({ attempt < $0 }) ?? true else { throw failure }
                 attempt += 1
                 let wait = delay * Double.random(in: 0.8...1.2)
+                if let budget = noSignalSeconds, !link.reached, Date().timeIntervalSince(started) + wait > budget { throw failure }
                 onRetry(attempt, wait, failure)
                 try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
                 delay = min(maxDelay, delay * 2)
