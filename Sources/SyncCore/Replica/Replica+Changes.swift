@@ -58,17 +58,15 @@ extension Replica {
                             db.cachedStatement(sql: "SELECT changeset FROM kept WHERE id = ?"), arguments: [entry.rowID]),
                         let row = (try? ChangesetEncoding.decode([UInt8](blob)))?.rows.first
                     else { throw SyncCoreError.damagedReplica("change log names missing kept row \(entry.rowID)") }
-                    if !taken.isEmpty
-                        && (count + row.changes.count > maxChanges
-                            || bytes + ChangesetEncoding.expandedBytes(Changeset(rows: [row])) > maxBytes)
-                    {
+                    let size = ChangesetEncoding.expandedBytes(Changeset(rows: [row]))
+                    if !taken.isEmpty && (count + row.changes.count > maxChanges || bytes + size > maxBytes) {
                         stoppedEarly = true
                         break
                     }
                     kept[taken.count] = row
                     taken.append(nil)
                     count += row.changes.count
-                    bytes += ChangesetEncoding.expandedBytes(Changeset(rows: [row]))
+                    bytes += size
                     cursor = entry.lv
                     continue
                 }
