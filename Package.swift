@@ -52,7 +52,9 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The demo's area tree, built into the binary (`PackageResources`).
+            resources: [.embedInCode("Demo/areas-maizhokunggar.csv")]
         ),
         .executableTarget(name: "FieldMain", dependencies: ["FieldCLI"]),
         .executableTarget(

@@ -11,7 +11,8 @@ struct GridSyncServer: AsyncParsableCommand {
         version:
             "engine \(SyncCoreVersion.string), protocol \(SyncMessageCoding.protocolVersion), changeset format \(ChangesetEncoding.formatVersion)",
         subcommands: [
-            InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self, NameAreaCommand.self,
+            InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self, AreasCommand.self,
+            NameAreaCommand.self,
             BackupCommand.self, CheckCommand.self, RenewCertificateCommand.self,
         ]
     )

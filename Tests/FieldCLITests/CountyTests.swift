@@ -61,11 +61,13 @@ import Testing
         let perGrid = report["grids"] as? [[String: Any]] ?? []
         #expect(perGrid.count == 30 && perGrid.allSatisfy { $0["reported"] as? Int == 3 && $0["closed"] as? Int == 1 && $0["name"] != nil })
         #expect((report["overdue"] as? [Any])?.count == 30)
-        #expect((report["escalations"] as? [String: Int]) == ["medium": 30])
-        let followUps = report["followUps"] as? [String: Any]
-        #expect(followUps?["visits"] as? Int == 30 && followUps?["bySatisfaction"] as? [Int] == [6, 6, 6, 6, 6])
-        #expect(followUps?["average"] as? Double == 3.0)
-        let text = center.ok(["report", "--from", "2020-01-01", "--to", "2099-12-31", "--area", "\(county)/zhaxigang"]).output
+        let changes = report["tierChanges"] as? [[String: Any]] ?? []
+        #expect(changes.count == 30 && changes.allSatisfy { $0["toTier"] as? String == "medium" && $0["fromTier"] as? String == "small" })
+        let satisfaction = report["satisfaction"] as? [String: Any]
+        #expect(satisfaction?["visits"] as? Int == 30 && satisfaction?["bySatisfaction"] as? [Int] == [6, 6, 6, 6, 6])
+        #expect(satisfaction?["average"] as? Double == 3.0 && satisfaction?["coverage"] as? Double == 1.0)
+        let text = center.ok(["report", "--from", "2020-01-01", "--to", "2099-12-31", "--area", "\(county)/zhaxigang", "--by", "grid"])
+            .output
         #expect(text.contains("10 / 30 = 33.3%") && text.contains("zhaxigang0网格"), "\(text)")
         let zh = center.ok(["report", "--from", "2020-01-01", "--to", "2099-12-31", "--lang", "zh"]).output
         #expect(zh.contains("办结率：30 / 90 = 33.3%"), "\(zh)")

@@ -92,16 +92,3 @@ struct ExportCommand: DeviceCommand {
         try DeviceHome.writeDurably(Data(text.utf8), to: folder.appendingPathComponent(name), mode: 0o644)
     }
 }
-
-/// RFC 4180 CSV.
-enum CSV {
-    /// One record, CRLF-terminated; a field is quoted when it holds a comma, quote, CR or LF, or
-    /// begins or ends with a space.
-    static func line(_ fields: [String]) -> String {
-        fields.map { f in
-            let needsQuotes =
-                f.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" } || f.hasPrefix(" ") || f.hasSuffix(" ")
-            return needsQuotes ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
-        }.joined(separator: ",") + "\r\n"
-    }
-}

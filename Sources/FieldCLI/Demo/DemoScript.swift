@@ -87,6 +87,13 @@ final class DemoScript: @unchecked Sendable {
         let ca = data.appendingPathComponent("ca.pem").path
         print("  " + say("gridsync-server listening on \(url) (TLS 1.3, CA \(ca))", "gridsync-server 在 \(url) 监听（TLS 1.3，CA \(ca)）"))
 
+        step(
+            "The operator imports the county's area tree with its Chinese and Tibetan names", "管理员导入全县的区域树及其中文、藏文名称")
+        let tree = folder.appendingPathComponent("areas-maizhokunggar.csv")
+        try Data(PackageResources.areas_maizhokunggar_csv).write(to: tree)
+        print("  $ gridsync-server areas import \(tree.lastPathComponent)")
+        print("      " + (try server(["areas", "import", "--data", data.path, tree.path])))
+
         step("Three devices enroll with one-time codes: two grid workers and the county center", "三台设备用一次性注册码注册：两名网格员和县综治中心")
         let devices: [(String, String, [String], String)] = [
             ("tashi", "worker", [g2], "扎西"), ("drolma", "worker", [g2, g3], "卓玛"), ("county", "county", [county], "县综治中心"),

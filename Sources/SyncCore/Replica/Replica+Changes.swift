@@ -34,7 +34,7 @@ extension Replica {
             let sql =
                 "SELECT lv, tbl, row_id FROM change_log\(plan?.hint ?? "") WHERE lv > ? AND (\(filter?.sql ?? "1")) ORDER BY lv LIMIT ?"
             let arguments = [since.databaseValue] + (filter?.arguments ?? []) + [(maxChanges + 1).databaseValue]
-            // Cached: the text depends only on the plan and the number of scopes.
+            // Cached: the text depends only on the plan and the numbers of scopes and areas above them.
             let entries = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
             }
@@ -124,10 +124,20 @@ extension Replica {
 
         init(_ scopes: [AreaPath]) {
             // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
-            sql = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
-            arguments = scopes.flatMap { scope in
+            var sql = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
+            var arguments = scopes.flatMap { scope in
                 [scope.string.databaseValue, (scope.string + "/").databaseValue, (scope.string + "0").databaseValue]
             }
+            // The names of the areas above the scopes (`grids` rows, table 0): a grid's device shows
+            // its township and village by name.
+            let above = Set(scopes.flatMap { scope in (1..<scope.segments.count).map { scope.segments.prefix($0).joined(separator: "/") } })
+                .subtracting(scopes.map(\.string)).sorted()
+            if !above.isEmpty {
+                sql += " OR (tbl = 0 AND grid IN (\(above.map { _ in "?" }.joined(separator: ", "))))"
+                arguments += above.map(\.databaseValue)
+            }
+            self.sql = sql
+            self.arguments = arguments
             belowSQL = scopes.isEmpty ? "0" : scopes.map { _ in "(grid >= ? AND grid < ?)" }.joined(separator: " OR ")
             belowArguments = scopes.flatMap { scope in [(scope.string + "/").databaseValue, (scope.string + "0").databaseValue] }
         }
@@ -189,7 +199,7 @@ extension Replica {
             db.cachedStatement(
                 sql: """
                     SELECT count(*), ifnull(sum(\(filter.sql)), 0) FROM
-                    (SELECT grid FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
+                    (SELECT grid, tbl FROM change_log WHERE lv > ? ORDER BY lv LIMIT 256)
                     """),
             arguments: StatementArguments(filter.arguments + [since.databaseValue]))
         let seen = Double(sample?[0] as Int64? ?? 0)

@@ -1,0 +1,198 @@
+import GRDB
+
+extension Replica {
+    /// The county report for issues reported in `[fromMillis, toMillis)` under `area` (everything
+    /// when nil; an area this replica does not know is `notFound`). Overdue is judged on `today`;
+    /// months are cut at midnight `utcOffsetSeconds` east of UTC; places are named from the area
+    /// tree (Tibetan names with `tibetan`), and every named area under `area` is listed.
+    public func countyReport(
+        fromMillis: UInt64, toMillis: UInt64, today: String, area: String? = nil, utcOffsetSeconds: Int = 0, tibetan: Bool = false
+    ) throws(SyncCoreError) -> CountyReport {
+        guard fromMillis < toMillis else { throw .invalidInput("the report period is empty: its start is not before its end") }
+        if let area {
+            _ = try AreaPath(area)
+            guard try knowsArea(area) else { throw .notFound(kind: "area", id: area) }
+        }
+        let named = try areas(under: area)
+        let names = AreaNames(named)
+        let (issues, events) = try read { db in try Self.reportRows(db, area: area) }
+        return Self.report(
+            issues: issues, events: events, fromMillis: fromMillis, toMillis: toMillis, today: today, area: area,
+            utcOffsetSeconds: utcOffsetSeconds, areas: named.map(\.path), label: { names.label($0, tibetan: tibetan) })
+    }
+
+    /// The living issues under `area` and all their events, in time order.
+    static func reportRows(_ db: Database, area: String?) throws -> ([Issue], [String: [IssueEvent]]) {
+        var sql = "SELECT * FROM issues WHERE IFNULL(deleted, 0) = 0"
+        var arguments: [DatabaseValueConvertible] = []
+        if let area { areaCondition(area, sql: &sql, arguments: &arguments) }
+        let issues = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(issue)
+        var eventSQL =
+            "SELECT e.* FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
+        var eventArguments: [DatabaseValueConvertible] = []
+        if let area {
+            eventSQL += " AND (i.grid = ? OR substr(i.grid, 1, ?) = ?)"
+            eventArguments += [area, area.utf8.count + 1, area + "/"]
+        }
+        var events: [String: [IssueEvent]] = [:]
+        for row in try Row.fetchAll(db, sql: eventSQL + " ORDER BY e.at, e.id", arguments: StatementArguments(eventArguments)) {
+            if let e = event(row) { events[e.issueID, default: []].append(e) }
+        }
+        return (issues, events)
+    }
+
+    static func report(
+        issues: [Issue], events: [String: [IssueEvent]], fromMillis: UInt64, toMillis: UInt64, today: String, area: String?,
+        utcOffsetSeconds: Int, areas named: [String] = [], label: (String) -> String
+    ) -> CountyReport {
+        var report = CountyReport(
+            fromMillis: fromMillis, toMillis: toMillis, today: today, total: AreaFigures(area: area ?? "*", name: area.map(label) ?? "*"))
+        var areas: [AreaLevel: [String: AreaFigures]] = [:]
+        var byTier: [IssueTier: BreakdownFigures] = [:]
+        var byKind: [IssueKind: BreakdownFigures] = [:]
+        var byHandler: [String: BreakdownFigures] = [:]
+        var byWorker: [String: BreakdownFigures] = [:]
+        var within: [String: TierHandling] = [:]
+        var months: [String: MonthFigures] = [:]
+        var toResolved: [Double] = []
+        var toClosed: [Double] = []
+        let levels: [AreaLevel] = [.township, .village, .grid]
+        // Every named township, village and grid is listed, with nothing reported or not.
+        for path in named {
+            if let level = AreaLevel(depth: path.split(separator: "/").count), levels.contains(level) {
+                areas[level, default: [:]][path] = AreaFigures(area: path, name: label(path))
+            }
+        }
+
+        func count<K>(_ map: inout [K: BreakdownFigures], _ key: K, _ name: String, closed: Bool, open: Bool) {
+            map[key, default: BreakdownFigures(key: name)].reported += 1
+            if closed { map[key]!.closed += 1 }
+            if open { map[key]!.open += 1 }
+        }
+
+        for issue in issues {
+            let log = events[issue.id] ?? []
+            let isOverdue = issue.dueDate.map { $0 < today } == true && !issue.status.isDone
+            if isOverdue {
+                let days = ReportMath.days(from: issue.dueDate!, to: today) ?? 0
+                report.overdue.append(
+                    OverdueIssue(
+                        id: issue.id, grid: issue.grid, name: label(issue.grid), title: issue.title, tier: issue.tier, status: issue.status,
+                        dueDate: issue.dueDate!, daysOverdue: days, handler: issue.handler))
+                report.total.overdue += 1
+                for level in levels {
+                    if let path = AreaNames.ancestor(issue.grid, at: level) {
+                        areas[level, default: [:]][path, default: AreaFigures(area: path, name: label(path))].overdue += 1
+                    }
+                }
+            }
+            // Escalations and de-escalations of the period, with the tier before each.
+            var tier = issue.reportedTier
+            for e in log where e.kind == .escalated || e.kind == .deescalated {
+                guard let to = e.tier else { continue }
+                let from = tier
+                tier = e.kind == .escalated ? max(tier, to) : to
+                if e.at.millis >= fromMillis && e.at.millis < toMillis {
+                    report.tierChanges.append(
+                        TierChange(
+                            issueID: issue.id, title: issue.title, grid: issue.grid, name: label(issue.grid), kind: e.kind, fromTier: from,
+                            toTier: to, atMillis: e.at.millis, actor: e.actor, note: e.note))
+                }
+            }
+
+            guard let reportedAt = log.first(where: { $0.kind == .reported })?.at.millis, reportedAt >= fromMillis && reportedAt < toMillis
+            else { continue }
+            let closed = issue.status == .closed
+            let open = !issue.status.isDone
+            report.total.reported += 1
+            if closed { report.total.closed += 1 }
+            for level in levels {
+                guard let path = AreaNames.ancestor(issue.grid, at: level) else { continue }
+                areas[level, default: [:]][path, default: AreaFigures(area: path, name: label(path))].reported += 1
+                if closed { areas[level]![path]!.closed += 1 }
+            }
+            count(&byTier, issue.tier, issue.tier.rawValue, closed: closed, open: open)
+            count(&byKind, issue.kind, issue.kind.rawValue, closed: closed, open: open)
+            count(&byHandler, issue.handler ?? "-", issue.handler ?? "-", closed: closed, open: open)
+            count(&byWorker, issue.reporter ?? "-", issue.reporter ?? "-", closed: closed, open: open)
+            let month = ReportMath.month(reportedAt, offsetSeconds: utcOffsetSeconds)
+            months[month, default: MonthFigures(month: month)].reported += 1
+            if closed { months[month]!.closed += 1 }
+
+            if issue.status.isDone {
+                for key in ["*", issue.reportedTier.rawValue] {
+                    within[key, default: TierHandling(tier: key)].resolved += 1
+                    if issue.tier == issue.reportedTier { within[key]!.withinTier += 1 }
+                }
+                report.satisfaction.resolved += 1
+                if log.contains(where: { $0.kind == .followUp }) { report.satisfaction.followedUp += 1 }
+                if let resolvedAt = log.last(where: { $0.kind == .resolved })?.at.millis, resolvedAt >= reportedAt {
+                    toResolved.append(Double(resolvedAt - reportedAt) / 3_600_000)
+                }
+            }
+            if closed, let closedAt = log.last(where: { $0.kind == .closed })?.at.millis, closedAt >= reportedAt {
+                toClosed.append(Double(closedAt - reportedAt) / 3_600_000)
+            }
+            for e in log where e.kind == .followUp {
+                if let s = e.satisfaction, (1...5).contains(s) { report.satisfaction.bySatisfaction[s - 1] += 1 }
+            }
+        }
+
+        report.total.rate = ReportMath.rate(report.total.closed, report.total.reported)
+        func sortedAreas(_ level: AreaLevel) -> [AreaFigures] {
+            (areas[level] ?? [:]).values.map {
+                var a = $0; a.rate = ReportMath.rate(a.closed, a.reported); return a
+            }.sorted { $0.area < $1.area }
+        }
+        report.townships = sortedAreas(.township)
+        report.villages = sortedAreas(.village)
+        report.grids = sortedAreas(.grid)
+        func sortedBreakdown(_ map: [some Hashable: BreakdownFigures]) -> [BreakdownFigures] {
+            map.values.map {
+                var b = $0; b.rate = ReportMath.rate(b.closed, b.reported); return b
+            }
+            .sorted { ($0.reported, $1.key) > ($1.reported, $0.key) }
+        }
+        report.byTier = IssueTier.allCases.compactMap { byTier[$0] }.map {
+            var b = $0; b.rate = ReportMath.rate(b.closed, b.reported); return b
+        }
+        report.byKind = sortedBreakdown(byKind)
+        report.byHandler = sortedBreakdown(byHandler)
+        report.byWorker = sortedBreakdown(byWorker)
+        report.withinTier = (["*"] + IssueTier.allCases.map(\.rawValue)).compactMap { within[$0] }.map {
+            var t = $0
+            t.rate = ReportMath.rate(t.withinTier, t.resolved)
+            return t
+        }
+        var s = report.satisfaction
+        s.coverage = ReportMath.rate(s.followedUp, s.resolved)
+        s.visits = s.bySatisfaction.reduce(0, +)
+        s.satisfiedRate = ReportMath.rate(s.bySatisfaction[3] + s.bySatisfaction[4], s.visits)
+        s.average =
+            s.visits == 0 ? nil : Double(s.bySatisfaction.enumerated().reduce(0) { $0 + ($1.offset + 1) * $1.element }) / Double(s.visits)
+        report.satisfaction = s
+        report.toResolved = ReportMath.durations(toResolved)
+        report.toClosed = ReportMath.durations(toClosed)
+        report.overdue.sort { ($0.dueDate, $0.grid, $0.id) < ($1.dueDate, $1.grid, $1.id) }
+        for o in report.overdue { report.overdueByTier[o.tier.rawValue, default: 0] += 1 }
+        report.overdueByAge = ReportMath.ageBands.map { band in
+            AgeBand(band: band.0, count: report.overdue.filter { band.1.contains($0.daysOverdue) }.count)
+        }
+        report.tierChanges.sort { ($0.atMillis, $0.issueID) < ($1.atMillis, $1.issueID) }
+        report.months = months.values.map {
+            var m = $0; m.rate = ReportMath.rate(m.closed, m.reported); return m
+        }.sorted { $0.month < $1.month }
+        return report
+    }
+
+    /// Every event of the living issues under `area` (everything when nil), by issue and time.
+    public func events(area: String? = nil) throws(SyncCoreError) -> [IssueEvent] {
+        try read { db in
+            var sql = "SELECT * FROM issue_events e WHERE issue_id IN (SELECT id FROM issues WHERE grid = e.grid AND IFNULL(deleted, 0) = 0"
+            var arguments: [DatabaseValueConvertible] = []
+            if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
+            sql += ") ORDER BY issue_id, at, id"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap(Self.event)
+        }
+    }
+}
