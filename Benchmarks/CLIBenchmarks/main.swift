@@ -196,6 +196,59 @@ if !arguments.contains("--field-only") {
         check(r, label)
         print(String(format: "county replica, %@: wall %.0f ms", label, r.seconds * 1000))
     }
+    try dashboardTimings(center: center, issue: (try? replica.issues().first?.id) ?? "")
+}
+
+/// The county dashboard's pages as curl fetches them: the server's time (from the request sent to
+/// the first byte of the answer), median of 7 fetches after one warm-up.
+func dashboardTimings(center: String, issue: String) throws {
+    let p = Process()
+    p.executableURL = binaries.appendingPathComponent("gridsync")
+    p.arguments = ["dashboard", "--home", center, "--port", "0"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    defer { p.terminate(); p.waitUntilExit() }
+    var line = ""
+    while !line.contains("\n") {
+        let chunk = out.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line += String(decoding: chunk, as: UTF8.self)
+    }
+    guard let start = line.range(of: "http://") else { fatalError("no dashboard: \(line)") }
+    let base = line[start.lowerBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+    let period = "from=2020-01-01&to=2099-12-31"
+    for (label, path, target) in [
+        ("overview page (county, 10 townships)", "?\(period)", 300.0), ("issue page", "issue/\(issue)", 50),
+        ("issue list filtered (overdue, medium tier)", "issues?\(period)&overdue=1&tier=medium", 100),
+        ("issue list searched (Chinese)", "issues?\(period)&q=%E8%8D%89%E5%9C%BA%E4%BD%BF%E7%94%A8", 100),
+        ("results board (closed issues)", "board?\(period)", 300),
+    ] {
+        var times: [Double] = []
+        var bytes = 0
+        for _ in 0..<8 {
+            let c = Process()
+            c.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            c.arguments = [
+                "-s", "--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code} %{time_pretransfer} %{time_starttransfer} %{size_download}",
+                base + path,
+            ]
+            let o = Pipe()
+            c.standardOutput = o
+            try c.run()
+            let text = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+            c.waitUntilExit()
+            guard text.count == 4, text[0] == "200", let a = Double(text[1]), let b = Double(text[2]) else {
+                fatalError("\(label): \(text)")
+            }
+            times.append((b - a) * 1000)
+            bytes = Int(text[3]) ?? 0
+        }
+        print(
+            String(
+                format: "dashboard %@: server %.0f ms median (target ≤ %.0f ms), %d KiB", label, pct(Array(times.dropFirst()), 0.5), target,
+                bytes / 1024))
+    }
 }
 
 if arguments.contains("--field") || arguments.contains("--field-only") {

@@ -11,7 +11,8 @@ package struct GridSync: AsyncParsableCommand {
             "Everything is recorded on this device first and works with no signal; `gridsync sync` exchanges changes with the sync server when a link is there. Messages are in Chinese or English (LANG, or --lang zh|en).",
         subcommands: [
             InitCommand.self, StatusCommand.self, HouseholdCommand.self, IssueCommand.self, PhotoCommand.self, SearchCommand.self,
-            ConflictCommand.self, SyncCommand.self, ReportCommand.self, ExportCommand.self, BackupCommand.self, Demo.self,
+            ConflictCommand.self, SyncCommand.self, ReportCommand.self, ExportCommand.self, DashboardCommand.self, BackupCommand.self,
+            Demo.self,
         ]
     )
 }

@@ -9,6 +9,20 @@ struct NetworkCommands: ServerCommands {
     func enroll(_ command: InitCommand) async throws { try await command.perform() }
     func sync(_ command: SyncCommand) async throws { try await command.perform() }
     func fetch(_ command: PhotoCommand.Fetch) async throws { try await command.perform() }
+    func dashboard(_ command: DashboardCommand) async throws {
+        let r = try Recording(command.common)
+        let language: DashboardText.Lang =
+            switch Language.current {
+            case .zh: .zh
+            case .en: .en
+            }
+        let pages = DashboardPages(replica: r.replica, blobs: try r.home.blobs(), scopes: r.config.scopes, defaultLanguage: language)
+        let host = command.listen
+        try await DashboardServer.run(pages: pages, host: host, port: command.port, accessCode: command.accessCode) { port in
+            let shown = host.contains(":") ? "[\(host)]" : host
+            FileHandle.standardOutput.write(Data((say("dashboard: ", "看板：") + "http://\(shown):\(port)/\n").utf8))
+        }
+    }
 }
 
 extension InitCommand {

@@ -78,7 +78,7 @@ final class Cluster: @unchecked Sendable {
     /// Runs one of the project's binaries to completion.
     static func run(_ binary: String, _ arguments: [String], environment: [String: String] = [:]) -> Result {
         let p = Process()
-        p.executableURL = binaries.appendingPathComponent(binary)
+        p.executableURL = binary.hasPrefix("/") ? URL(fileURLWithPath: binary) : binaries.appendingPathComponent(binary)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env["LANG"] = environment["LANG"] ?? "C.UTF-8"

@@ -126,10 +126,13 @@ struct SearchCommand: DeviceCommand {
 }
 
 /// The photo formats a handheld's camera writes, told by their first bytes.
-enum PhotoFormat: String {
+package enum PhotoFormat: String, Sendable {
     case jpeg, png, webp, heic
 
-    init?(_ bytes: Data) {
+    package var mimeType: String { "image/\(rawValue)" }
+    package var fileExtension: String { self == .jpeg ? "jpg" : rawValue }
+
+    package init?(_ bytes: Data) {
         let b = [UInt8](bytes.prefix(12))
         if b.starts(with: [0xFF, 0xD8, 0xFF]) {
             self = .jpeg

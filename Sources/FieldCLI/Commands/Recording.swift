@@ -60,12 +60,12 @@ package struct Recording {
 }
 
 /// A short form of an id for tables: its first 8 characters (commands accept any unique prefix).
-func short(_ id: String) -> String { String(id.prefix(8)) }
+package func short(_ id: String) -> String { String(id.prefix(8)) }
 
 /// `YYYY-MM-DD` of today, in the local time zone.
-func today() -> String { day(Date()) }
+package func today() -> String { day(Date()) }
 
-func day(_ date: Date) -> String {
+package func day(_ date: Date) -> String {
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
     f.dateFormat = "yyyy-MM-dd"
@@ -73,7 +73,7 @@ func day(_ date: Date) -> String {
 }
 
 /// Parses `YYYY-MM-DD` as the start of that day in the local time zone.
-func parseDay(_ text: String, option: String) throws -> Date {
+package func parseDay(_ text: String, option: String) throws -> Date {
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
     f.dateFormat = "yyyy-MM-dd"

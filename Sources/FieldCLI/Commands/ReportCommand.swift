@@ -40,7 +40,8 @@ struct ReportCommand: DeviceCommand {
         let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(to, option: "--to"))!
         let report = try r.replica.countyReport(
             fromMillis: UInt64(start.timeIntervalSince1970 * 1000), toMillis: UInt64(end.timeIntervalSince1970 * 1000),
-            today: today ?? FieldCLI.today(), area: area, utcOffsetSeconds: TimeZone.current.secondsFromGMT(for: start))
+            today: today ?? FieldCLI.today(), area: area, utcOffsetSeconds: TimeZone.current.secondsFromGMT(for: start),
+            scopes: r.config.scopes)
         if output.json { return try Output.json(report) }
         if csv { return print(Self.csv(report), terminator: "") }
         print(Self.text(report, from: from, to: to, by: by ?? Self.levelBelow(area), paths: paths, limit: limit))

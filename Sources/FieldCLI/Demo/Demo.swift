@@ -8,7 +8,7 @@ struct Demo: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run the whole story on loopback: a real server, two workers and a county center, offline work, sync, report.",
         discussion:
-            "Starts gridsync-server with a fresh CA in a temporary folder, enrolls two grid workers and a county device, records households, issues, events and photos offline, makes concurrent edits to one issue, syncs (cutting a photo upload and resuming it), and ends with the county report. Every step runs the real `gridsync` command and prints it."
+            "Starts gridsync-server with a fresh CA in a temporary folder, enrolls two grid workers and a county device, records households, issues, events and photos offline, makes concurrent edits to one issue, syncs (cutting a photo upload and resuming it), and ends with the county report and the county's dashboard (`--dashboard` keeps it open). Every step runs the real `gridsync` command and prints it."
     )
 
     @Option(help: "Folder for the demo (a new temporary folder by default).")
@@ -16,6 +16,12 @@ struct Demo: AsyncParsableCommand {
 
     @Flag(help: "Keep the demo folder afterwards.")
     var keep = false
+
+    @Flag(help: "Keep the county's dashboard open at the end (until Ctrl-C).")
+    var dashboard = false
+
+    @Option(help: "The dashboard's port with --dashboard (0: any free port).")
+    var port = 8765
 
     @Option(help: "Language of messages: zh or en (default: from LANG).")
     var lang: Language?
@@ -34,6 +40,7 @@ struct Demo: AsyncParsableCommand {
         let script = DemoScript(folder: dir)
         do {
             try script.run()
+            try script.openDashboard(keepOpen: dashboard, port: dashboard ? port : 0)
         } catch {
             script.stopServer()
             FileHandle.standardError.write(

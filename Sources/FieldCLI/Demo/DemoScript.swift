@@ -223,6 +223,43 @@ final class DemoScript: @unchecked Sendable {
         step("The county report (办结率 per township and grid, overdue, escalations, follow-ups)", "县级报告（按乡镇和网格的办结率、逾期、升级、回访）")
         try gridsync("county", ["report", "--from", day(Date().addingTimeInterval(-30 * 86400)), "--to", day(Date())])
         try gridsync("county", ["export", "--format", "csv", "--bom", "--out", folder.appendingPathComponent("county-export").path])
-        print(say("\nDone.", "\n演示完成。"))
+    }
+
+    /// Starts the county's dashboard and prints its address; with `keepOpen` it serves until the
+    /// demo is interrupted, else it is closed again once it answered.
+    func openDashboard(keepOpen: Bool, port: Int) throws {
+        step("The county center's dashboard, served from its own replica", "县综治中心看板，由本机副本提供")
+        let p = Process()
+        p.executableURL = Processes.binaries.appendingPathComponent("gridsync")
+        p.arguments = [
+            "dashboard", "--home", folder.appendingPathComponent("county").path, "--port", "\(port)", "--lang", Language.current.rawValue,
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = ""
+        while !line.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let start = line.range(of: "http://").map({ line[$0.lowerBound...] }) else {
+            p.terminate()
+            throw Failure("demo", "the dashboard did not start: \(line)", status: .software)
+        }
+        let url = start.trimmingCharacters(in: .whitespacesAndNewlines)
+        print("  [county] $ gridsync dashboard")
+        print("      " + say("county dashboard: \(url)", "县综治中心看板：\(url)"))
+        if keepOpen {
+            print(say("\nDone. The dashboard stays open at \(url) — press Ctrl-C to stop.", "\n演示完成。看板保持打开：\(url) —— 按 Ctrl-C 结束。"))
+            p.waitUntilExit()
+        } else {
+            p.terminate()
+            p.waitUntilExit()
+            print(
+                say(
+                    "\nDone. `gridsync demo --dashboard` keeps the dashboard open to browse.",
+                    "\n演示完成。`gridsync demo --dashboard` 可保持看板打开以供浏览。"))
+        }
     }
 }

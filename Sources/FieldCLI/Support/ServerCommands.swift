@@ -5,7 +5,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// The commands that talk to the sync server: `init`, `sync` and `photo fetch`.
+/// The commands that need the network stack: `init`, `sync` and `photo fetch` (the sync server's
+/// client) and `dashboard` (an HTTP server).
 ///
 /// They run in `gridsync-net`, which carries the HTTP and TLS stack. `gridsync` itself stays small
 /// so that recording, which a worker does many times a day, starts at once; when it is asked for
@@ -15,6 +16,7 @@ package protocol ServerCommands: Sendable {
     func enroll(_ command: InitCommand) async throws
     func sync(_ command: SyncCommand) async throws
     func fetch(_ command: PhotoCommand.Fetch) async throws
+    func dashboard(_ command: DashboardCommand) async throws
 }
 
 package enum Network {
@@ -37,6 +39,7 @@ package enum Network {
         func enroll(_ command: InitCommand) async throws { try handOver() }
         func sync(_ command: SyncCommand) async throws { try handOver() }
         func fetch(_ command: PhotoCommand.Fetch) async throws { try handOver() }
+        func dashboard(_ command: DashboardCommand) async throws { try handOver() }
 
         private func handOver() throws -> Never {
             let helper = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

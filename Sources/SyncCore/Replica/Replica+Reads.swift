@@ -9,6 +9,8 @@ public struct IssueFilter: Sendable {
     public var area: String?
     /// Only issues due before this date (`YYYY-MM-DD`) and not yet resolved.
     public var overdueOn: String?
+    /// Only issues this person handles.
+    public var handler: String?
     public var includeDeleted = false
     public var limit = 1000
 
@@ -58,6 +60,7 @@ extension Replica {
             if let s = filter.status { sql += " AND _status = ?"; arguments.append(s.rawValue) }
             if let t = filter.tier { sql += " AND IFNULL(_tier, tier) = ?"; arguments.append(t.rawValue) }
             if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
+            if let h = filter.handler { sql += " AND handler = ?"; arguments.append(h) }
             if let area = filter.area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
             if let day = filter.overdueOn {
                 sql += " AND due_date IS NOT NULL AND due_date < ? AND _status NOT IN ('resolved', 'followed_up', 'closed')"

@@ -4,14 +4,18 @@ extension Replica {
     /// The county report for issues reported in `[fromMillis, toMillis)` under `area` (everything
     /// when nil; an area this replica does not know is `notFound`). Overdue is judged on `today`;
     /// months are cut at midnight `utcOffsetSeconds` east of UTC; places are named from the area
-    /// tree (Tibetan names with `tibetan`), and every named area under `area` is listed.
+    /// tree (Tibetan names with `tibetan`), and every named area under `area` is listed. The areas
+    /// of `scopes` (the device's) are known even before anything was recorded in them.
     public func countyReport(
-        fromMillis: UInt64, toMillis: UInt64, today: String, area: String? = nil, utcOffsetSeconds: Int = 0, tibetan: Bool = false
+        fromMillis: UInt64, toMillis: UInt64, today: String, area: String? = nil, utcOffsetSeconds: Int = 0, tibetan: Bool = false,
+        scopes: [String] = []
     ) throws(SyncCoreError) -> CountyReport {
         guard fromMillis < toMillis else { throw .invalidInput("the report period is empty: its start is not before its end") }
         if let area {
             _ = try AreaPath(area)
-            guard try knowsArea(area) else { throw .notFound(kind: "area", id: area) }
+            var known = scopes.contains(area)
+            if !known { known = try knowsArea(area) }
+            guard known else { throw .notFound(kind: "area", id: area) }
         }
         let named = try areas(under: area)
         let names = AreaNames(named)
