@@ -154,8 +154,15 @@ struct Device: Sendable {
         ok(["sync", "--json", "--backoff", "0.2"] + extra, sourceLocation: sourceLocation).object
     }
 
-    /// This device's export of `area` as JSON text (identical on replicas holding the same data).
-    func export(area: String) -> String { ok(["export", "--format", "json", "--area", area]).output }
+    /// This device's export of `area` as JSON text (identical on replicas holding the same data),
+    /// without the manifest's columns on this device's own photo files.
+    func export(area: String) -> String {
+        let text = ok(["export", "--format", "json", "--area", area]).output
+        guard var document = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return text }
+        document["photos"] = (document["photos"] as? [[String: Any]])?.map { $0.filter { $0.key != "file" && $0.key != "on_this_device" } }
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+            ?? text
+    }
 
     var replicaPath: String { home + "/replica.sqlite" }
 }

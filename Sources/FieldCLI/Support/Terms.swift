@@ -1,7 +1,7 @@
 import SyncCore
 
 /// The one terminology of statuses, tiers, kinds and events in English, Chinese and Tibetan
-/// (`TERMS.md` prints it). Every report, export and page names them from here.
+/// (`docs/TERMS.md` prints it). Every report, export and page names them from here.
 package enum Terms {
     /// The term for `key` (a tier, kind, status or event kind's raw value, under its group) in
     /// `language` (`en`, `zh`, `bo`); the key itself when unknown (a later release's value).

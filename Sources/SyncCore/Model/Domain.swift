@@ -97,6 +97,8 @@ public struct IssueEvent: Codable, Equatable, Sendable {
     public var note: String?
     /// The tier escalated or de-escalated to.
     public var tier: IssueTier?
+    /// The tier a de-escalation saw when it was recorded (nil for other events).
+    public var fromTier: IssueTier? = nil
     /// The resident's satisfaction (1-5) at a follow-up visit.
     public var satisfaction: Int?
 }

@@ -91,6 +91,17 @@ extension Replica {
         }
     }
 
+    /// The photo references of the records under `area` (all when nil), by grid, owner and hash.
+    public func photoRefs(area: String? = nil) throws(SyncCoreError) -> [(grid: String, photo: PhotoRef)] {
+        try read { db in
+            var sql = "SELECT * FROM photo_refs WHERE IFNULL(deleted, 0) = 0"
+            var arguments: [DatabaseValueConvertible] = []
+            if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
+            sql += " ORDER BY grid, owner_table, owner_id, sha256"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { ($0["grid"], Self.photo($0)) }
+        }
+    }
+
     /// The photos attached to the household, issue or event `ownerID`.
     public func photos(of ownerID: String) throws(SyncCoreError) -> [PhotoRef] {
         try read { db in
@@ -129,7 +140,8 @@ extension Replica {
         return IssueEvent(
             id: row["id"], issueID: row["issue_id"] ?? "", kind: kind,
             at: HLCTimestamp(stored: row["at"]), actor: row["actor"], note: row["note"],
-            tier: (row["tier"] as String?).flatMap(IssueTier.init), satisfaction: row["satisfaction"])
+            tier: (row["tier"] as String?).flatMap(IssueTier.init), fromTier: (row["from_tier"] as String?).flatMap(IssueTier.init),
+            satisfaction: row["satisfaction"])
     }
 
     static func photo(_ row: Row) -> PhotoRef {
