@@ -16,7 +16,10 @@ struct NetworkCommands: ServerCommands {
             case .zh: .zh
             case .en: .en
             }
-        let pages = DashboardPages(replica: r.replica, blobs: try r.home.blobs(), scopes: r.config.scopes, defaultLanguage: language)
+        let home = r.home
+        let pages = DashboardPages(
+            replica: r.replica, blobs: try home.blobs(), scopes: r.config.scopes, defaultLanguage: language,
+            devices: { home.deviceListing() })
         let host = command.listen
         try await DashboardServer.run(pages: pages, host: host, port: command.port, accessCode: command.accessCode) { port in
             let shown = host.contains(":") ? "[\(host)]" : host
@@ -208,6 +211,14 @@ extension SyncCommand {
                     "\(failure.message); \(waiting) change(s) wait safely on this device; `gridsync sync --watch` keeps trying",
                     "\(failure.message)；\(waiting) 项更改安全保存在本机；`gridsync sync --watch` 会持续重试"),
                 status: .unavailable)
+        }
+        // County and township devices keep the server's list of the devices under them, for
+        // `report` and the dashboard (best effort: an older server does not have it).
+        if config.role == DeviceRole.county.rawValue || config.role == DeviceRole.township.rawValue,
+            let reply = try? await connection.send(.GET, "/v1/devices"), reply.status == 200,
+            (try? JSONDecoder().decode(DeviceListing.self, from: Data(reply.body))) != nil
+        {
+            try DeviceHome.writeDurably(Data(reply.body), to: home.devicesURL, mode: 0o600)
         }
         if let said = summary.serverChangesetFormat, said != config.serverChangesetFormat {
             config.serverChangesetFormat = said

@@ -206,6 +206,44 @@ struct Browser {
         }
     }
 
+    /// Device oversight: the county learns from the server which devices under it have not synced
+    /// lately (never, here), by the person's name; a worker may not ask.
+    @Test func theCountySeesWhichDevicesHaveNotSynced() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let grid = "\(Self.county)/zhaxigang/v1/g0"
+        let worker = try cluster.device("tashi", scopes: [grid], person: "扎西")
+        _ = try cluster.device("pema", role: "township", scopes: ["\(Self.county)/zhaxigang"], person: "白玛")
+        _ = try cluster.device("other", scopes: ["xizang/nagqu/amdo/x/v1/g1"], person: "外县")
+        worker.ok(["household", "add", "--door-plate", "1村1号"])
+        worker.sync()
+        let center = try cluster.device("county", role: "county", scopes: [Self.county], person: "县综治中心")
+        center.sync()
+
+        let report = center.ok(["report", "--from", "2020-01-01", "--to", "2099-12-31", "--stale-days", "1", "--json"]).object
+        let devices = try #require(report["devices"] as? [String: Any])
+        #expect(devices["listed"] as? Int == 3)  // the worker, the township officer and the county itself: not the other county's
+        let stale = devices["stale"] as? [[String: Any]] ?? []
+        #expect(stale.map { $0["name"] as? String } == ["白玛"] && stale.first?["lastSyncMillis"] == nil)
+        let text = center.ok(["report", "--from", "2020-01-01", "--to", "2099-12-31", "--lang", "zh"]).output
+        #expect(text.contains("超过 3 天未同步的设备：1 / 3") && text.contains("白玛") && text.contains("从未"), "\(text)")
+
+        let (dashboard, base) = try Self.start(center)
+        defer { dashboard.terminate(); dashboard.waitUntilExit() }
+        let page = Cluster.run("/usr/bin/curl", ["-s", "--noproxy", "*", base]).output
+        #expect(Self.figure(page, "stale-devices") == "1" && page.contains("白玛"))
+
+        let credential = try String(contentsOfFile: worker.home + "/credential", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let asked = Cluster.run(
+            "/usr/bin/curl",
+            [
+                "-s", "--noproxy", "*", "--cacert", cluster.ca, "-H", "Authorization: Bearer \(credential)", "-w", "%{http_code}",
+                cluster.url + "/v1/devices",
+            ])
+        #expect(asked.output.hasSuffix("403") && asked.output.contains("not_permitted"))
+    }
+
     @Test func servingBeyondThisMachineNeedsAnAccessCodeAndEveryPageIsLockedDown() throws {
         let cluster = try Cluster()
         defer { cluster.tearDown() }

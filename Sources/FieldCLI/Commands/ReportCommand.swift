@@ -24,6 +24,7 @@ struct ReportCommand: DeviceCommand {
     @Flag(help: "Show area paths beside their names.") var paths = false
     @Option(help: "The day overdue is judged on (default: today).") var today: String?
     @Option(help: "List at most this many overdue issues and escalations in text (all in JSON).") var limit = 20
+    @Option(help: "Devices not synced for this many days are listed (county and township devices).") var staleDays = 3
 
     func validate() throws {
         let start = try parseDay(from, option: "--from")
@@ -38,10 +39,14 @@ struct ReportCommand: DeviceCommand {
         let r = try Recording(common)
         let start = try parseDay(from, option: "--from")
         let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(to, option: "--to"))!
-        let report = try r.replica.countyReport(
+        var report = try r.replica.countyReport(
             fromMillis: UInt64(start.timeIntervalSince1970 * 1000), toMillis: UInt64(end.timeIntervalSince1970 * 1000),
             today: today ?? FieldCLI.today(), area: area, utcOffsetSeconds: TimeZone.current.secondsFromGMT(for: start),
             scopes: r.config.scopes)
+        if let listing = r.home.deviceListing() {
+            report.devices = DeviceOversight(
+                listing, area: area, staleDays: staleDays, nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        }
         if output.json { return try Output.json(report) }
         if csv { return print(Self.csv(report), terminator: "") }
         print(Self.text(report, from: from, to: to, by: by ?? Self.levelBelow(area), paths: paths, limit: limit))
@@ -184,6 +189,26 @@ struct ReportCommand: DeviceCommand {
                     }, maxColumn: 48))
             if report.tierChanges.count > limit {
                 out.append(say("… and \(report.tierChanges.count - limit) more", "…… 另有 \(report.tierChanges.count - limit) 次"))
+            }
+        }
+
+        if let d = report.devices {
+            out.append(
+                "\n"
+                    + say(
+                        "Devices not synced for \(d.staleDays) days: \(d.stale.count) of \(d.listed) (as the server listed them at \(Output.time(UInt64(d.listedMillis))))",
+                        "超过 \(d.staleDays) 天未同步的设备：\(d.stale.count) / \(d.listed) 台（服务器于 \(Output.time(UInt64(d.listedMillis))) 的列表）"))
+            if !d.stale.isEmpty {
+                out.append(
+                    TextWidth.table(
+                        [say("person", "人员"), say("role", "角色"), say("last sync", "最近同步"), say("receipt", "回执"), say("scopes", "范围")],
+                        d.stale.prefix(limit).map {
+                            [
+                                $0.name ?? "-", $0.role, $0.lastSyncMillis.map { Output.time(UInt64($0)) } ?? say("never", "从未"),
+                                "\($0.acknowledged)",
+                                $0.scopes.joined(separator: " "),
+                            ]
+                        }, maxColumn: 64))
             }
         }
 

@@ -58,6 +58,14 @@ package struct DeviceHome: Sendable {
     package var replicaPath: String { folder.appendingPathComponent("replica.sqlite").path }
     package var photosFolder: URL { folder.appendingPathComponent("photos") }
     package var onServerURL: URL { folder.appendingPathComponent("photos-on-server.json") }
+    /// The devices under a county or township device's scopes, as the server last listed them.
+    package var devicesURL: URL { folder.appendingPathComponent("devices.json") }
+
+    /// That list, nil when this device never received one.
+    package func deviceListing() -> DeviceListing? {
+        guard let data = try? Data(contentsOf: devicesURL) else { return nil }
+        return try? JSONDecoder().decode(DeviceListing.self, from: data)
+    }
 
     package var isInitialised: Bool { FileManager.default.fileExists(atPath: configURL.path) }
 

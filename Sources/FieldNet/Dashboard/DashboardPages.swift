@@ -17,6 +17,8 @@ struct DashboardPages: Sendable {
     /// The device's scopes: the area shown when none is asked for is its only scope.
     let scopes: [String]
     let defaultLanguage: DashboardText.Lang
+    /// The server's last listing of the devices under this device's scopes.
+    let devices: @Sendable () -> DeviceListing?
 
     /// What every page is asked with: language, area, period, the day overdue is judged on.
     struct Query {
@@ -187,6 +189,22 @@ struct DashboardPages: Sendable {
                     "<tr data-month=\"\(m.month)\"><td>\(m.month)</td><td data-figure=\"reported\">\(m.reported)</td><td data-figure=\"closed\">\(m.closed)</td><td>\(Self.percent(m.rate))</td></tr>"
             }
             body += "</tbody></table></section>"
+            if let listing = devices() {
+                let d = DeviceOversight(listing, area: q.area, staleDays: 3, nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
+                body +=
+                    "<section><h2>\(t("stale_devices", q))</h2><p><span data-figure=\"stale-devices\">\(d.stale.count)</span> / \(d.listed)</p>"
+                if !d.stale.isEmpty {
+                    body +=
+                        "<table class=\"devices\"><thead><tr><th>\(t("who", q))</th><th>\(t("role", q))</th><th>\(t("last_sync", q))</th><th>\(t("receipt", q))</th></tr></thead><tbody>"
+                    for s in d.stale {
+                        let last = s.lastSyncMillis.map { Output.time(UInt64($0)) } ?? t("never", q)
+                        body +=
+                            "<tr data-device=\"\(HTML.escape(s.id))\"><td>\(HTML.escape(s.name ?? "-"))</td><td>\(HTML.escape(s.role))</td><td>\(last)</td><td>\(s.acknowledged)</td></tr>"
+                    }
+                    body += "</tbody></table>"
+                }
+                body += "</section>"
+            }
             body +=
                 "<section><h2>\(t("tier", q))</h2><table class=\"tiers\"><thead><tr><th></th><th>\(t("reported", q))</th><th>\(t("closed", q))</th><th>\(t("rate", q))</th><th>\(t("open", q))</th></tr></thead><tbody>"
             for b in r.byTier {

@@ -135,6 +135,34 @@ public struct CountyReport: Codable, Equatable, Sendable {
     public var overdueByAge: [AgeBand] = []
     public var tierChanges: [TierChange] = []
     public var months: [MonthFigures] = []
+    /// Devices under the area that have not synced lately, from the server's last listing (nil:
+    /// this device has none; only county and township devices receive one).
+    public var devices: DeviceOversight?
+}
+
+/// Devices that have not synced for `staleDays` days before `asOfMillis`, or never did.
+public struct DeviceOversight: Codable, Equatable, Sendable {
+    /// When the server listed them (the listing is as fresh as this device's last sync).
+    public var listedMillis: Int64
+    public var asOfMillis: Int64
+    public var staleDays: Int
+    /// Devices listed under the area (revoked ones left out), and those of them not synced lately.
+    public var listed: Int
+    public var stale: [DeviceSeen]
+
+    /// The devices of `listing` under `area` (all when nil) that are stale at `nowMillis`, oldest
+    /// sync first.
+    public init(_ listing: DeviceListing, area: String?, staleDays: Int, nowMillis: Int64) {
+        let under = listing.devices.filter { d in
+            !d.revoked && (area.map { a in d.scopes.contains { AreaPath.isInScopes($0, [try! AreaPath(a)]) } } ?? true)
+        }
+        listedMillis = listing.serverMillis
+        asOfMillis = nowMillis
+        self.staleDays = staleDays
+        listed = under.count
+        stale = under.filter { $0.isStale(days: staleDays, nowMillis: nowMillis) }
+            .sorted { ($0.lastSyncMillis ?? 0, $0.name ?? "", $0.id) < ($1.lastSyncMillis ?? 0, $1.name ?? "", $1.id) }
+    }
 }
 
 /// The report's arithmetic on loaded rows (`Replica.countyReport` loads them).

@@ -81,6 +81,26 @@ enum Routes {
             answer.headers[epochField] = service.registry.epoch
             return answer
         }
+        // Device oversight for the county and townships: the devices under the asker's scopes.
+        router.get("/v1/devices") { request, _ -> Response in
+            await respond {
+                let device = try service.authenticate(request.headers[.authorization])
+                guard device.role == .county || device.role == .township else {
+                    throw APIError(
+                        status: 403, code: "not_permitted", message: "only county and township devices see the devices of their area")
+                }
+                try? service.registry.flushSyncRecords()
+                let scopes = device.areaScopes
+                let seen = try service.registry.devices().filter { d in d.areaScopes.contains { AreaPath.isInScopes($0.string, scopes) } }
+                    .map {
+                        DeviceSeen(
+                            id: $0.id, name: $0.name, role: $0.role.rawValue, scopes: $0.scopes, enrolledMillis: $0.enrolledMillis,
+                            lastSyncMillis: $0.lastSyncMillis, acknowledged: $0.acknowledged, revoked: $0.revokedMillis != nil)
+                    }
+                return try encoded(DeviceListing(serverMillis: Int64(Date().timeIntervalSince1970 * 1000), devices: seen))
+            }
+        }
+
         router.post("/v1/photos/status") { request, _ -> Response in
             await respond {
                 let device = try service.authenticate(request.headers[.authorization])
