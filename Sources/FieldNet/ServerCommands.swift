@@ -212,6 +212,8 @@ extension SyncCommand {
                     "\(failure.message)；\(waiting) 项更改安全保存在本机；`gridsync sync --watch` 会持续重试"),
                 status: .unavailable)
         }
+        // What arrived is indexed for search now, while the person waits for the sync anyway.
+        if summary.pulled > 0 { try replica.prepareSearch() }
         // County and township devices keep the server's list of the devices under them, for
         // `report` and the dashboard (best effort: an older server does not have it).
         if config.role == DeviceRole.county.rawValue || config.role == DeviceRole.township.rawValue,

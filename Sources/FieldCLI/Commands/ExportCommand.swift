@@ -95,11 +95,16 @@ struct ExportTables {
     static func build(_ replica: Replica, blobs: BlobStore, area: String?, language: String) throws -> [ExportTables] {
         let names = try replica.areaNames()
         let tibetan = language == "bo"
+        // Worked out once per grid: a county has hundreds of grids and tens of thousands of records.
+        var columnsOf: [String: [String]] = [:]
         func areaColumns(_ grid: String) -> [String] {
-            [AreaLevel.township, .village, .grid].map { level in
-                AreaNames.ancestor(grid, at: level).map { names.name($0, tibetan: tibetan) } ?? ""
-            }
-                + [grid]
+            if let known = columnsOf[grid] { return known }
+            let made =
+                [AreaLevel.township, .village, .grid].map { level in
+                    AreaNames.ancestor(grid, at: level).map { names.name($0, tibetan: tibetan) } ?? ""
+                } + [grid]
+            columnsOf[grid] = made
+            return made
         }
         func term(_ group: Terms.Group, _ key: String?) -> String { key.map { Terms.term(group, $0, language) } ?? "" }
         let iso = ISO8601DateFormatter()

@@ -128,6 +128,7 @@ package struct DeviceHome: Sendable {
     package static func replica(at path: String) throws -> Replica {
         var configuration = Replica.Configuration()
         configuration.wallClock = SkewedWallClock.fromEnvironment()
+        configuration.gridIndexes = true
         return try Replica(path: path, configuration: configuration)
     }
 

@@ -146,24 +146,31 @@ extension DashboardPages {
             var filter = IssueFilter(status: .closed, area: q.area)
             filter.limit = Int.max
             var rows: [(issue: Issue, reported: UInt64, closed: UInt64, resolution: String?, satisfaction: Int?, mask: [String])] = []
-            for i in try replica.issues(filter) {
-                guard let detail = try replica.issueDetail(i.id),
-                    let reported = detail.events.first(where: { $0.kind == .reported })?.at.millis,
-                    reported >= start && reported < end
-                else { continue }
+            let closedIssues = try replica.issues(filter)
+            // One read of the area's event log, not one per issue.
+            let logs = closedIssues.isEmpty ? [:] : Dictionary(grouping: try replica.events(area: q.area), by: \.issueID)
+            for i in closedIssues {
+                let events = logs[i.id] ?? []
+                guard let reported = events.first(where: { $0.kind == .reported })?.at.millis, reported >= start && reported < end else {
+                    continue
+                }
                 var mask: [String] = []
                 if let hid = i.householdID, let h = try replica.household(hid) {
                     mask = [h.headNameZh, h.headNameBo, h.phone, h.doorPlate].compactMap { $0 }.filter { !$0.isEmpty }
                 }
                 rows.append(
                     (
-                        i, reported, detail.events.last { $0.kind == .closed }?.at.millis ?? reported,
-                        detail.events.last { $0.kind == .resolved }?.note, detail.events.last { $0.kind == .followUp }?.satisfaction, mask
+                        i, reported, events.last { $0.kind == .closed }?.at.millis ?? reported,
+                        events.last { $0.kind == .resolved }?.note, events.last { $0.kind == .followUp }?.satisfaction, mask
                     ))
             }
             rows.sort { ($0.closed, $0.issue.id) > ($1.closed, $1.issue.id) }
+            // A notice board shows the latest results: at most 500 (a village's year fits).
+            let total = rows.count
+            rows = Array(rows.prefix(500))
             var body = "<h1>\(t("board", q))</h1>" + breadcrumb(q, names: names, path: "/board")
-            body += "<p class=\"intro\">\(t("board_intro", q)) · \(q.from) – \(q.to) · <span data-figure=\"count\">\(rows.count)</span></p>"
+            body +=
+                "<p class=\"intro\">\(t("board_intro", q)) · \(q.from) – \(q.to) · <span data-figure=\"count\">\(total)</span>\(total > rows.count ? " · \(rows.count) \(t("shown", q))" as String : "")</p>"
             body +=
                 "<table class=\"board\"><thead><tr><th>\(t("title_col", q))</th><th>\(t("area", q))</th><th>\(t("kind", q))</th><th>\(t("resolution", q))</th><th>\(t("rating", q))</th><th>\(t("closed", q))</th></tr></thead><tbody>"
             for r in rows {

@@ -112,9 +112,11 @@ extension Replica {
         }
     }
 
-    static func areaCondition(_ area: String, sql: inout String, arguments: inout [DatabaseValueConvertible]) {
-        sql += " AND (grid = ? OR substr(grid, 1, ?) = ?)"
-        arguments += [area, area.utf8.count + 1, area + "/"]
+    /// `grid` is `area` or lies below it: `grid = A OR A/ <= grid < A0` ('0' follows '/'), which a
+    /// grid index serves.
+    static func areaCondition(_ area: String, sql: inout String, arguments: inout [DatabaseValueConvertible], column: String = "grid") {
+        sql += " AND (\(column) = ? OR (\(column) >= ? AND \(column) < ?))"
+        arguments += [area, area + "/", area + "0"]
     }
 
     static func household(_ row: Row) -> Household {

@@ -18,6 +18,10 @@ public final class Replica: Sendable {
         public var newSiteID: SiteID? = nil
         /// Whether each commit waits for the disk (keep true outside throwaway test replicas).
         public var durable: Bool = true
+        /// Whether households and issues are indexed by grid, for listing an area's records at
+        /// once (a device's reads). Each merged row then pays one more index insert, so the sync
+        /// server, which never lists them, leaves them out.
+        public var gridIndexes: Bool = false
 
         /// The defaults: system clock, 5 minutes of drift, durable commits.
         public init() {}
@@ -64,6 +68,15 @@ public final class Replica: Sendable {
             }
             let migrator = ReplicaMigrations.migrator(site: configuration.newSiteID ?? .random())
             try migrator.migrate(queue)
+            if configuration.gridIndexes {
+                try queue.write { db in
+                    try db.execute(
+                        sql: """
+                            CREATE INDEX IF NOT EXISTS households_grid ON households(grid);
+                            CREATE INDEX IF NOT EXISTS issues_grid ON issues(grid);
+                            """)
+                }
+            }
             let meta = try queue.read { db in try Row.fetchOne(db, sql: "SELECT site, former_sites FROM replica_meta WHERE id = 1") }
             guard let meta, let site = SiteID(hex: meta["site"] ?? "") else {
                 throw SyncCoreError.damagedReplica("replica_meta has no valid site id")

@@ -34,10 +34,7 @@ extension Replica {
         var eventSQL =
             "SELECT e.* FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
         var eventArguments: [DatabaseValueConvertible] = []
-        if let area {
-            eventSQL += " AND (i.grid = ? OR substr(i.grid, 1, ?) = ?)"
-            eventArguments += [area, area.utf8.count + 1, area + "/"]
-        }
+        if let area { areaCondition(area, sql: &eventSQL, arguments: &eventArguments, column: "i.grid") }
         var events: [String: [IssueEvent]] = [:]
         for row in try Row.fetchAll(db, sql: eventSQL + " ORDER BY e.at, e.id", arguments: StatementArguments(eventArguments)) {
             if let e = event(row) { events[e.issueID, default: []].append(e) }
@@ -61,6 +58,21 @@ extension Replica {
         var toResolved: [Double] = []
         var toClosed: [Double] = []
         let levels: [AreaLevel] = [.township, .village, .grid]
+        // Paths and names per grid, worked out once: a county has hundreds of grids, thousands of issues.
+        var labels: [String: String] = [:]
+        func name(_ path: String) -> String {
+            if let known = labels[path] { return known }
+            let made = label(path)
+            labels[path] = made
+            return made
+        }
+        var ancestorsOf: [String: [(AreaLevel, String)]] = [:]
+        func ancestors(_ grid: String) -> [(AreaLevel, String)] {
+            if let known = ancestorsOf[grid] { return known }
+            let made = levels.compactMap { level in AreaNames.ancestor(grid, at: level).map { (level, $0) } }
+            ancestorsOf[grid] = made
+            return made
+        }
         // Every named township, village and grid is listed, with nothing reported or not.
         for path in named {
             if let level = AreaLevel(depth: path.split(separator: "/").count), levels.contains(level) {
@@ -81,13 +93,11 @@ extension Replica {
                 let days = ReportMath.days(from: issue.dueDate!, to: today) ?? 0
                 report.overdue.append(
                     OverdueIssue(
-                        id: issue.id, grid: issue.grid, name: label(issue.grid), title: issue.title, tier: issue.tier, status: issue.status,
+                        id: issue.id, grid: issue.grid, name: name(issue.grid), title: issue.title, tier: issue.tier, status: issue.status,
                         dueDate: issue.dueDate!, daysOverdue: days, handler: issue.handler))
                 report.total.overdue += 1
-                for level in levels {
-                    if let path = AreaNames.ancestor(issue.grid, at: level) {
-                        areas[level, default: [:]][path, default: AreaFigures(area: path, name: label(path))].overdue += 1
-                    }
+                for (level, path) in ancestors(issue.grid) {
+                    areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].overdue += 1
                 }
             }
             // Escalations and de-escalations of the period, with the tier before each.
@@ -99,7 +109,7 @@ extension Replica {
                 if e.at.millis >= fromMillis && e.at.millis < toMillis {
                     report.tierChanges.append(
                         TierChange(
-                            issueID: issue.id, title: issue.title, grid: issue.grid, name: label(issue.grid), kind: e.kind, fromTier: from,
+                            issueID: issue.id, title: issue.title, grid: issue.grid, name: name(issue.grid), kind: e.kind, fromTier: from,
                             toTier: to, atMillis: e.at.millis, actor: e.actor, note: e.note))
                 }
             }
@@ -110,9 +120,8 @@ extension Replica {
             let open = !issue.status.isDone
             report.total.reported += 1
             if closed { report.total.closed += 1 }
-            for level in levels {
-                guard let path = AreaNames.ancestor(issue.grid, at: level) else { continue }
-                areas[level, default: [:]][path, default: AreaFigures(area: path, name: label(path))].reported += 1
+            for (level, path) in ancestors(issue.grid) {
+                areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].reported += 1
                 if closed { areas[level]![path]!.closed += 1 }
             }
             count(&byTier, issue.tier, issue.tier.rawValue, closed: closed, open: open)
@@ -192,10 +201,10 @@ extension Replica {
     /// Every event of the living issues under `area` (everything when nil), by issue and time.
     public func events(area: String? = nil) throws(SyncCoreError) -> [IssueEvent] {
         try read { db in
-            var sql = "SELECT * FROM issue_events e WHERE issue_id IN (SELECT id FROM issues WHERE grid = e.grid AND IFNULL(deleted, 0) = 0"
+            var sql = "SELECT e.* FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
-            if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
-            sql += ") ORDER BY issue_id, at, id"
+            if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments, column: "i.grid") }
+            sql += " ORDER BY e.issue_id, e.at, e.id"
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap(Self.event)
         }
     }

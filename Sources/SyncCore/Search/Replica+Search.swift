@@ -42,6 +42,11 @@ extension Replica {
         }
     }
 
+    /// Indexes for search what arrived since the last search, so that the next one answers at
+    /// once: `gridsync sync` calls it after a pull brought records (a county's first pull brings
+    /// tens of thousands).
+    public func prepareSearch() throws(SyncCoreError) { try refreshSearchIndex() }
+
     /// Brings the search index up to date with every row changed since it was last refreshed.
     /// The index is refreshed lazily, here, so writes and merges pay nothing for it.
     func refreshSearchIndex() throws(SyncCoreError) {
