@@ -213,7 +213,10 @@ extension SyncCommand {
                 status: .unavailable)
         }
         // What arrived is indexed for search now, while the person waits for the sync anyway.
-        if summary.pulled > 0 { try replica.prepareSearch() }
+        if summary.pulled > 0 {
+            try replica.prepareSearch()
+            try replica.checkpoint()
+        }
         // County and township devices keep the server's list of the devices under them, for
         // `report` and the dashboard (best effort: an older server does not have it).
         if config.role == DeviceRole.county.rawValue || config.role == DeviceRole.township.rawValue,

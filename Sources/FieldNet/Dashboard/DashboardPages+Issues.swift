@@ -17,11 +17,8 @@ extension DashboardPages {
             filter.handler = q.value("handler")
             if q.value("overdue") == "1" { filter.overdueOn = q.today }
             filter.limit = Int.max
-            var issues = try replica.issues(filter)
-            if let text = q.value("q") {
-                let hits = Set(try replica.search(text, limit: 5000).filter { $0.table == "issues" }.map(\.id))
-                issues = issues.filter { hits.contains($0.id) }
-            }
+            if let text = q.value("q") { filter.ids = try replica.search(text, limit: 5000).filter { $0.table == "issues" }.map(\.id) }
+            let issues = try replica.issues(filter)
             let shown = issues.prefix(500)
             func select(_ name: String, _ group: Terms.Group, _ values: [String]) -> String {
                 "<label>\(t(name, q)) <select name=\"\(name)\"><option value=\"\">\(t("any", q))</option>"

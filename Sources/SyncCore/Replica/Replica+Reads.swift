@@ -11,6 +11,8 @@ public struct IssueFilter: Sendable {
     public var overdueOn: String?
     /// Only issues this person handles.
     public var handler: String?
+    /// Only these issues (a search's hits).
+    public var ids: [String]?
     public var includeDeleted = false
     public var limit = 1000
 
@@ -61,6 +63,10 @@ extension Replica {
             if let t = filter.tier { sql += " AND IFNULL(_tier, tier) = ?"; arguments.append(t.rawValue) }
             if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
             if let h = filter.handler { sql += " AND handler = ?"; arguments.append(h) }
+            if let ids = filter.ids {
+                sql += ids.isEmpty ? " AND 0" : " AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
+                arguments += ids
+            }
             if let area = filter.area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
             if let day = filter.overdueOn {
                 sql += " AND due_date IS NOT NULL AND due_date < ? AND _status NOT IN ('resolved', 'followed_up', 'closed')"

@@ -25,19 +25,43 @@ extension Replica {
             utcOffsetSeconds: utcOffsetSeconds, areas: named.map(\.path), label: { names.label($0, tibetan: tibetan) })
     }
 
-    /// The living issues under `area` and all their events, in time order.
+    /// The living issues under `area` and all their events, in time order. Columns are read by
+    /// position from a cursor (by name, each value costs a lookup: a county has tens of thousands).
     static func reportRows(_ db: Database, area: String?) throws -> ([Issue], [String: [IssueEvent]]) {
-        var sql = "SELECT * FROM issues WHERE IFNULL(deleted, 0) = 0"
+        var sql = """
+            SELECT id, grid, kind, tier, _tier, _status, title, household_id, reporter, handler, due_date
+            FROM issues WHERE IFNULL(deleted, 0) = 0
+            """
         var arguments: [DatabaseValueConvertible] = []
         if let area { areaCondition(area, sql: &sql, arguments: &arguments) }
-        let issues = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(issue)
-        var eventSQL =
-            "SELECT e.* FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
+        var issues: [Issue] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+        while let r = try rows.next() {
+            let reported = (r[3] as String?).flatMap(IssueTier.init) ?? .small
+            issues.append(
+                Issue(
+                    id: r[0], grid: r[1], kind: (r[2] as String?).flatMap(IssueKind.init) ?? .other, reportedTier: reported,
+                    tier: (r[4] as String?).flatMap(IssueTier.init) ?? reported,
+                    status: (r[5] as String?).flatMap(IssueStatus.init) ?? .reported,
+                    title: r[6] ?? "", description: nil, householdID: r[7], location: nil, reporter: r[8], handler: r[9], dueDate: r[10],
+                    deleted: false))
+        }
+        var eventSQL = """
+            SELECT e.id, e.issue_id, e.kind, e.at, e.actor, e.note, e.tier, e.from_tier, e.satisfaction
+            FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0
+            """
         var eventArguments: [DatabaseValueConvertible] = []
         if let area { areaCondition(area, sql: &eventSQL, arguments: &eventArguments, column: "i.grid") }
         var events: [String: [IssueEvent]] = [:]
-        for row in try Row.fetchAll(db, sql: eventSQL + " ORDER BY e.at, e.id", arguments: StatementArguments(eventArguments)) {
-            if let e = event(row) { events[e.issueID, default: []].append(e) }
+        let eventRows = try Row.fetchCursor(db, sql: eventSQL + " ORDER BY e.at, e.id", arguments: StatementArguments(eventArguments))
+        while let r = try eventRows.next() {
+            guard let kind = (r[2] as String?).flatMap(IssueEventKind.init) else { continue }
+            let issueID: String = r[1] ?? ""
+            events[issueID, default: []].append(
+                IssueEvent(
+                    id: r[0], issueID: issueID, kind: kind, at: HLCTimestamp(stored: r[3]), actor: r[4], note: r[5],
+                    tier: (r[6] as String?).flatMap(IssueTier.init), fromTier: (r[7] as String?).flatMap(IssueTier.init), satisfaction: r[8]
+                ))
         }
         return (issues, events)
     }
