@@ -202,6 +202,13 @@ enum ReportMath {
 
     /// `YYYY-MM` of wall-clock `millis` shifted by `offsetSeconds`.
     static func month(_ millis: UInt64, offsetSeconds: Int) -> String {
+        let key = monthKey(millis, offsetSeconds: offsetSeconds)
+        return String(format: "%04d-%02d", key / 100, key % 100)
+    }
+
+    /// The month of wall-clock `millis` shifted by `offsetSeconds`, as year × 100 + month (a
+    /// number: formatting text for each of thousands of issues costs more than the report).
+    static func monthKey(_ millis: UInt64, offsetSeconds: Int) -> Int {
         let days = Int((Int64(millis / 1000) + Int64(offsetSeconds)) / 86400)
         // Civil date from days since 1970-01-01.
         let z = days + 719468
@@ -212,6 +219,6 @@ enum ReportMath {
         let mp = (5 * doy + 2) / 153
         let m = mp + (mp < 10 ? 3 : -9)
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d", y, m)
+        return y * 100 + m
     }
 }

@@ -78,7 +78,7 @@ extension Replica {
         var byHandler: [String: BreakdownFigures] = [:]
         var byWorker: [String: BreakdownFigures] = [:]
         var within: [String: TierHandling] = [:]
-        var months: [String: MonthFigures] = [:]
+        var months: [Int: MonthFigures] = [:]
         var toResolved: [Double] = []
         var toClosed: [Double] = []
         let levels: [AreaLevel] = [.township, .village, .grid]
@@ -152,8 +152,8 @@ extension Replica {
             count(&byKind, issue.kind, issue.kind.rawValue, closed: closed, open: open)
             count(&byHandler, issue.handler ?? "-", issue.handler ?? "-", closed: closed, open: open)
             count(&byWorker, issue.reporter ?? "-", issue.reporter ?? "-", closed: closed, open: open)
-            let month = ReportMath.month(reportedAt, offsetSeconds: utcOffsetSeconds)
-            months[month, default: MonthFigures(month: month)].reported += 1
+            let month = ReportMath.monthKey(reportedAt, offsetSeconds: utcOffsetSeconds)
+            months[month, default: MonthFigures(month: String(format: "%04d-%02d", month / 100, month % 100))].reported += 1
             if closed { months[month]!.closed += 1 }
 
             if issue.status.isDone {
