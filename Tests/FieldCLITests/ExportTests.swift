@@ -88,6 +88,12 @@ import Testing
         #expect((json["events"] as? [[String: Any]])?.count == 3 && (json["conflicts"] as? [Any])?.count == 1)
         #expect((json["households"] as? [[String: Any]])?.first?["grid_path"] as? String == Self.grid)
 
+        // Lists show places by name and the terms of the language.
+        #expect(center.ok(["household", "list", "--lang", "zh"]).output.contains("扎西岗乡 / 3村 / 2网格"))
+        let issueList = center.ok(["issue", "list", "--lang", "zh"]).output
+        #expect(issueList.contains("矛盾纠纷") && issueList.contains("小事（村级）"), "\(issueList)")
+        #expect(center.ok(["issue", "show", issue]).output.contains("扎西岗乡 / 3村 / 2网格 (\(Self.grid))"))
+
         let unknown = center.run(["export", "--format", "json", "--area", Self.county + "/nowhere"])
         #expect(unknown.status == 65 && unknown.errors.contains("[not_found]"))
     }

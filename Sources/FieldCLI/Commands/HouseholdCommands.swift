@@ -74,10 +74,12 @@ struct HouseholdCommand: AsyncParsableCommand {
             let r = try Recording(common)
             let list = try r.replica.households(area: grid, limit: limit)
             if output.json { return try Output.json(list) }
+            // Places by name (扎西岗乡 / 3村 / 2网格); `--json` gives the paths.
+            let names = try r.replica.areaNames()
             let rows = list.map { h in
                 [
                     short(h.id), h.doorPlate ?? "", h.headNameZh ?? "", h.headNameBo ?? "", h.members.map(String.init) ?? "",
-                    h.tags.joined(separator: ","), h.grid,
+                    h.tags.joined(separator: ","), names.label(h.grid),
                 ]
             }
             print(

@@ -92,7 +92,13 @@ struct IssueCommand: AsyncParsableCommand {
             print(
                 TextWidth.table(
                     [say("id", "编号"), say("status", "状态"), say("tier", "层级"), say("kind", "类型"), say("due", "期限"), say("title", "标题")],
-                    list.map { [short($0.id), $0.status.rawValue, $0.tier.rawValue, $0.kind.rawValue, $0.dueDate ?? "", $0.title] }))
+                    list.map {
+                        [
+                            short($0.id), Terms.term(.status, $0.status.rawValue, Language.current.rawValue),
+                            Terms.term(.tier, $0.tier.rawValue, Language.current.rawValue),
+                            Terms.term(.kind, $0.kind.rawValue, Language.current.rawValue), $0.dueDate ?? "", $0.title,
+                        ]
+                    }))
             print(say("\(list.count) issue(s)", "共 \(list.count) 件"))
         }
     }
@@ -111,7 +117,8 @@ struct IssueCommand: AsyncParsableCommand {
             let i = d.issue
             let rows: [[String]] =
                 [
-                    [say("id", "编号"), i.id], [say("grid", "网格"), i.grid], [say("title", "标题"), i.title],
+                    [say("id", "编号"), i.id], [say("grid", "网格"), "\(try r.replica.areaNames().label(i.grid)) (\(i.grid))"],
+                    [say("title", "标题"), i.title],
                     [say("kind", "类型"), i.kind.rawValue], [say("status", "状态"), i.status.rawValue],
                     [
                         say("tier", "层级"),
