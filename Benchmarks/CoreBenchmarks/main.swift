@@ -101,7 +101,8 @@ if wanted("size") {
 
 // 2. Merge throughput: 100,000 remote column changes applied, against the same 100,000 changes
 //    inserted raw, one row each, into a plain SQLite table, in batches of the same size, both with
-//    durable commits.
+//    durable commits. Also: the same merge into a device's replica (issues indexed by grid), as a
+//    share of the plain merge's speed.
 if wanted("merge") {
     let issues = quick ? 2500 : 12_500  // × 8 columns = 100,000 changes
     let (source, _) = try sourceReplica("merge-source.sqlite", issues: issues)
@@ -120,9 +121,16 @@ if wanted("merge") {
     var ratios: [Double] = []
     var applyRates: [Double] = []
     var rawRates: [Double] = []
+    var indexedRatios: [Double] = []
     for round in 0..<(quick ? 2 : 5) {
         let target = try Replica(path: folder.appendingPathComponent("merge-target-\(round).sqlite").path)
         let applySeconds = try seconds { for b in batches { _ = try target.apply(b) } }
+        // The same merge into a device's replica, whose issues are indexed by grid as well.
+        var deviceConfig = Replica.Configuration()
+        deviceConfig.gridIndexes = true
+        let device = try Replica(path: folder.appendingPathComponent("merge-device-\(round).sqlite").path, configuration: deviceConfig)
+        let indexedSeconds = try seconds { for b in batches { _ = try device.apply(b) } }
+        indexedRatios.append(applySeconds / indexedSeconds)
         var config = Configuration()
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabasePool(path: folder.appendingPathComponent("raw-\(round).sqlite").path, configuration: config)
@@ -155,6 +163,7 @@ if wanted("merge") {
         [
             "changes": total, "batches": batches.count, "rounds": ratios.count, "apply_changes_per_s": median(applyRates),
             "raw_inserts_per_s": median(rawRates), "ratio_median": median(ratios), "ratios": ratios, "target": 0.5,
+            "grid_indexed_vs_plain_median": median(indexedRatios), "grid_indexed_vs_plain": indexedRatios,
         ])
 }
 
