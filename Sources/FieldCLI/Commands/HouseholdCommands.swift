@@ -76,10 +76,17 @@ struct HouseholdCommand: AsyncParsableCommand {
             if output.json { return try Output.json(list) }
             // Places by name (扎西岗乡 / 3村 / 2网格); `--json` gives the paths.
             let names = try r.replica.areaNames()
+            var labels: [String: String] = [:]  // per grid: a township lists thousands of households
+            func label(_ grid: String) -> String {
+                if let known = labels[grid] { return known }
+                let made = names.label(grid)
+                labels[grid] = made
+                return made
+            }
             let rows = list.map { h in
                 [
                     short(h.id), h.doorPlate ?? "", h.headNameZh ?? "", h.headNameBo ?? "", h.members.map(String.init) ?? "",
-                    h.tags.joined(separator: ","), names.label(h.grid),
+                    h.tags.joined(separator: ","), label(h.grid),
                 ]
             }
             print(

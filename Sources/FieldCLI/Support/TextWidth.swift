@@ -8,18 +8,22 @@ enum TextWidth {
 
     static func columns(_ scalar: Unicode.Scalar) -> Int {
         let v = scalar.value
+        // Printable Latin: one column, the common case (no combining marks below U+0300).
+        if v >= 0x20 && v < 0x300 && !(0x7f..<0xa0).contains(v) && v != 0xad { return 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
         }
         if v < 0x20 || (0x7f..<0xa0).contains(v) { return 0 }
-        let wide: [ClosedRange<UInt32>] = [
-            0x1100...0x115f, 0x2e80...0x303e, 0x3041...0x33ff, 0x3400...0x4dbf, 0x4e00...0x9fff, 0xa000...0xa4cf,
-            0xac00...0xd7a3, 0xf900...0xfaff, 0xfe30...0xfe4f, 0xff00...0xff60, 0xffe0...0xffe6, 0x1f300...0x1f64f,
-            0x20000...0x3fffd,
-        ]
         return wide.contains { $0.contains(v) } ? 2 : 1
     }
+
+    /// The East Asian wide ranges.
+    private static let wide: [ClosedRange<UInt32>] = [
+        0x1100...0x115f, 0x2e80...0x303e, 0x3041...0x33ff, 0x3400...0x4dbf, 0x4e00...0x9fff, 0xa000...0xa4cf,
+        0xac00...0xd7a3, 0xf900...0xfaff, 0xfe30...0xfe4f, 0xff00...0xff60, 0xffe0...0xffe6, 0x1f300...0x1f64f,
+        0x20000...0x3fffd,
+    ]
 
     /// `text` padded with spaces to `width` columns (or cut to it, ending in `…`).
     static func pad(_ text: String, to width: Int) -> String {
