@@ -16,6 +16,17 @@ package enum Terms {
 
     package enum Group: String, CaseIterable, Sendable { case tier, kind, status, event }
 
+    /// What a synced table's rows are called.
+    package static func recordName(_ table: String, _ language: String) -> String {
+        let names: [String: Row] = [
+            "households": Row(en: "household", zh: "住户", bo: "ཁྱིམ་ཚང་།"), "issues": Row(en: "issue", zh: "事项", bo: "དོན་དག"),
+            "issue_events": Row(en: "event", zh: "事件", bo: "བྱ་བ།"), "photo_refs": Row(en: "photo", zh: "照片", bo: "པར།"),
+            "conflicts": Row(en: "conflict", zh: "冲突", bo: "འགལ་བ།"),
+        ]
+        guard let row = names[table] else { return table }
+        return language == "zh" ? row.zh : language == "bo" ? row.bo : row.en
+    }
+
     package struct Row: Sendable {
         package let en: String
         package let zh: String

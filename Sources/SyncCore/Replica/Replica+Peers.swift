@@ -94,6 +94,22 @@ extension Replica {
 
     /// How many of this replica's own column changes after local version `acknowledged` still wait
     /// for a receipt (changes pulled from the peer are not counted: they are never pushed back).
+    /// The rows with writes of this replica past `acknowledged` (the server's receipt): what exists
+    /// on this device only, by table, in change-log order.
+    public func pendingOwnRows(after acknowledged: Int64) throws(SyncCoreError) -> [(table: String, rowID: String)] {
+        var since = acknowledged
+        var rows: [(table: String, rowID: String)] = []
+        var seen: Set<String> = []
+        while true {
+            let batch = try changes(since: since, maxChanges: 5000)
+            for row in batch.changeset.rows where row.changes.contains(where: { isOwn($0.version) }) {
+                if seen.insert(row.table + "/" + row.rowID).inserted { rows.append((row.table, row.rowID)) }
+            }
+            guard batch.hasMore, batch.cursor > since else { return rows }
+            since = batch.cursor
+        }
+    }
+
     public func pendingOwnChanges(after acknowledged: Int64) throws(SyncCoreError) -> Int {
         var since = acknowledged
         var count = 0
