@@ -30,7 +30,7 @@ struct ExportCommand: DeviceCommand {
 
     func execute() async throws {
         let r = try Recording(common)
-        if let area, !r.config.scopes.contains(area), try !r.replica.knowsArea(area) {
+        if let area, try !r.replica.knowsArea(area, scopes: r.config.scopes) {
             throw SyncCoreError.notFound(kind: "area", id: area)
         }
         let blobs = try r.home.blobs()
@@ -217,7 +217,7 @@ struct ExportTables {
             })
 
         var conflictFilter = try replica.conflicts(includeResolved: true)
-        if let area { conflictFilter = conflictFilter.filter { AreaPath.isInScopes($0.grid, [try! AreaPath(area)]) } }
+        if let area, let path = try? AreaPath(area) { conflictFilter = conflictFilter.filter { AreaPath.isInScopes($0.grid, [path]) } }
         let conflictTable = table(
             "conflicts.csv", "conflicts",
             [

@@ -72,6 +72,16 @@ package func day(_ date: Date) -> String {
     return f.string(from: date)
 }
 
+/// A report period from `from` to `to` (both days included, local time): wall-clock milliseconds
+/// `[fromMillis, toMillis)` and the local time zone's offset at its start.
+package func reportPeriod(from: String, to: String) throws -> (fromMillis: UInt64, toMillis: UInt64, utcOffsetSeconds: Int) {
+    let start = try parseDay(from, option: "--from")
+    let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(to, option: "--to"))!
+    return (
+        UInt64(start.timeIntervalSince1970 * 1000), UInt64(end.timeIntervalSince1970 * 1000), TimeZone.current.secondsFromGMT(for: start)
+    )
+}
+
 /// Parses `YYYY-MM-DD` as the start of that day in the local time zone.
 package func parseDay(_ text: String, option: String) throws -> Date {
     let f = DateFormatter()

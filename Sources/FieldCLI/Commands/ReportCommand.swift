@@ -37,12 +37,10 @@ struct ReportCommand: DeviceCommand {
 
     func execute() async throws {
         let r = try Recording(common)
-        let start = try parseDay(from, option: "--from")
-        let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(to, option: "--to"))!
+        let period = try reportPeriod(from: from, to: to)
         var report = try r.replica.countyReport(
-            fromMillis: UInt64(start.timeIntervalSince1970 * 1000), toMillis: UInt64(end.timeIntervalSince1970 * 1000),
-            today: today ?? FieldCLI.today(), area: area, utcOffsetSeconds: TimeZone.current.secondsFromGMT(for: start),
-            scopes: r.config.scopes)
+            fromMillis: period.fromMillis, toMillis: period.toMillis, today: today ?? FieldCLI.today(), area: area,
+            utcOffsetSeconds: period.utcOffsetSeconds, scopes: r.config.scopes)
         if let listing = r.home.deviceListing() {
             report.devices = DeviceOversight(
                 listing, area: area, staleDays: staleDays, nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
@@ -55,10 +53,10 @@ struct ReportCommand: DeviceCommand {
     /// The level a drill-down shows below `area`: townships under a county, villages under a
     /// township, grids under a village.
     static func levelBelow(_ area: String?) -> Level {
-        switch area.map({ $0.split(separator: "/").count }) ?? 0 {
-        case 4: return .village
-        case 5...: return .grid
-        default: return .township
+        switch AreaLevel.below(area) {
+        case .village: return .village
+        case .township: return .township
+        default: return .grid
         }
     }
 

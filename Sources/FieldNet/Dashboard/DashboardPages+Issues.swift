@@ -137,9 +137,7 @@ extension DashboardPages {
         do { q = try query(parameters) } catch { return errorPage(error, lang: language(parameters)) }
         do {
             let names = try replica.areaNames()
-            let start = UInt64(try parseDay(q.from, option: "from").timeIntervalSince1970 * 1000)
-            let end = UInt64(
-                Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(q.to, option: "to"))!.timeIntervalSince1970 * 1000)
+            let (start, end, _) = try reportPeriod(from: q.from, to: q.to)
             var filter = IssueFilter(status: .closed, area: q.area)
             filter.limit = Int.max
             var rows: [(issue: Issue, reported: UInt64, closed: UInt64, resolution: String?, satisfaction: Int?, mask: [String])] = []

@@ -53,7 +53,7 @@ struct DashboardPages: Sendable {
         }
         var area = parameters["area"].flatMap { $0.isEmpty ? nil : $0 } ?? (scopes.count == 1 ? scopes[0] : nil)
         if let a = area {
-            guard (try? AreaPath(a)) != nil, scopes.contains(a) || (try? replica.knowsArea(a)) == true else { throw .notFound(a) }
+            guard (try? AreaPath(a)) != nil, (try? replica.knowsArea(a, scopes: scopes)) == true else { throw .notFound(a) }
             area = a
         }
         return Query(lang: lang, area: area, from: from, to: to, today: today, parameters: parameters)
@@ -61,11 +61,10 @@ struct DashboardPages: Sendable {
 
     /// The period as the report takes it: local midnights, the last day included.
     func report(_ q: Query) throws -> CountyReport {
-        let start = try parseDay(q.from, option: "from")
-        let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(q.to, option: "to"))!
+        let period = try reportPeriod(from: q.from, to: q.to)
         return try replica.countyReport(
-            fromMillis: UInt64(start.timeIntervalSince1970 * 1000), toMillis: UInt64(end.timeIntervalSince1970 * 1000), today: q.today,
-            area: q.area, utcOffsetSeconds: TimeZone.current.secondsFromGMT(for: start), tibetan: q.lang == .bo, scopes: scopes)
+            fromMillis: period.fromMillis, toMillis: period.toMillis, today: q.today, area: q.area,
+            utcOffsetSeconds: period.utcOffsetSeconds, tibetan: q.lang == .bo, scopes: scopes)
     }
 
     // MARK: - Layout
@@ -143,7 +142,7 @@ struct DashboardPages: Sendable {
         do {
             let r = try report(q)
             let names = try replica.areaNames()
-            let level = DashboardPages.levelBelow(q.area)
+            let level = AreaLevel.below(q.area)
             let children = level.map { l in l == .township ? r.townships : l == .village ? r.villages : r.grids } ?? []
             let open = r.byTier.reduce(0) { $0 + $1.open }
             var body = "<h1>\(HTML.escape(r.total.name == "*" ? t("title", q) : r.total.name))</h1>"
@@ -216,15 +215,6 @@ struct DashboardPages: Sendable {
         } catch {
             return Page(
                 status: 500, html: layout("500", q, path: "/", body: "<p class=\"error\">\(HTML.escape(String(describing: error)))</p>"))
-        }
-    }
-
-    static func levelBelow(_ area: String?) -> AreaLevel? {
-        switch area.map({ $0.split(separator: "/").count }) ?? 0 {
-        case 0...3: return .township
-        case 4: return .village
-        case 5: return .grid
-        default: return nil
         }
     }
 

@@ -14,6 +14,17 @@ public enum AreaLevel: String, CaseIterable, Codable, Sendable {
         self = Self.allCases[depth - 1]
     }
 
+    /// The level a drill-down shows below `area`: townships under a county or above (or
+    /// everything), villages under a township, grids under a village, nothing under a grid.
+    public static func below(_ area: String?) -> AreaLevel? {
+        switch area.map({ $0.split(separator: "/").count }) ?? 0 {
+        case 0...3: return .township
+        case 4: return .village
+        case 5: return .grid
+        default: return nil
+        }
+    }
+
     /// Parses a level as an import file gives it: the English name or the Chinese one
     /// (自治区/省, 地区/市/州, 县/区, 乡镇/乡/镇/街道, 村/社区, 网格).
     public init?(text: String) {

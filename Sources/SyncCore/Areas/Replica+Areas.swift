@@ -38,9 +38,10 @@ extension Replica {
 
     /// Whether `area` is a place this replica knows: a named area, an area with named areas below
     /// it, or one that holds living records. Reports and exports refuse other areas rather than answering
-    /// with nothing.
-    public func knowsArea(_ area: String) throws(SyncCoreError) -> Bool {
-        try read { db in
+    /// with nothing. The areas of `scopes` (a device's) are known before anything is recorded there.
+    public func knowsArea(_ area: String, scopes: [String] = []) throws(SyncCoreError) -> Bool {
+        if scopes.contains(area) { return true }
+        return try read { db in
             for table in ["grids", "households", "issues"] {
                 var sql = "SELECT EXISTS (SELECT 1 FROM \(table) WHERE 1"
                 var arguments: [DatabaseValueConvertible] = []

@@ -153,8 +153,9 @@ public struct DeviceOversight: Codable, Equatable, Sendable {
     /// The devices of `listing` under `area` (all when nil) that are stale at `nowMillis`, oldest
     /// sync first.
     public init(_ listing: DeviceListing, area: String?, staleDays: Int, nowMillis: Int64) {
+        let scope = area.flatMap { try? AreaPath($0) }
         let under = listing.devices.filter { d in
-            !d.revoked && (area.map { a in d.scopes.contains { AreaPath.isInScopes($0, [try! AreaPath(a)]) } } ?? true)
+            !d.revoked && (scope.map { s in d.scopes.contains { AreaPath.isInScopes($0, [s]) } } ?? true)
         }
         listedMillis = listing.serverMillis
         asOfMillis = nowMillis
@@ -200,11 +201,8 @@ enum ReportMath {
         return b - a
     }
 
-    /// `YYYY-MM` of wall-clock `millis` shifted by `offsetSeconds`.
-    static func month(_ millis: UInt64, offsetSeconds: Int) -> String {
-        let key = monthKey(millis, offsetSeconds: offsetSeconds)
-        return String(format: "%04d-%02d", key / 100, key % 100)
-    }
+    /// `YYYY-MM` of a `monthKey`.
+    static func monthText(_ key: Int) -> String { String(format: "%04d-%02d", key / 100, key % 100) }
 
     /// The month of wall-clock `millis` shifted by `offsetSeconds`, as year × 100 + month (a
     /// number: formatting text for each of thousands of issues costs more than the report).

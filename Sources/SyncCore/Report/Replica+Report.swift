@@ -13,9 +13,7 @@ extension Replica {
         guard fromMillis < toMillis else { throw .invalidInput("the report period is empty: its start is not before its end") }
         if let area {
             _ = try AreaPath(area)
-            var known = scopes.contains(area)
-            if !known { known = try knowsArea(area) }
-            guard known else { throw .notFound(kind: "area", id: area) }
+            guard try knowsArea(area, scopes: scopes) else { throw .notFound(kind: "area", id: area) }
         }
         let named = try areas(under: area)
         let names = AreaNames(named)
@@ -153,7 +151,7 @@ extension Replica {
             count(&byHandler, issue.handler ?? "-", issue.handler ?? "-", closed: closed, open: open)
             count(&byWorker, issue.reporter ?? "-", issue.reporter ?? "-", closed: closed, open: open)
             let month = ReportMath.monthKey(reportedAt, offsetSeconds: utcOffsetSeconds)
-            months[month, default: MonthFigures(month: String(format: "%04d-%02d", month / 100, month % 100))].reported += 1
+            months[month, default: MonthFigures(month: ReportMath.monthText(month))].reported += 1
             if closed { months[month]!.closed += 1 }
 
             if issue.status.isDone {
