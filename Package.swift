@@ -53,8 +53,11 @@ let package = Package(
                 "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            // The demo's area tree, built into the binary (`PackageResources`).
-            resources: [.embedInCode("Demo/areas-maizhokunggar.csv")]
+            // The demo's area tree and the message catalogues, built into the binary (`PackageResources`).
+            resources: [
+                .embedInCode("Demo/areas-maizhokunggar.csv"), .embedInCode("Catalogues/en.txt"), .embedInCode("Catalogues/zh.txt"),
+                .embedInCode("Catalogues/bo.txt"),
+            ]
         ),
         .executableTarget(name: "FieldMain", dependencies: ["FieldCLI"]),
         .executableTarget(

@@ -6,9 +6,8 @@ package struct GridSync: AsyncParsableCommand {
 
     package static let configuration = CommandConfiguration(
         commandName: "gridsync",
-        abstract: "Offline-first household register and issue tracking for grid workers, synced over TLS.",
-        discussion:
-            "Everything is recorded on this device first and works with no signal; `gridsync sync` exchanges changes with the sync server when a link is there. Messages are in Chinese or English (LANG, or --lang zh|en).",
+        abstract: tr("help.grid_sync.offline_first_household_register"),
+        discussion: tr("help.grid_sync.everything_recorded_this_device"),
         subcommands: [
             InitCommand.self, StatusCommand.self, HouseholdCommand.self, IssueCommand.self, PhotoCommand.self, SearchCommand.self,
             ConflictCommand.self, SyncCommand.self, ReportCommand.self, ExportCommand.self, DashboardCommand.self, BackupCommand.self,

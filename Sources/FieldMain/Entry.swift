@@ -5,6 +5,6 @@ import FieldCLI
 @main
 enum Entry {
     static func main() async {
-        await GridSync.main()
+        await Launch.main()
     }
 }

@@ -6,6 +6,6 @@ import FieldCLI
 enum Entry {
     static func main() async {
         Network.install(NetworkCommands())
-        await GridSync.main()
+        await Launch.main()
     }
 }

@@ -15,6 +15,7 @@ struct NetworkCommands: ServerCommands {
             switch Language.current {
             case .zh: .zh
             case .en: .en
+            case .bo: .bo
             }
         let home = r.home
         let pages = DashboardPages(
@@ -23,7 +24,7 @@ struct NetworkCommands: ServerCommands {
         let host = command.listen
         try await DashboardServer.run(pages: pages, host: host, port: command.port, accessCode: command.accessCode) { port in
             let shown = host.contains(":") ? "[\(host)]" : host
-            FileHandle.standardOutput.write(Data((say("dashboard: ", "看板：") + "http://\(shown):\(port)/\n").utf8))
+            FileHandle.standardOutput.write(Data((tr("server.dashboard") + "http://\(shown):\(port)/\n").utf8))
         }
     }
 }
@@ -36,13 +37,11 @@ extension InitCommand {
             let existing = try home.config()
             throw Failure(
                 "already_initialised",
-                say(
-                    "\(home.folder.path) is already set up as device \(existing.device) of \(existing.server); use another --home (or --adopt for a folder copied from another handheld)",
-                    "\(home.folder.path) 已设置为 \(existing.server) 的设备 \(existing.device)；请使用其他 --home（从另一台手持机复制的目录请用 --adopt）"),
+                tr("server.already_set_up_as_device", home.folder.path, existing.device, existing.server),
                 status: .badInput)
         }
         guard let server, let ca else {
-            throw Failure("usage", say("init needs --server and --ca", "init 需要 --server 和 --ca"), status: .badInput)
+            throw Failure("usage", tr("server.init_needs_server_ca"), status: .badInput)
         }
         if let name { _ = try InputRulesForCLI.name(name) }
         try FileManager.default.createDirectory(at: home.folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -84,9 +83,7 @@ extension InitCommand {
         for peer in Set([old.server, server]) { try replica.restartPeer(peer, storeEpoch: nil) }
         try home.savePhotosOnServer([])
         print(
-            say(
-                "this handheld now writes as site \(site); every record of the folder the server lacks goes up at the next sync",
-                "本机现以站点 \(site) 写入；下次同步时会上传服务器缺少的全部记录"))
+            tr("server.this_handheld_now_writes_as", site))
     }
 
     private func enroll(home: DeviceHome, connection: ServerConnection, site: SiteID, caFile: String, former: String?) async throws {
@@ -101,9 +98,7 @@ extension InitCommand {
         guard proto == SyncMessageCoding.protocolVersion else {
             throw Failure(
                 "protocol_mismatch",
-                say(
-                    "the server speaks protocol \(proto); this tool speaks \(SyncMessageCoding.protocolVersion)",
-                    "服务器使用协议版本 \(proto)，本工具使用 \(SyncMessageCoding.protocolVersion)"), status: .config)
+                tr("server.server_speaks_protocol_this_tool", proto, SyncMessageCoding.protocolVersion), status: .config)
         }
         let body = try JSONEncoder().encode(EnrollRequest(code: code, site: site.hex, name: name, formerCredential: former))
         let reply = try await connection.send(.POST, "/v1/enroll", body: Array(body), contentType: "application/json")
@@ -113,9 +108,7 @@ extension InitCommand {
         guard given.filter({ !$0.isWhitespace }).contains(answer.caCertificate.filter { !$0.isWhitespace }) else {
             throw Failure(
                 "ca_mismatch",
-                say(
-                    "the server's CA is not the one you were given: check with the operator",
-                    "服务器的 CA 与您收到的不一致：请与管理员核对"), status: .refused)
+                tr("server.server_s_ca_not_one"), status: .refused)
         }
         _ = try home.readReplica().learnServerTime(answer.serverTimeMillis)
         let pem = answer.caCertificate.hasSuffix("\n") ? answer.caCertificate : answer.caCertificate + "\n"
@@ -126,10 +119,10 @@ extension InitCommand {
                 server: connection.server, device: answer.device, role: answer.role, scopes: answer.scopes, site: site.hex,
                 name: answer.name, enrolledAtMillis: UInt64(Date().timeIntervalSince1970 * 1000), serverChangesetFormat: format,
                 machine: MachineIdentity.current()))
-        print(say("enrolled as \(answer.device) (\(answer.role))", "已注册为 \(answer.device)（\(answer.role)）"))
-        if let enrolled = answer.name { print(say("recorded as: ", "记录人：") + enrolled) }
-        print(say("scopes: ", "范围：") + answer.scopes.joined(separator: ", "))
-        print(say("device folder: ", "设备目录：") + home.folder.path)
+        print(tr("server.enrolled_as", answer.device, answer.role))
+        if let enrolled = answer.name { print(tr("server.recorded_as") + enrolled) }
+        print(tr("server.scopes") + answer.scopes.joined(separator: ", "))
+        print(tr("server.device_folder") + home.folder.path)
     }
 }
 
@@ -155,9 +148,7 @@ extension SyncCommand {
                 // Everything else went through; the exit status tells scripts a photo needs a person.
                 throw Failure(
                     "photo_damaged",
-                    say(
-                        "\(summary.photosDamaged.count) photo(s) damaged on this device, set aside in \(photos.blobs.folder.path)/damaged",
-                        "本设备上 \(summary.photosDamaged.count) 张照片已损坏，已移至 \(photos.blobs.folder.path)/damaged"),
+                    tr("server.photo_s_damaged_on_this", summary.photosDamaged.count, photos.blobs.folder.path),
                     status: .io)
             }
             return
@@ -178,16 +169,14 @@ extension SyncCommand {
                     wait = max(backoff, 0.1)
                 } catch let failure as Failure where failure.status == .unavailable {
                     progress.note(
-                        say(
-                            "no signal (\(failure.message)); trying again in \(Int(wait.rounded(.up))) s",
-                            "无信号（\(failure.message)）；\(Int(wait.rounded(.up))) 秒后再试"))
+                        tr("server.no_signal_trying_again_in", failure.message, Int(wait.rounded(.up))))
                     nextPull = Date().addingTimeInterval(wait)
                     wait = min(max(interval, 1), wait * 2)
                 }
             }
             await stop.sleep(until: min(nextPull, Date().addingTimeInterval(1)))
         }
-        progress.note(say("stopped", "已停止"))
+        progress.note(tr("server.stopped"))
         await connection.shutdown()
     }
 
@@ -207,9 +196,7 @@ extension SyncCommand {
             let waiting = try replica.pendingOwnChanges(after: try replica.peerCursor(peer).acknowledged)
             throw Failure(
                 failure.code,
-                say(
-                    "\(failure.message); \(waiting) change(s) wait safely on this device; `gridsync sync --watch` keeps trying",
-                    "\(failure.message)；\(waiting) 项更改安全保存在本机；`gridsync sync --watch` 会持续重试"),
+                tr("server.change_s_wait_safely_on", failure.message, waiting),
                 status: .unavailable)
         }
         // What arrived is indexed for search now, while the person waits for the sync anyway.
@@ -242,28 +229,22 @@ extension SyncCommand {
     private func show(_ s: SyncSummary) throws {
         if output.json { return try Output.json(s) }
         print(
-            say(
-                "synced: sent \(s.pushed) change(s), received \(s.pulled), \(s.refused.count) refused, \(s.rounds) round trip(s), \(s.retries) retry(ies), \(Output.bytes(s.recordBytesSent + s.recordBytesReceived))",
-                "同步完成：发送 \(s.pushed) 项修改，接收 \(s.pulled) 项，拒收 \(s.refused.count) 项，往返 \(s.rounds) 次，重试 \(s.retries) 次，\(Output.bytes(s.recordBytesSent + s.recordBytesReceived))"
-            ))
+            tr(
+                "server.synced_sent_change_s_received", s.pushed, s.pulled, s.refused.count, s.rounds, s.retries,
+                Output.bytes(s.recordBytesSent + s.recordBytesReceived)))
         for r in s.refused {
-            print(say("refused: ", "被拒收：") + "\(r.table)/\(r.row).\(r.column) [\(r.code)] \(r.message)")
+            print(tr("server.refused") + "\(r.table)/\(r.row).\(r.column) [\(r.code)] \(r.message)")
         }
         if s.conflicts > 0 {
             print(
-                say(
-                    "\(s.conflicts) new conflict(s): see `gridsync conflict list`", "新增 \(s.conflicts) 个冲突：请查看 `gridsync conflict list`"))
+                tr("server.new_conflict_s_see_gridsync", s.conflicts))
         }
         print(
-            say(
-                "receipt: the server has stored this device's changes up to local version \(s.receipt), except those refused",
-                "回执：服务器已保存本设备至本地版本 \(s.receipt) 的修改（被拒收的除外）"))
+            tr("server.receipt_server_has_stored_this", s.receipt))
         print(
-            say(
-                "photos: \(s.photosUploaded) uploaded (\(Output.bytes(s.photoBytesSent))), \(s.photosWaiting) waiting",
-                "照片：上传 \(s.photosUploaded) 张（\(Output.bytes(s.photoBytesSent))），\(s.photosWaiting) 张待上传"))
+            tr("server.photos_uploaded_waiting", s.photosUploaded, Output.bytes(s.photoBytesSent), s.photosWaiting))
         for d in s.photosDamaged {
-            print(say("damaged, set aside: ", "已损坏并移出：") + "\(d.sha256) → \(d.movedTo)")
+            print(tr("server.damaged_set_aside") + "\(d.sha256) → \(d.movedTo)")
         }
     }
 }
@@ -295,10 +276,8 @@ extension PhotoCommand.Fetch {
         await connection.shutdown()
         if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing]) }
         print(
-            say(
-                "\(result.fetched.count) photo(s) fetched into \(blobs.folder.path)",
-                "已下载 \(result.fetched.count) 张照片到 \(blobs.folder.path)"))
-        for hash in result.missing { print(say("not on the server (yet): \(hash)", "服务器上（尚）没有：\(hash)")) }
+            tr("server.photo_s_fetched_into", result.fetched.count, blobs.folder.path))
+        for hash in result.missing { print(tr("server.not_on_server_yet", hash)) }
     }
 }
 

@@ -13,16 +13,24 @@ import Testing
     }
 
     @Test func replicasConvergeThroughACuttingLink() throws {
-        for seed in Self.seeds { try run(seed: seed) }
+        var cuts = 0
+        var up = 0
+        for seed in Self.seeds {
+            let carried = try run(seed: seed)
+            cuts += carried.cuts
+            up += carried.up
+        }
+        // The link did cut (a seed whose syncs carry little may go uncut: its cuts are random).
+        #expect(cuts > 0 || up == 0, "seeds \(Self.seeds)")
     }
 
-    func run(seed: UInt64) throws {
+    func run(seed: UInt64) throws -> (up: Int, down: Int, cuts: Int) {
         var rng = SeededGenerator(seed: seed)
         let cluster = try Cluster()
         defer { cluster.tearDown() }
         let workers = try (0..<3).map { try cluster.device("w\($0)", scopes: [g2], person: ["扎西", "卓玛", "次仁"][$0]) }
         let center = try cluster.device("county", role: "county", scopes: [county])
-        let link = try LinkProcess(to: cluster.port, folder: cluster.folder, ["--cut-mean", "6000", "--seed", "\(seed)"])
+        let link = try LinkProcess(to: cluster.port, folder: cluster.folder, ["--cut-mean", "4000", "--seed", "\(seed)"])
         defer { link.stop() }
         func ids(_ d: Device, _ what: String) -> [String] {
             (d.ok([what, "list", "--json"]).json as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }.sorted()
@@ -56,10 +64,10 @@ import Testing
         let conflicts = (workers + [center]).map { $0.ok(["conflict", "list", "--all", "--json"]).output }
         #expect(Set(conflicts).count == 1, "seed \(seed): conflicts differ")
         let carried = link.stats
-        #expect(carried.cuts > 0 || carried.up == 0, "seed \(seed)")
         let conflictCount = (try? JSONSerialization.jsonObject(with: Data(conflicts[0].utf8)) as? [Any])?.count ?? 0
         print(
             "convergence over link: seed \(seed), \(carried.cuts) cuts, \(carried.up + carried.down) bytes carried, \(conflictCount) conflicts, converged"
         )
+        return carried
     }
 }

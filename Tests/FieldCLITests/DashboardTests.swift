@@ -249,7 +249,7 @@ struct Browser {
         defer { cluster.tearDown() }
         let center = try cluster.device("county", role: "county", scopes: [Self.county])
         let refused = center.run(["dashboard", "--listen", "0.0.0.0"])
-        #expect(refused.status == 64 && refused.errors.contains("--access-code"))
+        #expect(refused.status == 65 && refused.errors.contains("--access-code") && refused.errors.hasSuffix("[bad_value]\n"))
 
         let (dashboard, base) = try Self.start(center, ["--listen", "0.0.0.0", "--access-code", "gesang-2026"])
         defer { dashboard.terminate(); dashboard.waitUntilExit() }

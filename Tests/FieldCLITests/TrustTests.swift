@@ -45,4 +45,29 @@ import Testing
         let devices = try cluster.serverCommand(["devices", "--data", cluster.data.path, "--json"])
         #expect(devices.contains("\"name\" : \"扎西\""), "\(devices)")
     }
+
+    /// The order loop's dispatch and accept: the township dispatches to a named worker; only that
+    /// worker accepts it, and finds it with `issue list --mine`.
+    @Test func aWorkerAcceptsWhatWasDispatchedToThemAndListsItAsTheirs() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let tashi = try cluster.device("tashi", scopes: [g2], person: "扎西")
+        let drolma = try cluster.device("drolma", scopes: [g2], person: "卓玛")
+        let officer = try cluster.device("officer", role: "township", scopes: [township], person: "次仁")
+        let issue = tashi.id(["issue", "report", "--kind", "dispute", "--title", "草场使用权纠纷"])
+        tashi.sync()
+        officer.sync()
+        officer.ok(["issue", "dispatch", String(issue.prefix(8)), "--to", "卓玛"])
+        officer.sync()
+        tashi.sync()
+        drolma.sync()
+        let refused = tashi.run(["issue", "accept", String(issue.prefix(8)), "--lang", "zh"])
+        #expect(refused.status == 65 && refused.errors.contains("卓玛") && refused.errors.contains("[not_permitted]"), "\(refused.errors)")
+        #expect((tashi.ok(["issue", "list", "--mine", "--json"]).json as? [Any])?.isEmpty == true)
+        #expect(drolma.ok(["issue", "list", "--mine", "--json"]).output.contains(issue))
+        #expect(tashi.ok(["issue", "list", "--handler", "卓玛", "--json"]).output.contains(issue))
+        drolma.ok(["issue", "accept", String(issue.prefix(8))])
+        let shown = drolma.ok(["issue", "show", String(issue.prefix(8)), "--json"]).output
+        #expect(shown.contains("\"status\" : \"accepted\""), "\(shown)")
+    }
 }

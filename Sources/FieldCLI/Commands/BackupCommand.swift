@@ -6,13 +6,12 @@ import SyncCore
 struct BackupCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract:
-            "Copy this device's folder (replica, setup, credential, photos) to a new folder; use it with --home, or copy it back, to restore."
+        abstract: tr("help.backup.copy_this_device_s")
     )
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "The folder to write (must not exist).")
+    @Option(help: ArgumentHelp(tr("help.backup.folder_write_must_not")))
     var to: String
 
     func execute() async throws {
@@ -20,7 +19,7 @@ struct BackupCommand: DeviceCommand {
         _ = try home.config()
         let target = URL(fileURLWithPath: to, isDirectory: true)
         if FileManager.default.fileExists(atPath: target.path) {
-            throw Failure("exists", say("\(to) exists: back up into a new folder", "\(to) 已存在：请备份到新的目录"), status: .badInput)
+            throw Failure("exists", tr("backup.exists_back_up_into_new", to), status: .badInput)
         }
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let replica = try home.readReplica()
@@ -36,8 +35,6 @@ struct BackupCommand: DeviceCommand {
             try FileManager.default.copyItem(at: photos.folder.appendingPathComponent(hash), to: copies.folder.appendingPathComponent(hash))
         }
         print(
-            say(
-                "backed up to \(to): records, setup, \(hashes.count) photo(s). To restore, use it with --home: what it records then is sent as usual; what this device synced after the backup stays on the server (others see it) but does not come back to it",
-                "已备份到 \(to)：记录、设置、\(hashes.count) 张照片。恢复时用 --home 指向它：此后的记录照常同步；备份之后已同步的内容保留在服务器上（他人可见），但不会回到本机"))
+            tr("backup.backed_up_records_setup_photo", to, hashes.count))
     }
 }

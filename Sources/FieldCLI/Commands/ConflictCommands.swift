@@ -5,7 +5,7 @@ import SyncCore
 /// `gridsync conflict …`: values that lost to a concurrent edit, kept for a person to review.
 struct ConflictCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "conflict", abstract: "Review values overwritten by concurrent edits: list, show, resolve.",
+        commandName: "conflict", abstract: tr("help.conflict.review_values_overwritten_concurrent"),
         subcommands: [List.self, Show.self, Resolve.self])
 
     /// A conflict with the value that won.
@@ -22,10 +22,10 @@ struct ConflictCommand: AsyncParsableCommand {
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List conflicts waiting for review.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: tr("help.conflict.list_conflicts_waiting_review"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Flag(help: "Include resolved ones.") var all = false
+        @Flag(help: ArgumentHelp(tr("help.conflict.include_resolved_ones"))) var all = false
 
         func execute() async throws {
             let r = try Recording(common)
@@ -33,7 +33,7 @@ struct ConflictCommand: AsyncParsableCommand {
             if output.json { return try Output.json(list) }
             print(
                 TextWidth.table(
-                    [say("id", "编号"), say("field", "字段"), say("kept", "现值"), say("overwritten", "被覆盖的值"), say("when", "时间")],
+                    [tr("conflict.id"), tr("conflict.field"), tr("conflict.kept"), tr("conflict.overwritten"), tr("conflict.when")],
                     list.map { s in
                         let c = s.conflict
                         return [
@@ -44,19 +44,17 @@ struct ConflictCommand: AsyncParsableCommand {
             let waiting = list.filter { !$0.conflict.resolved }.count
             print(
                 waiting == 0
-                    ? say("no conflict waits for review", "没有待处理的冲突")
-                    : say(
-                        "\(waiting) conflict(s) to review; resolve with `gridsync conflict resolve ID` (the id as listed)",
-                        "共 \(waiting) 个冲突待处理；用 `gridsync conflict resolve ID`（按列出的编号）处理"))
+                    ? tr("conflict.no_conflict_waits_for_review")
+                    : tr("conflict.conflict_s_review_resolve_with", waiting))
         }
     }
 
     struct Show: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "show", abstract: "Show one conflict: the value kept, the one overwritten, who and when.")
+            commandName: "show", abstract: tr("help.conflict.show_one_conflict_value"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Argument(help: "The conflict's id or its first characters (e.g. issues/3f2a91bc/title).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.conflict.conflict_s_id_its"))) var id: String
 
         func execute() async throws {
             let r = try Recording(common)
@@ -68,29 +66,29 @@ struct ConflictCommand: AsyncParsableCommand {
             if output.json { return try Output.json(s) }
             print(
                 TextWidth.table(
-                    [say("what", "项目"), say("value", "内容")],
+                    [tr("conflict.what"), tr("conflict.value")],
                     [
-                        [say("id", "编号"), c.id], [say("record", "记录"), "\(c.table)/\(c.rowID)"], [say("field", "字段"), c.column],
-                        [say("value kept", "保留的值"), s.currentValue ?? ""], [say("value overwritten", "被覆盖的值"), c.lostValue ?? ""],
-                        [say("overwritten value written", "被覆盖值的写入时间"), Output.time(c.lostAt.millis)],
-                        [say("by device", "写入设备"), c.lostSite],
-                        [say("resolved", "已处理"), c.resolved ? "\(c.resolvedBy ?? "") \(c.resolution ?? "")" : say("no", "否")],
+                        [tr("conflict.id"), c.id], [tr("conflict.record"), "\(c.table)/\(c.rowID)"], [tr("conflict.field"), c.column],
+                        [tr("conflict.value_kept"), s.currentValue ?? ""], [tr("conflict.value_overwritten"), c.lostValue ?? ""],
+                        [tr("conflict.overwritten_value_written"), Output.time(c.lostAt.millis)],
+                        [tr("conflict.by_device"), c.lostSite],
+                        [tr("conflict.resolved"), c.resolved ? "\(c.resolvedBy ?? "") \(c.resolution ?? "")" : tr("conflict.no")],
                     ], maxColumn: 100))
         }
     }
 
     struct Resolve: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "resolve", abstract: "Mark a conflict as reviewed (edit the record first if the overwritten value should win).")
+            commandName: "resolve", abstract: tr("help.conflict.mark_conflict_as_reviewed"))
         @OptionGroup var common: CommonOptions
-        @Argument(help: "The conflict's id or its first characters.") var id: String
-        @Option(help: "What was decided.") var note: String?
+        @Argument(help: ArgumentHelp(tr("help.conflict.conflict_s_id_its_2"))) var id: String
+        @Option(help: ArgumentHelp(tr("help.conflict.what_was_decided"))) var note: String?
 
         func execute() async throws {
             let r = try Recording(common)
             let id = try ConflictCommand.resolve(id, r)
             try r.replica.resolveConflict(id, by: r.author, resolution: note)
-            print(say("conflict \(id) resolved", "冲突 \(id) 已处理"))
+            print(tr("conflict.conflict_resolved", id))
         }
     }
 
@@ -110,9 +108,7 @@ struct ConflictCommand: AsyncParsableCommand {
             default:
                 throw Failure(
                     "ambiguous",
-                    say(
-                        "\(given) names \(matches.count) conflicts: use one of their ids, \(matches.prefix(5).map(\.id).joined(separator: ", "))",
-                        "\(given) 对应 \(matches.count) 个冲突：请使用其编号之一：\(matches.prefix(5).map(\.id).joined(separator: "、"))"),
+                    tr("conflict.names_conflicts_use_one_their", given, matches.count, matches.prefix(5).map(\.id).joined(separator: ", ")),
                     status: .badInput)
             }
         }

@@ -9,15 +9,14 @@ package struct DashboardCommand: DeviceCommand {
 
     package static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Serve the county center's dashboard from this device's data (overview, drill-down, issues, results board).",
-        discussion:
-            "Serves http://127.0.0.1:PORT/ by default, reachable from this machine only. To serve the office network, give --listen 0.0.0.0 (or an address of this machine) and an --access-code of at least 8 characters, which each browser is asked for once. Stop it with Ctrl-C."
+        abstract: tr("help.dashboard.serve_county_center_s"),
+        discussion: tr("help.dashboard.serves_http_port_default")
     )
 
     @OptionGroup package var common: CommonOptions
-    @Option(help: "The address to listen on (default: 127.0.0.1, this machine only).") package var listen = "127.0.0.1"
-    @Option(help: "The port (0: any free port).") package var port = 8765
-    @Option(help: "The code browsers must give when serving beyond this machine (at least 8 characters).") package var accessCode: String?
+    @Option(help: ArgumentHelp(tr("help.dashboard.address_listen_default_this"))) package var listen = "127.0.0.1"
+    @Option(help: ArgumentHelp(tr("help.dashboard.port_any_free_port"))) package var port = 8765
+    @Option(help: ArgumentHelp(tr("help.dashboard.code_browsers_must_give"))) package var accessCode: String?
 
     /// Whether `address` is reachable from this machine only.
     package static func isLoopback(_ address: String) -> Bool {
@@ -25,10 +24,10 @@ package struct DashboardCommand: DeviceCommand {
     }
 
     package func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
-        if let accessCode, accessCode.count < 8 { throw ValidationError("--access-code needs at least 8 characters") }
+        guard (0...65535).contains(port) else { throw ValidationError(tr("args.port_range", "--port")) }
+        if let accessCode, accessCode.count < 8 { throw ValidationError(tr("args.access_code_length")) }
         if !Self.isLoopback(listen) && accessCode == nil {
-            throw ValidationError("serving on \(listen) reaches other machines: give --access-code CODE (at least 8 characters)")
+            throw ValidationError(tr("args.access_code_needed", listen))
         }
     }
 

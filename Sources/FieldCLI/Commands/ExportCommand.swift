@@ -10,21 +10,20 @@ struct ExportCommand: DeviceCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export households, issues, events, the photo manifest and conflicts as CSV files or one JSON document (UTF-8).",
-        discussion:
-            "CSV: households.csv, issues.csv, events.csv, photos.csv and conflicts.csv in the --out folder, RFC 4180 (CRLF lines, quoted fields), starting with a UTF-8 byte order mark so that spreadsheet programs read Chinese and Tibetan correctly (--no-bom leaves it out). JSON: one document to --out (a file) or to standard output, with the same tables as arrays of objects. Headers and values (statuses, tiers, kinds, events) are in the --lang language; times are ISO 8601 with the local offset; ids keep their own columns beside names. --photos also copies the photo files held on this device into a photos/ folder beside the export, named as the manifest says."
+        abstract: tr("help.export.export_households_issues_events"),
+        discussion: tr("help.export.csv_households_csv_issues")
     )
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "csv or json.") var format: Format
-    @Option(help: "CSV: the folder to write to; JSON: the file (default: standard output).") var out: String?
-    @Flag(inversion: .prefixedNo, help: "Start CSV files with a UTF-8 byte order mark (for spreadsheet programs).") var bom = true
-    @Option(help: "Only this area (a county, township, village or grid path).") var area: String?
-    @Flag(help: "Copy the photo files held on this device into photos/ beside the export.") var photos = false
+    @Option(help: ArgumentHelp(tr("help.export.csv_json"))) var format: Format
+    @Option(help: ArgumentHelp(tr("help.export.csv_folder_write_json"))) var out: String?
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(tr("help.export.start_csv_files_utf"))) var bom = true
+    @Option(help: ArgumentHelp(tr("help.export.only_this_area_county"))) var area: String?
+    @Flag(help: ArgumentHelp(tr("help.export.copy_photo_files_held"))) var photos = false
 
     func validate() throws {
-        if format == .csv && out == nil { throw ValidationError("CSV export needs --out FOLDER") }
-        if photos && out == nil { throw ValidationError("--photos needs --out (the photos go beside it)") }
+        if format == .csv && out == nil { throw ValidationError(tr("args.csv_needs_out")) }
+        if photos && out == nil { throw ValidationError(tr("args.photos_need_out")) }
         if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(error.description) } }
     }
 
@@ -40,7 +39,7 @@ struct ExportCommand: DeviceCommand {
             let data = try ExportTables.json(tables)
             if let out {
                 try DeviceHome.writeDurably(data, to: URL(fileURLWithPath: out), mode: 0o644)
-                print(say("exported to \(out)", "已导出到 \(out)"))
+                print(tr("export.exported", out))
             } else {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }
@@ -55,10 +54,9 @@ struct ExportCommand: DeviceCommand {
             }
             let count = { (file: String) in tables.first { $0.file == file }?.rows.count ?? 0 }
             print(
-                say(
-                    "exported \(count("households.csv")) households, \(count("issues.csv")) issues, \(count("events.csv")) events, \(count("photos.csv")) photos, \(count("conflicts.csv")) conflicts to \(folder.path)",
-                    "已导出 \(count("households.csv")) 户、\(count("issues.csv")) 件事项、\(count("events.csv")) 条事件、\(count("photos.csv")) 张照片、\(count("conflicts.csv")) 条冲突到 \(folder.path)"
-                ))
+                tr(
+                    "export.exported_households_issues_events_photos", count("households.csv"), count("issues.csv"), count("events.csv"),
+                    count("photos.csv"), count("conflicts.csv"), folder.path))
         }
         if photos, let out {
             let base = format == .csv ? URL(fileURLWithPath: out) : URL(fileURLWithPath: out).deletingLastPathComponent()
@@ -70,7 +68,7 @@ struct ExportCommand: DeviceCommand {
                 try DeviceHome.writeDurably(bytes, to: folder.appendingPathComponent(name), mode: 0o644)
                 copied += 1
             }
-            print(say("copied \(copied) photo file(s) to \(folder.path)", "已复制 \(copied) 张照片到 \(folder.path)"))
+            print(tr("export.copied_photo_file_s", copied, folder.path))
         }
     }
 }

@@ -5,19 +5,19 @@ import SyncCore
 /// `gridsync household …`: the household register.
 struct HouseholdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "household", abstract: "Keep the household register: add, edit, list, show, delete.",
+        commandName: "household", abstract: tr("help.household.keep_household_register_add"),
         subcommands: [Add.self, Edit.self, List.self, Show.self, Delete.self])
 
     /// The fields of a household, as options.
     struct Fields: ParsableArguments {
-        @Option(help: "Door plate, e.g. 3村12号.") var doorPlate: String?
-        @Option(help: "Head of household, Chinese name.") var headZh: String?
-        @Option(help: "Head of household, Tibetan name.") var headBo: String?
-        @Option(help: "Number of members.") var members: Int?
-        @Option(help: "Phone number.") var phone: String?
-        @Option(help: "Where the household lives.") var location: String?
-        @Option(name: .customLong("tag"), help: "A tag such as 独居老人 (repeat for several).") var tags: [String] = []
-        @Option(help: "Notes.") var notes: String?
+        @Option(help: ArgumentHelp(tr("help.household.door_plate_e_g"))) var doorPlate: String?
+        @Option(help: ArgumentHelp(tr("help.household.head_household_chinese_name"))) var headZh: String?
+        @Option(help: ArgumentHelp(tr("help.household.head_household_tibetan_name"))) var headBo: String?
+        @Option(help: ArgumentHelp(tr("help.household.number_members"))) var members: Int?
+        @Option(help: ArgumentHelp(tr("help.household.phone_number"))) var phone: String?
+        @Option(help: ArgumentHelp(tr("help.household.where_household_lives"))) var location: String?
+        @Option(name: .customLong("tag"), help: ArgumentHelp(tr("help.household.tag_such_as_repeat"))) var tags: [String] = []
+        @Option(help: ArgumentHelp(tr("help.household.notes"))) var notes: String?
 
         var values: HouseholdFields {
             HouseholdFields(
@@ -27,15 +27,15 @@ struct HouseholdCommand: AsyncParsableCommand {
     }
 
     struct Add: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a household to the register.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: tr("help.household.add_household_register"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Option(help: "The grid (default: the device's scope when it has one).") var grid: String?
+        @Option(help: ArgumentHelp(tr("help.household.grid_default_device_s"))) var grid: String?
         @OptionGroup var fields: Fields
 
         func validate() throws {
             guard fields.doorPlate != nil || fields.headZh != nil || fields.headBo != nil else {
-                throw ValidationError("give at least --door-plate, --head-zh or --head-bo")
+                throw ValidationError(tr("args.household_needs_name"))
             }
         }
 
@@ -44,14 +44,14 @@ struct HouseholdCommand: AsyncParsableCommand {
             try r.checkPermitted(table: Schema.households)
             let id = try r.replica.addHousehold(grid: try r.grid(grid), fields.values)
             if output.json { return try Output.json(["id": id]) }
-            print(say("household added: \(id)", "已添加住户：\(id)"))
+            print(tr("household.household_added", id))
         }
     }
 
     struct Edit: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change fields of a household (\"\" clears one).")
+        static let configuration = CommandConfiguration(commandName: "edit", abstract: tr("help.household.change_fields_household_clears"))
         @OptionGroup var common: CommonOptions
-        @Argument(help: "The household's id (or its first characters).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.household.household_s_id_its"))) var id: String
         @OptionGroup var fields: Fields
 
         func execute() async throws {
@@ -59,16 +59,16 @@ struct HouseholdCommand: AsyncParsableCommand {
             try r.checkPermitted(table: Schema.households)
             let id = try r.id(id, Schema.households)
             try r.replica.editHousehold(id, fields.values)
-            print(say("household \(id) saved", "住户 \(id) 已保存"))
+            print(tr("household.household_saved", id))
         }
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the households of a grid or area.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: tr("help.household.list_households_grid_area"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Option(help: "Only this grid or area.") var grid: String?
-        @Option(help: "At most this many.") var limit = 1000
+        @Option(help: ArgumentHelp(tr("help.household.only_this_grid_area"))) var grid: String?
+        @Option(help: ArgumentHelp(tr("help.household.at_most_this_many"))) var limit = 1000
 
         func execute() async throws {
             let r = try Recording(common)
@@ -92,19 +92,20 @@ struct HouseholdCommand: AsyncParsableCommand {
             print(
                 TextWidth.table(
                     [
-                        say("id", "编号"), say("door plate", "门牌"), say("head", "户主"), say("head (bo)", "户主（藏文）"), say("members", "人口"),
-                        say("tags", "标签"), say("grid", "网格"),
+                        tr("conflict.id"), tr("household.door_plate"), tr("household.head"), tr("household.head_bo"),
+                        tr("household.members"),
+                        tr("household.tags"), tr("household.grid"),
                     ],
                     rows))
-            print(say("\(list.count) household(s)", "共 \(list.count) 户"))
+            print(tr("household.household_s", list.count))
         }
     }
 
     struct Show: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one household with its photos.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: tr("help.household.show_one_household_its"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Argument(help: "The household's id (or its first characters).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.household.household_s_id_its"))) var id: String
 
         func execute() async throws {
             let r = try Recording(common)
@@ -120,29 +121,29 @@ struct HouseholdCommand: AsyncParsableCommand {
             }
             let rows: [[String]] =
                 [
-                    [say("id", "编号"), h.id], [say("grid", "网格"), h.grid], [say("door plate", "门牌"), h.doorPlate ?? ""],
-                    [say("head", "户主"), [h.headNameZh, h.headNameBo].compactMap { $0 }.joined(separator: " ")],
-                    [say("members", "人口"), h.members.map(String.init) ?? ""], [say("phone", "电话"), h.phone ?? ""],
-                    [say("location", "位置"), h.location ?? ""], [say("tags", "标签"), h.tags.joined(separator: ", ")],
-                    [say("notes", "备注"), h.notes ?? ""],
-                ] + (h.deleted ? [[say("state", "状态"), say("deleted", "已删除")]] : [])
-            print(TextWidth.table([say("field", "字段"), say("value", "内容")], rows, maxColumn: 100))
+                    [tr("conflict.id"), h.id], [tr("household.grid"), h.grid], [tr("household.door_plate"), h.doorPlate ?? ""],
+                    [tr("household.head"), [h.headNameZh, h.headNameBo].compactMap { $0 }.joined(separator: " ")],
+                    [tr("household.members"), h.members.map(String.init) ?? ""], [tr("household.phone"), h.phone ?? ""],
+                    [tr("household.location"), h.location ?? ""], [tr("household.tags"), h.tags.joined(separator: ", ")],
+                    [tr("household.notes"), h.notes ?? ""],
+                ] + (h.deleted ? [[tr("household.state"), tr("household.deleted")]] : [])
+            print(TextWidth.table([tr("conflict.field"), tr("conflict.value")], rows, maxColumn: 100))
             PhotoCommand.printList(photos, blobs: try r.home.blobs())
         }
     }
 
     struct Delete: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "delete", abstract: "Delete a household (it stays as a tombstone and never comes back).")
+            commandName: "delete", abstract: tr("help.household.delete_household_it_stays"))
         @OptionGroup var common: CommonOptions
-        @Argument(help: "The household's id (or its first characters).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.household.household_s_id_its"))) var id: String
 
         func execute() async throws {
             let r = try Recording(common)
             try r.checkPermitted(table: Schema.households)
             let id = try r.id(id, Schema.households)
             try r.replica.deleteHousehold(id)
-            print(say("household \(id) deleted", "住户 \(id) 已删除"))
+            print(tr("household.household_deleted", id))
         }
     }
 }

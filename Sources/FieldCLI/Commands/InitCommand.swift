@@ -8,29 +8,27 @@ package struct InitCommand: DeviceCommand {
 
     package static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Set up this device: enroll with the sync server using a one-time code and pin its CA.",
-        discussion:
-            "The operator gives you the server's address, a one-time enrollment code (from `gridsync-server enroll`) and the CA certificate (ca.pem) to trust. The credential the server issues is stored in the device folder with mode 0600."
+        abstract: tr("help.init.set_up_this_device"),
+        discussion: tr("help.init.operator_gives_you_server")
     )
 
     @OptionGroup package var common: CommonOptions
 
-    @Option(help: "The sync server, e.g. https://sync.example.org:8443 (with --adopt: the folder's own).")
+    @Option(help: ArgumentHelp(tr("help.init.sync_server_e_g")))
     package var server: String?
 
-    @Option(name: .customLong("enroll"), help: "The one-time enrollment code, e.g. 7KQ2-XM4P-9RTA.")
+    @Option(name: .customLong("enroll"), help: ArgumentHelp(tr("help.init.one_time_enrollment_code")))
     package var code: String
 
-    @Option(help: "The CA certificate (PEM) the operator gave you; only servers it signed are trusted (with --adopt: the folder's own).")
+    @Option(help: ArgumentHelp(tr("help.init.ca_certificate_pem_operator")))
     package var ca: String?
 
     @Flag(
-        help:
-            "Take over a device folder copied from another handheld: this handheld gets its own site id and enrollment, and sends every record of the folder the server lacks."
+        help: ArgumentHelp(tr("help.init.take_over_device_folder"))
     )
     package var adopt = false
 
-    @Option(help: "Your name, for the operator's log (e.g. 扎西); events are recorded under the name the operator enrolled you with.")
+    @Option(help: ArgumentHelp(tr("help.init.your_name_operator_s")))
     package var name: String?
 
     package func execute() async throws { try await Network.commands.enroll(self) }
@@ -42,7 +40,7 @@ package enum InputRulesForCLI {
         let t = s.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty, t.count <= 64, !t.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw Failure(
-                "invalid_input", say("a name is 1 to 64 characters without control characters", "姓名为 1 到 64 个字符，不能含控制字符"), status: .badInput
+                "invalid_input", tr("init.name_characters_without_control_characters"), status: .badInput
             )
         }
         return t

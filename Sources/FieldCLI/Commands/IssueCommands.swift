@@ -6,26 +6,26 @@ import SyncCore
 struct IssueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "issue",
-        abstract: "Record issues and their lifecycle: report, edit, list, show, delete, and the events.",
-        discussion: "Lifecycle: reported → dispatched → accepted → resolved → followed up (回访) → closed; reopen goes back.",
+        abstract: tr("help.issue.record_issues_their_lifecycle"),
+        discussion: tr("help.issue.lifecycle_reported_dispatched_accepted"),
         subcommands: [
             Report.self, Edit.self, List.self, Show.self, Delete.self,
             Dispatch.self, Accept.self, Visit.self, Escalate.self, Deescalate.self, Resolve.self, FollowUp.self, Reopen.self, Close.self,
         ])
 
     struct Report: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "report", abstract: "Report a new issue.")
+        static let configuration = CommandConfiguration(commandName: "report", abstract: tr("help.issue.report_new_issue"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Option(help: "The grid (default: the device's scope when it has one).") var grid: String?
-        @Option(help: "dispute, hazard, request, public_order, environment or other.") var kind: IssueKind
-        @Option(help: "small (grid), medium (township) or large (county).") var tier: IssueTier = .small
-        @Option(help: "A short title.") var title: String
-        @Option(help: "What happened.") var description: String?
-        @Option(help: "The household concerned (id or its first characters).") var household: String?
-        @Option(help: "Where.") var location: String?
-        @Option(help: "Who handles it.") var handler: String?
-        @Option(help: "Due date, YYYY-MM-DD.") var due: String?
+        @Option(help: ArgumentHelp(tr("help.household.grid_default_device_s"))) var grid: String?
+        @Option(help: ArgumentHelp(tr("help.issue.dispute_hazard_request_public"))) var kind: IssueKind
+        @Option(help: ArgumentHelp(tr("help.issue.small_grid_medium_township"))) var tier: IssueTier = .small
+        @Option(help: ArgumentHelp(tr("help.issue.short_title"))) var title: String
+        @Option(help: ArgumentHelp(tr("help.issue.what_happened"))) var description: String?
+        @Option(help: ArgumentHelp(tr("help.issue.household_concerned_id_its"))) var household: String?
+        @Option(help: ArgumentHelp(tr("help.issue.where"))) var location: String?
+        @Option(help: ArgumentHelp(tr("help.issue.who_handles_it"))) var handler: String?
+        @Option(help: ArgumentHelp(tr("help.issue.due_date_yyyy_mm"))) var due: String?
 
         func execute() async throws {
             let r = try Recording(common)
@@ -36,22 +36,22 @@ struct IssueCommand: AsyncParsableCommand {
                     grid: try r.grid(grid), kind: kind, tier: tier, title: title, description: description, householdID: household,
                     location: location, reporter: r.author, handler: handler, dueDate: due))
             if output.json { return try Output.json(["id": id]) }
-            print(say("issue reported: \(id)", "已上报事件：\(id)"))
+            print(tr("issue.issue_reported", id))
         }
     }
 
     struct Edit: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "edit", abstract: "Change fields of an issue (\"\" clears one; status and tier change by events).")
+            commandName: "edit", abstract: tr("help.issue.change_fields_issue_clears"))
         @OptionGroup var common: CommonOptions
-        @Argument(help: "The issue's id (or its first characters).") var id: String
-        @Option(help: "dispute, hazard, request, public_order, environment or other.") var kind: IssueKind?
+        @Argument(help: ArgumentHelp(tr("help.issue.issue_s_id_its"))) var id: String
+        @Option(help: ArgumentHelp(tr("help.issue.dispute_hazard_request_public"))) var kind: IssueKind?
         @Option var title: String?
         @Option var description: String?
-        @Option(help: "The household concerned (id or its first characters).") var household: String?
+        @Option(help: ArgumentHelp(tr("help.issue.household_concerned_id_its"))) var household: String?
         @Option var location: String?
         @Option var handler: String?
-        @Option(help: "Due date, YYYY-MM-DD.") var due: String?
+        @Option(help: ArgumentHelp(tr("help.issue.due_date_yyyy_mm"))) var due: String?
 
         func execute() async throws {
             let r = try Recording(common)
@@ -62,24 +62,27 @@ struct IssueCommand: AsyncParsableCommand {
                 IssueFields(
                     kind: kind, title: title, description: description, householdID: household, location: location, handler: handler,
                     dueDate: due))
-            print(say("issue \(id) saved", "事件 \(id) 已保存"))
+            print(tr("issue.issue_saved", id))
         }
     }
 
     struct List: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List issues, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: tr("help.issue.list_issues_newest_first"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Option(help: "reported, dispatched, accepted, reopened, resolved, followed_up or closed.") var status: IssueStatus?
-        @Option(help: "small, medium or large.") var tier: IssueTier?
+        @Option(help: ArgumentHelp(tr("help.issue.reported_dispatched_accepted_reopened"))) var status: IssueStatus?
+        @Option(help: ArgumentHelp(tr("help.issue.small_medium_large"))) var tier: IssueTier?
         @Option var kind: IssueKind?
-        @Option(help: "Only this grid or area.") var grid: String?
-        @Flag(help: "Only issues past their due date and not resolved.") var overdue = false
-        @Option(help: "The day overdue is judged on, YYYY-MM-DD (default: today).") var today: String?
-        @Option(help: "At most this many.") var limit = 1000
+        @Option(help: ArgumentHelp(tr("help.household.only_this_grid_area"))) var grid: String?
+        @Flag(help: ArgumentHelp(tr("help.issue.only_issues_past_their"))) var overdue = false
+        @Option(help: ArgumentHelp(tr("help.issue.day_overdue_judged_yyyy"))) var today: String?
+        @Option(help: ArgumentHelp(tr("help.household.at_most_this_many"))) var limit = 1000
+        @Option(help: ArgumentHelp(tr("help.issue.only_this_handler"))) var handler: String?
+        @Flag(help: ArgumentHelp(tr("help.issue.only_mine"))) var mine = false
 
         func validate() throws {
             if let today { _ = try parseDay(today, option: "--today") }
+            if mine && handler != nil { throw ValidationError(tr("args.mine_or_handler")) }
         }
 
         func execute() async throws {
@@ -87,11 +90,16 @@ struct IssueCommand: AsyncParsableCommand {
             var filter = IssueFilter(
                 status: status, tier: tier, kind: kind, area: grid, overdueOn: overdue ? (today ?? FieldCLI.today()) : nil)
             filter.limit = limit
+            filter.handler = handler
+            if mine {
+                guard let me = r.author else { throw Failure("no_name", tr("issue.device_has_no_name"), status: .badInput) }
+                filter.handler = me
+            }
             let list = try r.replica.issues(filter)
             if output.json { return try Output.json(list) }
             print(
                 TextWidth.table(
-                    [say("id", "编号"), say("status", "状态"), say("tier", "层级"), say("kind", "类型"), say("due", "期限"), say("title", "标题")],
+                    [tr("conflict.id"), tr("issue.status"), tr("issue.tier"), tr("issue.kind"), tr("issue.due"), tr("issue.title")],
                     list.map {
                         [
                             short($0.id), Terms.term(.status, $0.status.rawValue, Language.current.rawValue),
@@ -99,15 +107,15 @@ struct IssueCommand: AsyncParsableCommand {
                             Terms.term(.kind, $0.kind.rawValue, Language.current.rawValue), $0.dueDate ?? "", $0.title,
                         ]
                     }))
-            print(say("\(list.count) issue(s)", "共 \(list.count) 件"))
+            print(tr("issue.issue_s", list.count))
         }
     }
 
     struct Show: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an issue with its events and photos.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: tr("help.issue.show_issue_its_events"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Argument(help: "The issue's id (or its first characters).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.issue.issue_s_id_its"))) var id: String
 
         func execute() async throws {
             let r = try Recording(common)
@@ -117,26 +125,26 @@ struct IssueCommand: AsyncParsableCommand {
             let i = d.issue
             let rows: [[String]] =
                 [
-                    [say("id", "编号"), i.id], [say("grid", "网格"), "\(try r.replica.areaNames().label(i.grid)) (\(i.grid))"],
-                    [say("title", "标题"), i.title],
-                    [say("kind", "类型"), i.kind.rawValue], [say("status", "状态"), i.status.rawValue],
+                    [tr("conflict.id"), i.id], [tr("household.grid"), "\(try r.replica.areaNames().label(i.grid)) (\(i.grid))"],
+                    [tr("issue.title"), i.title],
+                    [tr("issue.kind"), i.kind.rawValue], [tr("issue.status"), i.status.rawValue],
                     [
-                        say("tier", "层级"),
+                        tr("issue.tier"),
                         i.tier == i.reportedTier
-                            ? i.tier.rawValue : "\(i.tier.rawValue) (\(say("reported", "上报时")) \(i.reportedTier.rawValue))",
+                            ? i.tier.rawValue : "\(i.tier.rawValue) (\(tr("issue.reported")) \(i.reportedTier.rawValue))",
                     ],
-                    [say("description", "描述"), i.description ?? ""], [say("household", "住户"), i.householdID ?? ""],
-                    [say("location", "位置"), i.location ?? ""], [say("reporter", "上报人"), i.reporter ?? ""],
-                    [say("handler", "处理人"), i.handler ?? ""], [say("due", "期限"), i.dueDate ?? ""],
-                ] + (i.deleted ? [[say("state", "状态"), say("deleted", "已删除")]] : [])
-            print(TextWidth.table([say("field", "字段"), say("value", "内容")], rows, maxColumn: 100))
+                    [tr("issue.description"), i.description ?? ""], [tr("issue.household"), i.householdID ?? ""],
+                    [tr("household.location"), i.location ?? ""], [tr("issue.reporter"), i.reporter ?? ""],
+                    [tr("issue.handler"), i.handler ?? ""], [tr("issue.due"), i.dueDate ?? ""],
+                ] + (i.deleted ? [[tr("household.state"), tr("household.deleted")]] : [])
+            print(TextWidth.table([tr("conflict.field"), tr("conflict.value")], rows, maxColumn: 100))
             print("")
             print(
                 TextWidth.table(
-                    [say("when", "时间"), say("event", "事件"), say("by", "人员"), say("details", "详情")],
+                    [tr("conflict.when"), tr("issue.event"), tr("issue.by"), tr("issue.details")],
                     d.events.map { e in
                         let details = [
-                            e.tier.map { "→ \($0.rawValue)" }, e.satisfaction.map { say("satisfaction \($0)/5", "满意度 \($0)/5") }, e.note,
+                            e.tier.map { "→ \($0.rawValue)" }, e.satisfaction.map { tr("issue.satisfaction", $0) }, e.note,
                         ]
                         .compactMap { $0 }.joined(separator: " ")
                         return [Output.time(e.at.millis), e.kind.rawValue, e.actor ?? "", details]
@@ -144,9 +152,7 @@ struct IssueCommand: AsyncParsableCommand {
             let conflicts = try r.replica.conflicts(rowID: id)
             if !conflicts.isEmpty {
                 print(
-                    say(
-                        "\(conflicts.count) open conflict(s) on this issue: see `gridsync conflict list`",
-                        "此事件有 \(conflicts.count) 个待处理冲突：请查看 `gridsync conflict list`"))
+                    tr("issue.open_conflict_s_on_this", conflicts.count))
             }
             PhotoCommand.printList(d.photos, blobs: try r.home.blobs())
         }
@@ -154,23 +160,23 @@ struct IssueCommand: AsyncParsableCommand {
 
     struct Delete: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "delete", abstract: "Delete an issue (it stays as a tombstone and never comes back).")
+            commandName: "delete", abstract: tr("help.issue.delete_issue_it_stays"))
         @OptionGroup var common: CommonOptions
-        @Argument(help: "The issue's id (or its first characters).") var id: String
+        @Argument(help: ArgumentHelp(tr("help.issue.issue_s_id_its"))) var id: String
 
         func execute() async throws {
             let r = try Recording(common)
             let id = try r.id(id, Schema.issues)
             try r.replica.deleteIssue(id)
-            print(say("issue \(id) deleted", "事件 \(id) 已删除"))
+            print(tr("issue.issue_deleted", id))
         }
     }
 }
 
 /// The options of every event command.
 struct EventOptions: ParsableArguments {
-    @Argument(help: "The issue's id (or its first characters).") var id: String
-    @Option(help: "A note.") var note: String?
+    @Argument(help: ArgumentHelp(tr("help.issue.issue_s_id_its"))) var id: String
+    @Option(help: ArgumentHelp(tr("help.issue.note"))) var note: String?
 }
 
 /// Appends one event to an issue's log and prints the new status.
@@ -180,90 +186,96 @@ func recordEvent(
 ) throws {
     let r = try Recording(common)
     let id = try r.id(options.id, Schema.issues)
-    try r.checkPermitted(event: kind, issueTier: try r.replica.issueDetail(id)?.issue.tier)
+    let current = try r.replica.issueDetail(id)?.issue
+    try r.checkPermitted(event: kind, issueTier: current?.tier)
+    // A worker accepts what was dispatched to them, not an order meant for someone else.
+    if kind == .accepted, r.config.role == "worker", let assigned = current?.handler, let me = r.author, assigned != me {
+        throw Failure("not_permitted", tr("issue.dispatched_to_someone_else", assigned), status: .badInput)
+    }
     if let handler { try r.replica.editIssue(id, IssueFields(handler: handler)) }
     try r.replica.appendEvent(
         issueID: id, kind: kind, actor: r.author, note: note ?? options.note, tier: tier, satisfaction: satisfaction)
     let issue = try r.replica.issueDetail(id)?.issue
     print(
-        say(
-            "\(kind.rawValue) recorded; the issue is now \(issue?.status.rawValue ?? "?") at tier \(issue?.tier.rawValue ?? "?")",
-            "已记录 \(kind.rawValue)；事件现为 \(issue?.status.rawValue ?? "?")，层级 \(issue?.tier.rawValue ?? "?")"))
+        tr(
+            "issue.recorded_issue_now_at_tier", Terms.term(.event, kind.rawValue, Language.current.rawValue),
+            issue.map { Terms.term(.status, $0.status.rawValue, Language.current.rawValue) } ?? "?",
+            issue.map { Terms.term(.tier, $0.tier.rawValue, Language.current.rawValue) } ?? "?"))
 }
 
 extension IssueCommand {
     struct Dispatch: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "dispatch", abstract: "Dispatch the issue to a handler.")
+        static let configuration = CommandConfiguration(commandName: "dispatch", abstract: tr("help.issue.dispatch_issue_handler"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        @Option(help: "The handler it goes to.") var to: String?
+        @Option(help: ArgumentHelp(tr("help.issue.handler_it_goes"))) var to: String?
         func execute() async throws { try recordEvent(common, event, .dispatched, handler: to) }
     }
 
     struct Accept: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "accept", abstract: "Accept the issue (the handler takes it on).")
+        static let configuration = CommandConfiguration(commandName: "accept", abstract: tr("help.issue.accept_issue_handler_takes"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .accepted) }
     }
 
     struct Visit: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "visit", abstract: "Record a visit, with a note of what was found.")
+        static let configuration = CommandConfiguration(commandName: "visit", abstract: tr("help.issue.record_visit_note_what"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        func validate() throws { guard event.note != nil else { throw ValidationError("a visit needs --note") } }
+        func validate() throws { guard event.note != nil else { throw ValidationError(tr("args.visit_needs_note")) } }
         func execute() async throws { try recordEvent(common, event, .visit) }
     }
 
     struct Escalate: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "escalate", abstract: "Escalate to a higher tier (medium: township, large: county).")
+            commandName: "escalate", abstract: tr("help.issue.escalate_higher_tier_medium"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        @Option(help: "medium or large.") var tier: IssueTier
+        @Option(help: ArgumentHelp(tr("help.issue.medium_large"))) var tier: IssueTier
         func execute() async throws { try recordEvent(common, event, .escalated, tier: tier) }
     }
 
     struct Deescalate: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "deescalate", abstract: "Hand the issue back down to a lower tier.")
+        static let configuration = CommandConfiguration(commandName: "deescalate", abstract: tr("help.issue.hand_issue_back_down"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        @Option(help: "small or medium.") var tier: IssueTier
+        @Option(help: ArgumentHelp(tr("help.issue.small_medium"))) var tier: IssueTier
         func execute() async throws { try recordEvent(common, event, .deescalated, tier: tier) }
     }
 
     struct Resolve: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Resolve the issue, saying how.")
+        static let configuration = CommandConfiguration(commandName: "resolve", abstract: tr("help.issue.resolve_issue_saying_how"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        @Option(help: "How it was resolved.") var resolution: String?
+        @Option(help: ArgumentHelp(tr("help.issue.how_it_was_resolved"))) var resolution: String?
         func validate() throws {
-            guard resolution != nil || event.note != nil else { throw ValidationError("say how it was resolved with --resolution") }
+            guard resolution != nil || event.note != nil else { throw ValidationError(tr("args.resolution_needed")) }
         }
         func execute() async throws { try recordEvent(common, event, .resolved, note: resolution) }
     }
 
     struct FollowUp: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "follow-up", abstract: "Record a follow-up visit (回访) and the resident's satisfaction (1-5).")
+            commandName: "follow-up", abstract: tr("help.issue.record_follow_up_visit"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
-        @Option(help: "The resident's satisfaction, 1 (very unhappy) to 5 (very satisfied).") var satisfaction: Int
+        @Option(help: ArgumentHelp(tr("help.issue.resident_s_satisfaction_very"))) var satisfaction: Int
         func validate() throws {
-            guard (1...5).contains(satisfaction) else { throw ValidationError("--satisfaction is 1 to 5") }
+            guard (1...5).contains(satisfaction) else { throw ValidationError(tr("args.satisfaction_range")) }
         }
         func execute() async throws { try recordEvent(common, event, .followUp, satisfaction: satisfaction) }
     }
 
     struct Reopen: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "reopen", abstract: "Reopen a resolved or closed issue.")
+        static let configuration = CommandConfiguration(commandName: "reopen", abstract: tr("help.issue.reopen_resolved_closed_issue"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .reopened) }
     }
 
     struct Close: DeviceCommand {
-        static let configuration = CommandConfiguration(commandName: "close", abstract: "Close a resolved issue.")
+        static let configuration = CommandConfiguration(commandName: "close", abstract: tr("help.issue.close_resolved_issue"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .closed) }

@@ -7,7 +7,7 @@ package struct PhotoCommand: AsyncParsableCommand {
     package init() {}
 
     package static let configuration = CommandConfiguration(
-        commandName: "photo", abstract: "Attach photos to records and fetch photos from the server.",
+        commandName: "photo", abstract: tr("help.photo.attach_photos_records_fetch"),
         subcommands: [Attach.self, Fetch.self])
 
     /// The largest photo the server takes.
@@ -15,18 +15,18 @@ package struct PhotoCommand: AsyncParsableCommand {
 
     struct Attach: DeviceCommand {
         static let configuration = CommandConfiguration(
-            commandName: "attach", abstract: "Attach a photo file to an issue, household or event (stored on the device by its SHA-256).")
+            commandName: "attach", abstract: tr("help.photo.attach_photo_file_issue"))
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
-        @Argument(help: "The photo file.") var file: String
-        @Option(help: "The issue it shows (id or its first characters).") var issue: String?
-        @Option(help: "The household it shows.") var household: String?
-        @Option(help: "The event it belongs to.") var event: String?
-        @Option(help: "A caption.") var caption: String?
+        @Argument(help: ArgumentHelp(tr("help.photo.photo_file"))) var file: String
+        @Option(help: ArgumentHelp(tr("help.photo.issue_it_shows_id"))) var issue: String?
+        @Option(help: ArgumentHelp(tr("help.photo.household_it_shows"))) var household: String?
+        @Option(help: ArgumentHelp(tr("help.photo.event_it_belongs"))) var event: String?
+        @Option(help: ArgumentHelp(tr("help.photo.caption"))) var caption: String?
 
         func validate() throws {
             guard [issue, household, event].compactMap({ $0 }).count == 1 else {
-                throw ValidationError("say what the photo shows with exactly one of --issue, --household or --event")
+                throw ValidationError(tr("args.photo_owner"))
             }
         }
 
@@ -34,22 +34,22 @@ package struct PhotoCommand: AsyncParsableCommand {
             let r = try Recording(common)
             try r.checkPermitted(table: Schema.photoRefs)
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
-                throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
+                throw Failure("no_file", tr("photo.cannot_read", file), status: .badInput)
             }
             guard attributes[.type] as? FileAttributeType == .typeRegular else {
-                throw Failure("not_a_file", say("\(file) is not a file (a folder?)", "\(file) 不是文件（是文件夹？）"), status: .badInput)
+                throw Failure("not_a_file", tr("photo.not_file_folder", file), status: .badInput)
             }
             guard size > 0, size <= PhotoCommand.maxBytes else {
                 throw Failure(
-                    "bad_photo", say("a photo is 1 byte to 20 MiB; \(file) has \(size) bytes", "照片大小须为 1 字节到 20 MiB；\(file) 为 \(size) 字节"),
+                    "bad_photo", tr("photo.photo_byte_mib_has_bytes", file, size),
                     status: .badInput)
             }
             guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: file)) else {
-                throw Failure("no_file", say("cannot read \(file)", "无法读取 \(file)"), status: .badInput)
+                throw Failure("no_file", tr("photo.cannot_read", file), status: .badInput)
             }
             guard PhotoFormat(bytes) != nil else {
                 throw Failure(
-                    "not_a_photo", say("\(file) is not a JPEG, PNG, WebP or HEIC photo", "\(file) 不是 JPEG、PNG、WebP 或 HEIC 照片"),
+                    "not_a_photo", tr("photo.not_jpeg_png_webp_or", file),
                     status: .badInput)
             }
             let (owner, table, given): (PhotoOwner, SyncedTable, String) =
@@ -59,12 +59,12 @@ package struct PhotoCommand: AsyncParsableCommand {
             let ownerID = try r.id(given, table)
             if try r.replica.isPhotoAttached(to: owner, id: ownerID, sha256: BlobStore.sha256(bytes)) {
                 throw Failure(
-                    "already_attached", say("this photo is already attached to \(ownerID)", "此照片已附加到 \(ownerID)"), status: .badInput)
+                    "already_attached", tr("photo.this_photo_already_attached", ownerID), status: .badInput)
             }
             let hash = try r.home.blobs().put(bytes)
             let id = try r.replica.attachPhoto(to: owner, id: ownerID, sha256: hash, byteCount: bytes.count, caption: caption)
             if output.json { return try Output.json(["id": id, "sha256": hash]) }
-            print(say("photo attached: \(hash) (\(Output.bytes(bytes.count)))", "照片已附加：\(hash)（\(Output.bytes(bytes.count))）"))
+            print(tr("photo.photo_attached", hash, Output.bytes(bytes.count)))
         }
     }
 
@@ -72,18 +72,18 @@ package struct PhotoCommand: AsyncParsableCommand {
         package init() {}
 
         package static let configuration = CommandConfiguration(
-            commandName: "fetch", abstract: "Download photos referenced by records here (resuming partial downloads).")
+            commandName: "fetch", abstract: tr("help.photo.download_photos_referenced_records"))
         @OptionGroup package var common: CommonOptions
         @OptionGroup package var output: JSONFlag
-        @Argument(help: "Photo hashes to fetch.") package var hashes: [String] = []
-        @Flag(help: "Fetch every photo referenced here that is not on this device.") package var all = false
-        @Option(help: "Retries after a dropped link.") package var retries = 6
-        @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.") package var backoff: Double = 2
-        @Flag(help: "No progress output.") package var quiet = false
-        @Option(help: "Reach the server through this address (a relay or tunnel).") package var via: String?
+        @Argument(help: ArgumentHelp(tr("help.photo.photo_hashes_fetch"))) package var hashes: [String] = []
+        @Flag(help: ArgumentHelp(tr("help.photo.fetch_every_photo_referenced"))) package var all = false
+        @Option(help: ArgumentHelp(tr("help.photo.retries_after_dropped_link"))) package var retries = 6
+        @Option(help: ArgumentHelp(tr("help.photo.seconds_wait_before_first"))) package var backoff: Double = 2
+        @Flag(help: ArgumentHelp(tr("help.photo.no_progress_output"))) package var quiet = false
+        @Option(help: ArgumentHelp(tr("help.photo.reach_server_through_this"))) package var via: String?
 
         package func validate() throws {
-            guard all != !hashes.isEmpty else { throw ValidationError("give photo hashes or --all (not both)") }
+            guard all != !hashes.isEmpty else { throw ValidationError(tr("args.hashes_or_all")) }
         }
 
         package func execute() async throws { try await Network.commands.fetch(self) }
@@ -94,10 +94,10 @@ package struct PhotoCommand: AsyncParsableCommand {
         print("")
         print(
             TextWidth.table(
-                [say("photo", "照片"), say("size", "大小"), say("here", "本机"), say("caption", "说明")],
+                [tr("photo.photo"), tr("photo.size"), tr("photo.here"), tr("photo.caption")],
                 photos.map { p in
                     [
-                        p.sha256, p.byteCount.map(Output.bytes) ?? "", blobs.contains(p.sha256) ? say("yes", "有") : say("no", "无"),
+                        p.sha256, p.byteCount.map(Output.bytes) ?? "", blobs.contains(p.sha256) ? tr("photo.yes") : tr("photo.no"),
                         p.caption ?? "",
                     ]
                 }, maxColumn: 64))
@@ -107,11 +107,11 @@ package struct PhotoCommand: AsyncParsableCommand {
 /// `gridsync search`: Chinese, Tibetan and Latin full-text search over households and issues.
 struct SearchCommand: DeviceCommand {
     static let configuration = CommandConfiguration(
-        commandName: "search", abstract: "Search households and issues (Chinese, Tibetan or Latin text).")
+        commandName: "search", abstract: tr("help.photo.search_households_issues_chinese"))
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: JSONFlag
-    @Argument(help: "What to look for, e.g. 草场 or བཀྲ་ཤིས.") var query: String
-    @Option(help: "At most this many hits.") var limit = 50
+    @Argument(help: ArgumentHelp(tr("help.photo.what_look_e_g"))) var query: String
+    @Option(help: ArgumentHelp(tr("help.photo.at_most_this_many"))) var limit = 50
 
     func execute() async throws {
         let r = try Recording(common)
@@ -119,9 +119,9 @@ struct SearchCommand: DeviceCommand {
         if output.json { return try Output.json(hits) }
         print(
             TextWidth.table(
-                [say("kind", "类别"), say("id", "编号"), say("grid", "网格"), say("what", "内容")],
-                hits.map { [$0.table == "households" ? say("household", "住户") : say("issue", "事件"), short($0.id), $0.grid, $0.label] }))
-        print(say("\(hits.count) hit(s)", "共 \(hits.count) 条"))
+                [tr("photo.kind"), tr("conflict.id"), tr("household.grid"), tr("photo.what")],
+                hits.map { [$0.table == "households" ? tr("issue.household") : tr("photo.issue"), short($0.id), $0.grid, $0.label] }))
+        print(tr("photo.hit_s", hits.count))
     }
 }
 

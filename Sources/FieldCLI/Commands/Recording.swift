@@ -20,7 +20,7 @@ package struct Recording {
         guard let grid = option ?? (config.scopes.count == 1 ? config.scopes[0] : nil) else {
             throw Failure(
                 "grid_needed",
-                say("this device has several scopes: say which grid with --grid", "此设备有多个范围：请用 --grid 指定网格"),
+                tr("recording.this_device_has_several_scopes"),
                 status: .badInput)
         }
         let path = try AreaPath(grid)
@@ -28,9 +28,7 @@ package struct Recording {
         guard AreaPath.isInScopes(path.string, scopes) else {
             throw Failure(
                 "out_of_scope",
-                say(
-                    "grid \(grid) is outside this device's scopes (\(config.scopes.joined(separator: ", ")))",
-                    "网格 \(grid) 不在此设备的范围内（\(config.scopes.joined(separator: ", "))）"),
+                tr("recording.grid_outside_this_device_s", grid, config.scopes.joined(separator: ", ")),
                 status: .badInput)
         }
         return path.string
@@ -89,7 +87,7 @@ package func parseDay(_ text: String, option: String) throws -> Date {
     f.dateFormat = "yyyy-MM-dd"
     f.isLenient = false
     guard text.count == 10, let date = f.date(from: text) else {
-        throw ValidationError("\(option) takes a date as YYYY-MM-DD, not \(text.debugDescription)")
+        throw ValidationError(tr("args.bad_date", option, text))
     }
     return date
 }

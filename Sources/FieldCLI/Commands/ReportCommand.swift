@@ -8,31 +8,29 @@ struct ReportCommand: DeviceCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract:
-            "Closure rate (办结率) by township, village and grid; handled within tier; breakdowns by tier, kind, handler and worker; follow-ups and satisfaction; times; overdue issues; escalations; the monthly trend.",
-        discussion:
-            "Counts the issues reported from --from to --to (both days included, local time) under --area in the data this device holds. An issue counts as closed when its status is closed now. Overdue issues are those due before --today and not resolved, whenever they were reported. Places are shown by the names of the area tree; --paths shows their paths too. --json prints every figure; --csv prints the closure tables as CSV."
+        abstract: tr("help.report.closure_rate_township_village"),
+        discussion: tr("help.report.counts_issues_reported_from")
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: JSONFlag
-    @Flag(help: "Print the closure tables (areas, tiers, kinds, handlers, workers, months) as CSV.") var csv = false
-    @Option(help: "First day, YYYY-MM-DD.") var from: String
-    @Option(help: "Last day, YYYY-MM-DD (included).") var to: String
-    @Option(help: "Only this area (a county, township, village or grid path).") var area: String?
-    @Option(help: "The level to break the area down by in text (default: the one below --area).") var by: Level?
-    @Flag(help: "Show area paths beside their names.") var paths = false
-    @Option(help: "The day overdue is judged on (default: today).") var today: String?
-    @Option(help: "List at most this many overdue issues and escalations in text (all in JSON).") var limit = 20
-    @Option(help: "Devices not synced for this many days are listed (county and township devices).") var staleDays = 3
+    @Flag(help: ArgumentHelp(tr("help.report.print_closure_tables_areas"))) var csv = false
+    @Option(help: ArgumentHelp(tr("help.report.first_day_yyyy_mm"))) var from: String
+    @Option(help: ArgumentHelp(tr("help.report.last_day_yyyy_mm"))) var to: String
+    @Option(help: ArgumentHelp(tr("help.export.only_this_area_county"))) var area: String?
+    @Option(help: ArgumentHelp(tr("help.report.level_break_area_down"))) var by: Level?
+    @Flag(help: ArgumentHelp(tr("help.report.show_area_paths_beside"))) var paths = false
+    @Option(help: ArgumentHelp(tr("help.report.day_overdue_judged_default"))) var today: String?
+    @Option(help: ArgumentHelp(tr("help.report.list_at_most_this"))) var limit = 20
+    @Option(help: ArgumentHelp(tr("help.report.devices_not_synced_this"))) var staleDays = 3
 
     func validate() throws {
         let start = try parseDay(from, option: "--from")
         let end = try parseDay(to, option: "--to")
-        guard start <= end else { throw ValidationError("--from \(from) is after --to \(to)") }
+        guard start <= end else { throw ValidationError(tr("args.from_after_to", from, to)) }
         if let today { _ = try parseDay(today, option: "--today") }
         if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(error.description) } }
-        guard !(csv && output.json) else { throw ValidationError("choose --json or --csv, not both") }
+        guard !(csv && output.json) else { throw ValidationError(tr("args.json_or_csv")) }
     }
 
     func execute() async throws {
@@ -64,104 +62,98 @@ struct ReportCommand: DeviceCommand {
     static func hours(_ h: Double?) -> String {
         guard let h else { return "-" }
         return h >= 48
-            ? say(String(format: "%.1f days", h / 24), String(format: "%.1f 天", h / 24))
-            : say(String(format: "%.1f h", h), String(format: "%.1f 小时", h))
+            ? tr("report.days_value", String(format: "%.1f", h / 24))
+            : tr("report.hours_value", String(format: "%.1f", h))
     }
     static func term(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
 
     static func text(_ report: CountyReport, from: String, to: String, by level: Level, paths: Bool, limit: Int) -> String {
         var out: [String] = []
         let place = report.total.area == "*" ? "" : " · \(report.total.name)" + (paths ? " (\(report.total.area))" : "")
-        out.append(say("Report \(from) to \(to)", "报告 \(from) 至 \(to)") + place)
+        out.append(tr("report.report", from, to) + place)
         out.append(
-            say("closure rate: ", "办结率：") + "\(report.total.closed) / \(report.total.reported)"
+            tr("report.closure_rate") + "\(report.total.closed) / \(report.total.reported)"
                 + (report.total.rate.map { String(format: " = %.1f%%", $0 * 100) } ?? "")
-                + say("  ·  overdue now: \(report.total.overdue)", "  ·  当前逾期：\(report.total.overdue) 件"))
+                + tr("report.overdue_now", report.total.overdue))
 
         let areas: [AreaFigures]
         let heading: String
         switch level {
-        case .township: (areas, heading) = (report.townships, say("By township", "按乡镇"))
-        case .village: (areas, heading) = (report.villages, say("By village", "按村（社区）"))
-        case .grid: (areas, heading) = (report.grids, say("By grid", "按网格"))
+        case .township: (areas, heading) = (report.townships, tr("report.by_township"))
+        case .village: (areas, heading) = (report.villages, tr("report.by_village"))
+        case .grid: (areas, heading) = (report.grids, tr("report.by_grid"))
         }
         out.append("\n" + heading)
         out.append(
             TextWidth.table(
-                [say("area", "区域")] + (paths ? [say("path", "路径")] : [])
-                    + [say("reported", "上报"), say("closed", "办结"), say("rate", "办结率"), say("overdue", "逾期")],
+                [tr("report.area")] + (paths ? [tr("report.path")] : [])
+                    + [tr("report.reported"), tr("report.closed"), tr("report.rate"), tr("report.overdue")],
                 areas.map { a in
                     [a.name] + (paths ? [a.area] : []) + ["\(a.reported)", "\(a.closed)", percent(a.rate), "\(a.overdue)"]
                 }, maxColumn: 64))
 
-        out.append("\n" + say("Handled within tier (小事不出村、中事不出乡、大事不出县)", "在本级办理（小事不出村、中事不出乡、大事不出县）"))
+        out.append("\n" + tr("report.handled_within_tier"))
         out.append(
             TextWidth.table(
-                [say("reported at", "上报层级"), say("resolved", "已办理"), say("within tier", "本级办理"), say("share", "占比")],
+                [tr("report.reported_at"), tr("report.resolved"), tr("report.within_tier"), tr("report.share")],
                 report.withinTier.map { t in
-                    [t.tier == "*" ? say("all", "全部") : term(.tier, t.tier), "\(t.resolved)", "\(t.withinTier)", percent(t.rate)]
+                    [t.tier == "*" ? tr("report.all") : term(.tier, t.tier), "\(t.resolved)", "\(t.withinTier)", percent(t.rate)]
                 }))
 
         for (title, group, rows) in [
-            (say("By tier (now)", "按层级（当前）"), Terms.Group.tier, report.byTier),
-            (say("By kind", "按类别"), .kind, report.byKind),
-            (say("By handler", "按承办人"), nil, report.byHandler),
-            (say("By worker (who reported)", "按网格员（上报人）"), nil, report.byWorker),
+            (tr("report.by_tier_now"), Terms.Group.tier, report.byTier),
+            (tr("report.by_kind"), .kind, report.byKind),
+            (tr("report.by_handler"), nil, report.byHandler),
+            (tr("report.by_worker_who_reported"), nil, report.byWorker),
         ] as [(String, Terms.Group?, [BreakdownFigures])] {
             out.append("\n" + title)
             out.append(
                 TextWidth.table(
-                    ["", say("reported", "上报"), say("closed", "办结"), say("rate", "办结率"), say("open", "未办理")],
+                    ["", tr("report.reported"), tr("report.closed"), tr("report.rate"), tr("report.open")],
                     rows.prefix(limit).map { b in
                         [group.map { term($0, b.key) } ?? b.key, "\(b.reported)", "\(b.closed)", percent(b.rate), "\(b.open)"]
                     }, maxColumn: 40))
         }
 
         let s = report.satisfaction
-        out.append("\n" + say("Follow-up visits (回访) and satisfaction", "回访与满意度"))
+        out.append("\n" + tr("report.follow_up_visits_satisfaction"))
         out.append(
-            say(
-                "follow-up coverage: \(s.followedUp) / \(s.resolved) resolved = \(percent(s.coverage))",
-                "回访率：\(s.followedUp) / \(s.resolved) 件已办理 = \(percent(s.coverage))"))
+            tr("report.follow_up_coverage_resolved", s.followedUp, s.resolved, percent(s.coverage)))
         out.append(
-            say(
-                "satisfied (4-5): \(percent(s.satisfiedRate)) of \(s.visits) visits",
-                "满意率（4-5 分）：\(percent(s.satisfiedRate))，共 \(s.visits) 次回访")
-                + (s.average.map { say(String(format: "; average %.2f / 5", $0), String(format: "；平均 %.2f / 5", $0)) } ?? "")
+            tr("report.satisfied_visits", percent(s.satisfiedRate), s.visits)
+                + (s.average.map { tr("report.average_value", String(format: "%.2f", $0)) } ?? "")
                 + "  (" + s.bySatisfaction.enumerated().map { "\($0.offset + 1)★ \($0.element)" }.joined(separator: ", ") + ")")
 
-        out.append("\n" + say("Time from report", "办理用时"))
+        out.append("\n" + tr("report.time_from_report"))
         out.append(
             TextWidth.table(
-                ["", say("issues", "件数"), say("median", "中位数"), say("90th percentile", "90 分位")],
+                ["", tr("report.issues"), tr("report.median"), tr("report.th_percentile")],
                 [
                     [
-                        say("to resolved", "至办理"), "\(report.toResolved.count)", hours(report.toResolved.medianHours),
+                        tr("report.resolved_2"), "\(report.toResolved.count)", hours(report.toResolved.medianHours),
                         hours(report.toResolved.p90Hours),
                     ],
                     [
-                        say("to closed", "至办结"), "\(report.toClosed.count)", hours(report.toClosed.medianHours),
+                        tr("report.closed_2"), "\(report.toClosed.count)", hours(report.toClosed.medianHours),
                         hours(report.toClosed.p90Hours),
                     ],
                 ]))
 
         out.append(
             "\n"
-                + say(
-                    "Overdue (due before \(report.today), not resolved): \(report.overdue.count)",
-                    "逾期（\(report.today) 前到期且未办理）：\(report.overdue.count) 件"))
+                + tr("report.overdue_due_before_not_resolved", report.today, report.overdue.count))
         if !report.overdue.isEmpty {
             out.append(
-                say("by tier: ", "按层级：")
+                tr("report.by_tier")
                     + IssueTier.allCases.map { "\(term(.tier, $0.rawValue)) \(report.overdueByTier[$0.rawValue] ?? 0)" }.joined(
                         separator: ", ")
-                    + say(" · by days overdue: ", " · 按逾期天数：")
+                    + tr("report.by_days_overdue")
                     + report.overdueByAge.map { "\($0.band) \($0.count)" }.joined(separator: ", "))
             out.append(
                 TextWidth.table(
                     [
-                        say("id", "编号"), say("due", "期限"), say("days", "逾期天数"), say("tier", "层级"), say("status", "状态"), say("area", "区域"),
-                        say("title", "标题"),
+                        tr("conflict.id"), tr("issue.due"), tr("report.days"), tr("issue.tier"), tr("issue.status"), tr("report.area"),
+                        tr("issue.title"),
                     ],
                     report.overdue.prefix(limit).map {
                         [
@@ -170,15 +162,15 @@ struct ReportCommand: DeviceCommand {
                         ]
                     }))
             if report.overdue.count > limit {
-                out.append(say("… and \(report.overdue.count - limit) more", "…… 另有 \(report.overdue.count - limit) 件"))
+                out.append(tr("report.more", report.overdue.count - limit))
             }
         }
 
-        out.append("\n" + say("Escalations and de-escalations: \(report.tierChanges.count)", "上交与下交：\(report.tierChanges.count) 次"))
+        out.append("\n" + tr("report.escalations_de_escalations", report.tierChanges.count))
         if !report.tierChanges.isEmpty {
             out.append(
                 TextWidth.table(
-                    [say("when", "时间"), say("id", "编号"), "", say("from", "从"), say("to", "至"), say("by", "操作人"), say("note", "说明")],
+                    [tr("conflict.when"), tr("conflict.id"), "", tr("report.from"), tr("report.to"), tr("report.by"), tr("report.note")],
                     report.tierChanges.prefix(limit).map {
                         [
                             Output.time($0.atMillis), short($0.issueID), term(.event, $0.kind.rawValue), term(.tier, $0.fromTier.rawValue),
@@ -186,23 +178,21 @@ struct ReportCommand: DeviceCommand {
                         ]
                     }, maxColumn: 48))
             if report.tierChanges.count > limit {
-                out.append(say("… and \(report.tierChanges.count - limit) more", "…… 另有 \(report.tierChanges.count - limit) 次"))
+                out.append(tr("report.more_2", report.tierChanges.count - limit))
             }
         }
 
         if let d = report.devices {
             out.append(
                 "\n"
-                    + say(
-                        "Devices not synced for \(d.staleDays) days: \(d.stale.count) of \(d.listed) (as the server listed them at \(Output.time(UInt64(d.listedMillis))))",
-                        "超过 \(d.staleDays) 天未同步的设备：\(d.stale.count) / \(d.listed) 台（服务器于 \(Output.time(UInt64(d.listedMillis))) 的列表）"))
+                    + tr("report.devices_not_synced_for_days", d.staleDays, d.stale.count, d.listed, Output.time(UInt64(d.listedMillis))))
             if !d.stale.isEmpty {
                 out.append(
                     TextWidth.table(
-                        [say("person", "人员"), say("role", "角色"), say("last sync", "最近同步"), say("receipt", "回执"), say("scopes", "范围")],
+                        [tr("report.person"), tr("report.role"), tr("report.last_sync"), tr("report.receipt"), tr("report.scopes")],
                         d.stale.prefix(limit).map {
                             [
-                                $0.name ?? "-", $0.role, $0.lastSyncMillis.map { Output.time(UInt64($0)) } ?? say("never", "从未"),
+                                $0.name ?? "-", $0.role, $0.lastSyncMillis.map { Output.time(UInt64($0)) } ?? tr("report.never"),
                                 "\($0.acknowledged)",
                                 $0.scopes.joined(separator: " "),
                             ]
@@ -210,10 +200,10 @@ struct ReportCommand: DeviceCommand {
             }
         }
 
-        out.append("\n" + say("By month (of report)", "按月（上报月份）"))
+        out.append("\n" + tr("report.by_month_report"))
         out.append(
             TextWidth.table(
-                [say("month", "月份"), say("reported", "上报"), say("closed", "办结"), say("rate", "办结率")],
+                [tr("report.month"), tr("report.reported"), tr("report.closed"), tr("report.rate")],
                 report.months.map { [$0.month, "\($0.reported)", "\($0.closed)", percent($0.rate)] }))
         return out.joined(separator: "\n")
     }

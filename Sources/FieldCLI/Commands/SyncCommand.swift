@@ -9,50 +9,49 @@ package struct SyncCommand: DeviceCommand {
 
     package static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Send and receive records, then upload photos; retry and resume when the link drops.",
-        discussion:
-            "Records always go first. Photos follow in chunks that resume from the last byte the server acknowledged. With --max-bytes, photos stop when the budget is spent and wait for a later sync. With --watch, the tool keeps running and syncs whenever there is something to send, and every --interval seconds to receive, until stopped (Ctrl-C or SIGTERM)."
+        abstract: tr("help.sync.send_receive_records_then"),
+        discussion: tr("help.sync.records_always_go_first")
     )
 
     @OptionGroup package var common: CommonOptions
     @OptionGroup package var output: JSONFlag
 
-    @Flag(help: "Keep running: sync whenever there is something to send or receive.")
+    @Flag(help: ArgumentHelp(tr("help.sync.keep_running_sync_whenever")))
     package var watch = false
 
-    @Option(help: "With --watch: seconds between syncs that only receive.")
+    @Option(help: ArgumentHelp(tr("help.sync.watch_seconds_between_syncs")))
     package var interval: Double = 60
 
-    @Option(help: "Byte budget for this sync on a metered link; records always go, photos wait when over it.")
+    @Option(help: ArgumentHelp(tr("help.sync.byte_budget_this_sync")))
     package var maxBytes: Int?
 
-    @Option(help: "Retries after a dropped link before giving up (with --watch: per sync).")
+    @Option(help: ArgumentHelp(tr("help.sync.retries_after_dropped_link")))
     package var retries = 6
 
-    @Option(help: "Seconds to wait before the first retry; doubles each time up to 60.")
+    @Option(help: ArgumentHelp(tr("help.photo.seconds_wait_before_first")))
     package var backoff: Double = 2
 
-    @Option(help: "First photo chunk size in KiB; later chunks grow to about 8 s of the link's measured rate, up to 1 MiB.")
+    @Option(help: ArgumentHelp(tr("help.sync.first_photo_chunk_size")))
     package var chunkKib = 32
 
-    @Option(help: "Seconds to wait for an answer before counting the link as lost.")
+    @Option(help: ArgumentHelp(tr("help.sync.seconds_wait_answer_before")))
     package var timeout = 120
 
-    @Flag(help: "Records only; leave photos for later.")
+    @Flag(help: ArgumentHelp(tr("help.sync.records_only_leave_photos")))
     package var noPhotos = false
 
-    @Flag(help: "No progress output.")
+    @Flag(help: ArgumentHelp(tr("help.photo.no_progress_output")))
     package var quiet = false
 
-    @Option(help: "Reach the server through this address (a relay or tunnel); receipts and cursors stay the enrolled server's.")
+    @Option(help: ArgumentHelp(tr("help.sync.reach_server_through_this")))
     package var via: String?
 
     package func validate() throws {
-        guard interval >= 0.1 else { throw ValidationError("--interval must be at least 0.1 seconds") }
-        guard maxBytes.map({ $0 >= 0 }) ?? true else { throw ValidationError("--max-bytes must not be negative") }
-        guard retries >= 0, backoff >= 0 else { throw ValidationError("--retries and --backoff must not be negative") }
-        guard (1...4096).contains(chunkKib) else { throw ValidationError("--chunk-kib must be 1 to 4096") }
-        guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second") }
+        guard interval >= 0.1 else { throw ValidationError(tr("args.interval_minimum")) }
+        guard maxBytes.map({ $0 >= 0 }) ?? true else { throw ValidationError(tr("args.not_negative", "--max-bytes")) }
+        guard retries >= 0, backoff >= 0 else { throw ValidationError(tr("args.not_negative", "--retries, --backoff")) }
+        guard (1...4096).contains(chunkKib) else { throw ValidationError(tr("args.chunk_range")) }
+        guard timeout >= 1 else { throw ValidationError(tr("args.timeout_minimum")) }
     }
 
     package func execute() async throws { try await Network.commands.sync(self) }

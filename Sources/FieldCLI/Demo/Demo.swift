@@ -6,28 +6,27 @@ import SyncCore
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole story on loopback: a real server, two workers and a county center, offline work, sync, report.",
-        discussion:
-            "Starts gridsync-server with a fresh CA in a temporary folder, enrolls two grid workers and a county device, records households, issues, events and photos offline, makes concurrent edits to one issue, syncs (cutting a photo upload and resuming it), and ends with the county report and the county's dashboard (`--dashboard` keeps it open). Every step runs the real `gridsync` command and prints it."
+        abstract: tr("help.demo.run_whole_story_loopback"),
+        discussion: tr("help.demo.starts_gridsync_server_fresh")
     )
 
-    @Option(help: "Folder for the demo (a new temporary folder by default).")
+    @Option(help: ArgumentHelp(tr("help.demo.folder_demo_new_temporary")))
     var folder: String?
 
-    @Flag(help: "Keep the demo folder afterwards.")
+    @Flag(help: ArgumentHelp(tr("help.demo.keep_demo_folder_afterwards")))
     var keep = false
 
-    @Flag(help: "Keep the county's dashboard open at the end (until Ctrl-C).")
+    @Flag(help: ArgumentHelp(tr("help.demo.keep_county_s_dashboard")))
     var dashboard = false
 
-    @Option(help: "The dashboard's port with --dashboard (0: any free port).")
+    @Option(help: ArgumentHelp(tr("help.demo.dashboard_s_port_dashboard")))
     var port = 8765
 
-    @Option(help: "Language of messages: zh or en (default: from LANG).")
+    @Option(help: ArgumentHelp(tr("help.demo.language_messages_zh_en")))
     var lang: Language?
 
     func run() async throws {
-        Language.current = lang ?? .fromEnvironment()
+        if let lang { Language.current = lang }
         let dir = URL(
             fileURLWithPath: folder
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-demo-\(UUID().uuidString.prefix(8))").path)
@@ -49,7 +48,7 @@ struct Demo: AsyncParsableCommand {
         }
         script.stopServer()
         if keep {
-            print(say("\nFiles kept in \(dir.path)", "\n文件保留在 \(dir.path)"))
+            print(tr("demo.files_kept_in", dir.path))
         } else {
             try? FileManager.default.removeItem(at: dir)
         }

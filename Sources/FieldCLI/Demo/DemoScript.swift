@@ -12,7 +12,7 @@ final class DemoScript: @unchecked Sendable {
 
     init(folder: URL) { self.folder = folder }
 
-    func step(_ en: String, _ zh: String) { print("\n▶ " + say(en, zh)) }
+    func step(_ text: String) { print("\n▶ " + text) }
 
     /// Runs `gridsync ARGS` on device `device`, prints the command and its output, returns stdout.
     @discardableResult
@@ -74,27 +74,24 @@ final class DemoScript: @unchecked Sendable {
     }
 
     func run() throws {
-        print(say("GridSync demo — everything in \(folder.path)", "GridSync 演示 —— 所有文件位于 \(folder.path)"))
+        print(tr("demo_script.gridsync_demo_everything_in", folder.path))
 
-        step(
-            "The operator sets up the sync server: a private CA, a certificate for localhost, a store", "管理员初始化同步服务器：私有 CA、localhost 证书、数据库"
-        )
+        step(tr("demo_script.operator_sets_up_sync_server"))
         let data = folder.appendingPathComponent("server")
         _ = try server(["init", data.path, "--port", "0"])
         let (process, port) = try Processes.startServer(data: data)
         server = process
         let url = "https://localhost:\(port)"
         let ca = data.appendingPathComponent("ca.pem").path
-        print("  " + say("gridsync-server listening on \(url) (TLS 1.3, CA \(ca))", "gridsync-server 在 \(url) 监听（TLS 1.3，CA \(ca)）"))
+        print("  " + tr("demo_script.gridsync_server_listening_on_tls", url, ca))
 
-        step(
-            "The operator imports the county's area tree with its Chinese and Tibetan names", "管理员导入全县的区域树及其中文、藏文名称")
+        step(tr("demo_script.operator_imports_county_s_area"))
         let tree = folder.appendingPathComponent("areas-maizhokunggar.csv")
         try Data(PackageResources.areas_maizhokunggar_csv).write(to: tree)
         print("  $ gridsync-server areas import \(tree.lastPathComponent)")
         print("      " + (try server(["areas", "import", "--data", data.path, tree.path])))
 
-        step("Three devices enroll with one-time codes: two grid workers and the county center", "三台设备用一次性注册码注册：两名网格员和县综治中心")
+        step(tr("demo_script.three_devices_enroll_with_one"))
         let devices: [(String, String, [String], String)] = [
             ("tashi", "worker", [g2], "扎西"), ("drolma", "worker", [g2, g3], "卓玛"), ("county", "county", [county], "县综治中心"),
         ]
@@ -103,9 +100,7 @@ final class DemoScript: @unchecked Sendable {
             try gridsync(name, ["init", "--server", url, "--enroll", code, "--ca", ca, "--name", person])
         }
 
-        step(
-            "Out on the grassland, no signal: Tashi (扎西) records households, a dispute with two photos, a visit",
-            "草原上没有信号：扎西登记住户、一起附两张照片的纠纷和一次走访")
+        step(tr("demo_script.out_on_grassland_no_signal"))
         var households: [String] = []
         for (plate, zh, bo, members, tag) in [
             ("3村12号", "次仁", "ཚེ་རིང་།", "5", "牧户"), ("3村14号", "卓玛", "སྒྲོལ་མ།", "1", "独居老人"),
@@ -164,7 +159,7 @@ final class DemoScript: @unchecked Sendable {
         try gridsync("tashi", ["search", "草场"])
         try gridsync("tashi", ["status"])
 
-        step("Drolma (卓玛) works grid g3 offline too", "卓玛在 g3 网格同样离线工作")
+        step(tr("demo_script.drolma_works_grid_g_offline"))
         let g3Household = try id(
             try gridsync(
                 "drolma",
@@ -180,39 +175,35 @@ final class DemoScript: @unchecked Sendable {
                 ]))
         try gridsync("drolma", ["issue", "escalate", String(neighbours.prefix(8)), "--tier", "medium", "--note", "需乡镇司法所调解"])
 
-        step(
-            "Tashi reaches town. The link is metered and cuts out mid-photo (a 150 KB budget): records go first, the photo upload stops part way",
-            "扎西进城有了信号，但流量有限（150 KB），照片上传中途中断：记录先行")
+        step(tr("demo_script.tashi_reaches_town_link_metered"))
         try gridsync("tashi", ["sync", "--max-bytes", "150000"])
         try gridsync("tashi", ["status"])
 
-        step("Next sync: the upload resumes from the byte the server acknowledged, nothing is sent twice", "下次同步：照片从服务器确认的字节处续传，不重复发送")
+        step(tr("demo_script.next_sync_upload_resumes_from"))
         try gridsync("tashi", ["sync"])
 
-        step("Drolma syncs and receives Tashi's grid", "卓玛同步，收到扎西网格的数据")
+        step(tr("demo_script.drolma_syncs_receives_tashi_s"))
         try gridsync("drolma", ["sync"])
 
-        step("Both edit the same dispute offline: different descriptions; Drolma escalates, Tashi accepts", "两人离线编辑同一纠纷：描述不同；卓玛升级，扎西受理")
+        step(tr("demo_script.both_edit_same_dispute_offline"))
         let short = String(dispute.prefix(8))
         try gridsync("tashi", ["issue", "edit", short, "--description", "已初步调解，双方同意实地勘界"])
         try gridsync("drolma", ["issue", "edit", short, "--description", "乡镇司法所介入调解"])
         try gridsync("drolma", ["issue", "escalate", short, "--tier", "medium", "--note", "牵涉两个村的草场"])
         try gridsync("tashi", ["issue", "accept", short])
 
-        step(
-            "They sync, in either order: every replica ends the same, the overwritten text is kept as a conflict",
-            "双方先后同步：所有副本一致，被覆盖的文字作为冲突保留")
+        step(tr("demo_script.they_sync_in_either_order"))
         try gridsync("drolma", ["sync", "--quiet"])
         try gridsync("tashi", ["sync", "--quiet"])
         try gridsync("drolma", ["sync", "--quiet"])
         try gridsync("tashi", ["issue", "show", short])
         try gridsync("drolma", ["conflict", "list"])
 
-        step("The county center pulls the whole county and fetches the photos", "县综治中心拉取全县数据并下载照片")
+        step(tr("demo_script.county_center_pulls_whole_county"))
         try gridsync("county", ["sync"])
         try gridsync("county", ["photo", "fetch", "--all"])
 
-        step("Check: the three replicas hold the same data for grid g2", "核对：三个副本中 g2 网格的数据完全一致")
+        step(tr("demo_script.check_three_replicas_hold_same"))
         // Everything but the photo manifest, which says which photo files each device holds.
         let exports = try ["tashi", "drolma", "county"].map { device -> String in
             let text = try gridsync(device, ["export", "--format", "json", "--area", g2], show: false)
@@ -226,9 +217,9 @@ final class DemoScript: @unchecked Sendable {
         guard Set(exports).count == 1, Set(conflicts).count == 1 else {
             throw Failure("demo", "the replicas differ after syncing", status: .software)
         }
-        print("  ✔ " + say("converged: households, issues, events and conflicts are identical", "已收敛：住户、事件、事件记录和冲突完全一致"))
+        print("  ✔ " + tr("demo_script.converged_households_issues_events_conflicts"))
 
-        step("The county report (办结率 per township and grid, overdue, escalations, follow-ups)", "县级报告（按乡镇和网格的办结率、逾期、升级、回访）")
+        step(tr("demo_script.county_report_per_township_grid"))
         try gridsync("county", ["report", "--from", day(Date().addingTimeInterval(-30 * 86400)), "--to", day(Date())])
         try gridsync("county", ["export", "--format", "csv", "--photos", "--out", folder.appendingPathComponent("county-export").path])
     }
@@ -236,7 +227,7 @@ final class DemoScript: @unchecked Sendable {
     /// Starts the county's dashboard and prints its address; with `keepOpen` it serves until the
     /// demo is interrupted, else it is closed again once it answered.
     func openDashboard(keepOpen: Bool, port: Int) throws {
-        step("The county center's dashboard, served from its own replica", "县综治中心看板，由本机副本提供")
+        step(tr("demo_script.county_center_s_dashboard_served"))
         let p = Process()
         p.executableURL = Processes.binaries.appendingPathComponent("gridsync")
         p.arguments = [
@@ -257,17 +248,15 @@ final class DemoScript: @unchecked Sendable {
         }
         let url = start.trimmingCharacters(in: .whitespacesAndNewlines)
         print("  [county] $ gridsync dashboard")
-        print("      " + say("county dashboard: \(url)", "县综治中心看板：\(url)"))
+        print("      " + tr("demo_script.county_dashboard", url))
         if keepOpen {
-            print(say("\nDone. The dashboard stays open at \(url) — press Ctrl-C to stop.", "\n演示完成。看板保持打开：\(url) —— 按 Ctrl-C 结束。"))
+            print(tr("demo_script.done_dashboard_stays_open_at", url))
             p.waitUntilExit()
         } else {
             p.terminate()
             p.waitUntilExit()
             print(
-                say(
-                    "\nDone. `gridsync demo --dashboard` keeps the dashboard open to browse.",
-                    "\n演示完成。`gridsync demo --dashboard` 可保持看板打开以供浏览。"))
+                tr("demo_script.done_gridsync_demo_dashboard_keeps"))
         }
     }
 }

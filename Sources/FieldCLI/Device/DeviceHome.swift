@@ -73,9 +73,7 @@ package struct DeviceHome: Sendable {
         guard let data = try? Data(contentsOf: configURL) else {
             throw Failure(
                 "not_initialised",
-                say(
-                    "no device is set up in \(folder.path): run `gridsync init --server URL --enroll CODE --ca FILE`",
-                    "\(folder.path) 中没有设置设备：请先运行 `gridsync init --server URL --enroll CODE --ca FILE`"),
+                tr("device_home.no_device_set_up_in", folder.path),
                 status: .config)
         }
         do {
@@ -84,15 +82,13 @@ package struct DeviceHome: Sendable {
             // A file that is there but unreadable is damage (74), not a device never set up (78).
             throw Failure(
                 "bad_config",
-                say(
-                    "\(configURL.path) is damaged (restore the device folder from its backup)",
-                    "\(configURL.path) 已损坏（请从备份恢复设备目录）"), status: .io)
+                tr("device_home.damaged_restore_device_folder_from", configURL.path), status: .io)
         }
     }
 
     package func credential() throws -> String {
         guard let text = try? String(contentsOf: credentialURL, encoding: .utf8), !text.isEmpty else {
-            throw Failure("no_credential", say("the device has no credential: enroll it again", "设备没有凭证：请重新注册"), status: .config)
+            throw Failure("no_credential", tr("device_home.device_has_no_credential_enroll"), status: .config)
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -108,10 +104,7 @@ package struct DeviceHome: Sendable {
             if let setUp = config.machine, setUp != here {
                 throw Failure(
                     "copied_device",
-                    say(
-                        "this device folder was set up on another handheld (\(setUp.prefix(8)), this is \(here.prefix(8))): to record and sync here, enroll it with a new code: gridsync init --adopt --enroll CODE (every record is kept)",
-                        "此设备目录是在另一台手持机上设置的（\(setUp.prefix(8))，本机 \(here.prefix(8))）：要在本机记录和同步，请用新的注册码注册：gridsync init --adopt --enroll CODE（所有记录都会保留）"
-                    ), status: .config)
+                    tr("device_home.this_device_folder_was_set", setUp.prefix(8), here.prefix(8)), status: .config)
             }
             if config.machine == nil {
                 config.machine = here
@@ -129,6 +122,7 @@ package struct DeviceHome: Sendable {
         var configuration = Replica.Configuration()
         configuration.wallClock = SkewedWallClock.fromEnvironment()
         configuration.gridIndexes = true
+        configuration.mappedReadBytes = 256 << 20
         return try Replica(path: path, configuration: configuration)
     }
 

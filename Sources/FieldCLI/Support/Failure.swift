@@ -7,6 +7,8 @@ import SyncCore
 package struct Failure: Error, CustomStringConvertible {
     /// Exit statuses, one per kind of failure.
     package enum Status: Int32 {
+        /// The command line was not understood: an unknown command or option, a missing argument.
+        case usage = 64
         /// The input was refused: bad values, an unknown record, a step the lifecycle does not allow.
         case badInput = 65
         /// The server could not be reached, even after retries.
@@ -38,11 +40,22 @@ package struct Failure: Error, CustomStringConvertible {
     /// The engine's errors, mapped once here.
     init(_ error: SyncCoreError) {
         switch error {
-        case .invalidInput, .notFound, .deleted, .lifecycle, .clock:
+        case let .notFound(kind, id):
+            self.init(error.code, tr("error.not_found", Self.kindName(kind), id), status: .badInput)
+        case let .deleted(kind, id):
+            self.init(error.code, tr("error.deleted", Self.kindName(kind), id), status: .badInput)
+        case .invalidInput, .lifecycle, .clock:
             self.init(error.code, error.description, status: .badInput)
         case .damagedReplica, .database:
             self.init(error.code, error.description, status: .io)
         }
+    }
+
+    /// The name of a kind of record the engine names in English (`issue`, `area`…) in the user's language.
+    static func kindName(_ kind: String) -> String {
+        let table = ["household": "households", "issue": "issues", "event": "issue_events", "photo": "photo_refs", "conflict": "conflicts"]
+        if let t = table[kind] { return Terms.recordName(t, Language.current.rawValue) }
+        return kind == "area" ? tr("report.area") : kind
     }
 
     /// Any error, as a failure.
@@ -64,16 +77,13 @@ package protocol DeviceCommand: AsyncParsableCommand {
 
 extension DeviceCommand {
     package mutating func run() async throws {
-        Language.current = common.lang ?? .fromEnvironment()
+        if let lang = common.lang { Language.current = lang }
         do {
             try await execute()
         } catch let error as ExitCode {
             throw error
         } catch {
-            let failure = Failure.from(error)
-            let line = failure.message.replacingOccurrences(of: "\n", with: " ")
-            FileHandle.standardError.write(Data("gridsync: \(say("error", "错误")): \(line) [\(failure.code)]\n".utf8))
-            throw ExitCode(failure.status.rawValue)
+            throw ExitCode(Launch.report(Failure.from(error)))
         }
     }
 }

@@ -1,32 +1,133 @@
 import Foundation
+import Synchronization
 
-/// The language the tool speaks: Chinese or English, from `--lang` or the environment (`LANG`).
+/// The language the tool speaks: English, Chinese or Tibetan, from `--lang` or the environment.
 package enum Language: String, CaseIterable, Sendable {
-    case zh, en
+    case en, zh, bo
 
-    /// The language of this run; set once from the options before a command runs.
+    /// The language of this run: from the environment, then from `--lang` (anywhere on the
+    /// command line) before anything is parsed or printed.
     package nonisolated(unsafe) static var current: Language = .fromEnvironment()
 
-    /// Chinese when `LC_ALL`, `LC_MESSAGES` or `LANG` (the first one set) starts with `zh`.
+    /// The first of `LC_ALL`, `LC_MESSAGES` and `LANG` that is set: Chinese when it starts with
+    /// `zh`, Tibetan with `bo`, English otherwise.
     package static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Language {
         let value = ["LC_ALL", "LC_MESSAGES", "LANG"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? ""
-        return value.lowercased().hasPrefix("zh") ? .zh : .en
+        let lower = value.lowercased()
+        return lower.hasPrefix("zh") ? .zh : lower.hasPrefix("bo") ? .bo : .en
     }
 }
 
-/// A message in both languages; `text` is the one for the current language.
-package struct Message: Sendable, CustomStringConvertible {
-    package let en: String
-    package let zh: String
-
-    package init(_ en: String, _ zh: String) {
-        self.en = en
-        self.zh = zh
+/// The tool's messages in each language, from `Catalogues/en.txt`, `zh.txt` and `bo.txt` (built
+/// into the binary; a translator edits those files). One message per line, `key = text`; `{1}`,
+/// `{2}`… are filled in by the program, `{{` and `}}` are braces, `\n` is a line break, `\\` a
+/// backslash; lines that are empty or start with `#` are skipped. `CatalogueTests` checks that
+/// every language has every key with the same placeholders, and that the code names only keys
+/// that exist.
+package enum Catalogue {
+    /// The file of `language`, as built in.
+    package static func source(_ language: Language) -> [UInt8] {
+        switch language {
+        case .en: PackageResources.en_txt
+        case .zh: PackageResources.zh_txt
+        case .bo: PackageResources.bo_txt
+        }
     }
 
-    package var text: String { Language.current == .zh ? zh : en }
-    package var description: String { text }
+    /// A catalogue file's messages by key; a line that is not `key = text` is an error naming it.
+    package static func parse(_ bytes: [UInt8]) throws -> [String: String] {
+        var table: [String: String] = [:]
+        for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let eq = line.range(of: " = ") else {
+                throw CatalogueError(line: n + 1, problem: "not `key = text`")
+            }
+            let key = String(line[..<eq.lowerBound]).trimmingCharacters(in: .whitespaces)
+            guard table[key] == nil else { throw CatalogueError(line: n + 1, problem: "key \(key) given twice") }
+            table[key] = unescape(line[eq.upperBound...])
+        }
+        return table
+    }
+
+    package struct CatalogueError: Error, CustomStringConvertible {
+        package var line: Int
+        package var problem: String
+        package var description: String { "line \(line): \(problem)" }
+    }
+
+    private static func unescape(_ text: Substring) -> String {
+        guard text.contains("\\") else { return String(text) }
+        var out = ""
+        var escaped = false
+        for ch in text {
+            if escaped {
+                out.append(ch == "n" ? "\n" : ch)
+                escaped = false
+            } else if ch == "\\" {
+                escaped = true
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Each language's table, parsed on first use (a command parses only its own language's).
+    private static let tables = Mutex<[Language: [String: String]]>([:])
+
+    static func table(_ language: Language) -> [String: String] {
+        tables.withLock { cache in
+            if let known = cache[language] { return known }
+            let parsed = (try? parse(source(language))) ?? [:]
+            cache[language] = parsed
+            return parsed
+        }
+    }
+
+    /// The message `key` in `language` (English when that language lacks it, the key itself when
+    /// no catalogue has it), with `{n}` replaced by `arguments[n - 1]`.
+    package static func text(_ key: String, _ arguments: [String], in language: Language = .current) -> String {
+        let template = table(language)[key] ?? (language == .en ? nil : table(.en)[key]) ?? key
+        return fill(template, arguments)
+    }
+
+    /// `template` with `{n}` replaced by `arguments[n - 1]` and `{{`, `}}` by braces.
+    package static func fill(_ template: String, _ arguments: [String]) -> String {
+        guard template.contains("{") || template.contains("}") else { return template }
+        var out = ""
+        var chars = template[...]
+        while let ch = chars.first {
+            chars = chars.dropFirst()
+            if ch == "{" && chars.first == "{" || ch == "}" && chars.first == "}" {
+                out.append(ch)
+                chars = chars.dropFirst()
+            } else if ch == "{", let close = chars.firstIndex(of: "}"), let n = Int(chars[..<close]), n >= 1, n <= arguments.count {
+                out += arguments[n - 1]
+                chars = chars[chars.index(after: close)...]
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// The placeholders `{n}` of a template, for the tests.
+    package static func placeholders(_ template: String) -> Set<Int> {
+        var found: Set<Int> = []
+        let plain = template.replacingOccurrences(of: "{{", with: "").replacingOccurrences(of: "}}", with: "")
+        var rest = plain[...]
+        while let open = rest.firstIndex(of: "{") {
+            rest = rest[rest.index(after: open)...]
+            guard let close = rest.firstIndex(of: "}") else { break }
+            if let n = Int(rest[..<close]) { found.insert(n) }
+            rest = rest[rest.index(after: close)...]
+        }
+        return found
+    }
 }
 
-/// Shorthand for a message in the current language.
-package func say(_ en: String, _ zh: String) -> String { Message(en, zh).text }
+/// The message `key` of the catalogues in the current language, filled with `arguments`.
+package func tr(_ key: String, _ arguments: any CustomStringConvertible...) -> String {
+    Catalogue.text(key, arguments.map(\.description))
+}

@@ -7,10 +7,10 @@ extension Language: ExpressibleByArgument {}
 package struct CommonOptions: ParsableArguments {
     package init() {}
 
-    @Option(name: .long, help: "The device folder (default: $GRIDSYNC_HOME, else ~/.gridsync).")
+    @Option(name: .long, help: ArgumentHelp(tr("help.options.device_folder_default_gridsync")))
     package var home: String?
 
-    @Option(name: .long, help: "Language of messages: zh or en (default: from LANG).")
+    @Option(name: .long, help: ArgumentHelp(tr("help.demo.language_messages_zh_en")))
     package var lang: Language?
 
     /// The device folder these options name.
@@ -21,7 +21,7 @@ package struct CommonOptions: ParsableArguments {
 package struct JSONFlag: ParsableArguments {
     package init() {}
 
-    @Flag(name: .long, help: "Print JSON instead of text.")
+    @Flag(name: .long, help: ArgumentHelp(tr("help.options.print_json_instead_text")))
     package var json = false
 }
 

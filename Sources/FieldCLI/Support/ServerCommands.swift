@@ -52,9 +52,7 @@ package enum Network {
             let reason = String(cString: strerror(errno))
             throw Failure(
                 "helper_missing",
-                say(
-                    "cannot start \(helper) (\(reason)): install gridsync-net next to gridsync",
-                    "无法启动 \(helper)（\(reason)）：请把 gridsync-net 安装在 gridsync 旁边"),
+                tr("server.cannot_start_install_gridsync_net", helper, reason),
                 status: .config)
         }
     }

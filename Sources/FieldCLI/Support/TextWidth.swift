@@ -10,6 +10,8 @@ enum TextWidth {
         let v = scalar.value
         // Printable Latin: one column, the common case (no combining marks below U+0300).
         if v >= 0x20 && v < 0x300 && !(0x7f..<0xa0).contains(v) && v != 0xad { return 1 }
+        // Han ideographs: two columns, the next most common.
+        if v >= 0x4e00 && v <= 0x9fff { return 2 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
@@ -26,8 +28,10 @@ enum TextWidth {
     ]
 
     /// `text` padded with spaces to `width` columns (or cut to it, ending in `…`).
-    static func pad(_ text: String, to width: Int) -> String {
-        let w = columns(text)
+    static func pad(_ text: String, to width: Int) -> String { pad(text, columns: columns(text), to: width) }
+
+    /// `pad(_:to:)` for text already measured as `w` columns.
+    private static func pad(_ text: String, columns w: Int, to width: Int) -> String {
         if w <= width { return text + String(repeating: " ", count: width - w) }
         var out = ""
         var used = 0
@@ -44,18 +48,20 @@ enum TextWidth {
     /// `maxColumn` are cut.
     static func table(_ header: [String], _ rows: [[String]], maxColumn: Int = 48) -> String {
         let all = [header] + rows
+        // Each cell measured once (a township's register has thousands of rows).
+        let measured = all.map { row in row.map(columns) }
         var widths = Array(repeating: 0, count: header.count)
-        for row in all {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = min(maxColumn, max(widths[i], columns(cell))) }
+        for row in measured {
+            for (i, w) in row.enumerated() where i < widths.count { widths[i] = min(maxColumn, max(widths[i], w)) }
         }
-        return all.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cut(cell, maxColumn) : pad(cell, to: widths[i]) }
-                .joined(separator: "  ")
+        return zip(all, measured).map { row, w in
+            row.indices.map { i in
+                i == row.count - 1
+                    ? (w[i] <= maxColumn ? row[i] : pad(row[i], columns: w[i], to: maxColumn).trimmingTrailingSpaces())
+                    : pad(row[i], columns: w[i], to: widths[i])
+            }
+            .joined(separator: "  ")
         }.joined(separator: "\n")
-    }
-
-    private static func cut(_ text: String, _ width: Int) -> String {
-        columns(text) <= width ? text : pad(text, to: width).trimmingTrailingSpaces()
     }
 }
 

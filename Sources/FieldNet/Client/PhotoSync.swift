@@ -91,9 +91,7 @@ struct PhotoSync {
             guard let size = blobs.size(hash) else { continue }
             guard var state = states[hash], state.referenced else {
                 progress.note(
-                    say(
-                        "photo \(hash.prefix(12))… waits: no record the server holds refers to it yet",
-                        "照片 \(hash.prefix(12))… 暂缓：服务器上还没有引用它的记录"))
+                    tr("photo_sync.photo_waits_no_record_server", hash.prefix(12)))
                 continue
             }
             if state.complete, let challenge = state.challenge {
@@ -177,7 +175,7 @@ struct PhotoSync {
                     throw ServerConnection.failure(reply)
                 }
                 if refused { break }
-                progress.update(say("photos", "照片"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent)
+                progress.update(tr("photo_sync.photos"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent)
             }
             if refused { continue }
             if state.complete || offset >= size {
@@ -186,14 +184,12 @@ struct PhotoSync {
                 try home.savePhotosOnServer(onServer)
             }
         }
-        progress.update(say("photos", "照片"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, force: true)
+        progress.update(tr("photo_sync.photos"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, force: true)
         progress.finish()
         summary.photosWaiting = try waiting().count
         if let budget, summary.photosWaiting > 0 {
             progress.note(
-                say(
-                    "\(summary.photosWaiting) photo(s) wait for a later sync (budget of \(Output.bytes(budget)) used)",
-                    "\(summary.photosWaiting) 张照片等待下次同步（流量额度 \(Output.bytes(budget)) 已用完）"))
+                tr("photo_sync.photo_s_wait_for_later", summary.photosWaiting, Output.bytes(budget)))
         }
     }
 
@@ -201,9 +197,7 @@ struct PhotoSync {
         let moved = try blobs.setAside(hash)
         summary.photosDamaged.append(DamagedPhoto(sha256: hash, movedTo: moved.path))
         progress.note(
-            say(
-                "photo \(hash.prefix(12))… is damaged on this device (its bytes no longer match it): moved to \(moved.path); attach it again from the original",
-                "照片 \(hash.prefix(12))… 在本设备上已损坏（内容与其校验值不符）：已移至 \(moved.path)；请从原图重新添加"))
+            tr("photo_sync.photo_damaged_on_this_device", hash.prefix(12), moved.path))
     }
 
     /// Downloads `hashes` (photos referenced here but not held) in ranged chunks, resuming partial
@@ -235,11 +229,11 @@ struct PhotoSync {
                     case .complete: done = true
                     case .stored, .wrongOffset: break
                     case .corrupt:
-                        throw Failure("hash_mismatch", say("photo \(hash) arrived corrupt", "照片 \(hash) 下载后校验失败"), status: .io)
+                        throw Failure("hash_mismatch", tr("photo_sync.photo_arrived_corrupt", hash), status: .io)
                     }
                     bytes += reply.body.count
                     chunkSize = min(self.chunkSize * 4, chunkSize + Self.smallestChunk)
-                    progress.update(say("photos", "照片"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes)
+                    progress.update(tr("photo_sync.photos"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes)
                 case 404:
                     missing.append(hash)
                     done = true
@@ -248,7 +242,7 @@ struct PhotoSync {
                 }
             }
             if blobs.contains(hash) { fetched.append(hash) }
-            progress.update(say("photos", "照片"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes, force: true)
+            progress.update(tr("photo_sync.photos"), done: fetched.count, total: hashes.count, unit: "", bytes: bytes, force: true)
         }
         progress.finish()
         return (fetched, missing)

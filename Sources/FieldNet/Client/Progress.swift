@@ -32,9 +32,7 @@ final class Progress: @unchecked Sendable {
     /// A line saying the link dropped and when the next attempt comes.
     func retrying(_ attempt: Int, _ wait: Double, _ failure: Failure) {
         note(
-            say(
-                "link lost (\(failure.message)); retry \(attempt) in \(String(format: "%.1f", wait)) s",
-                "连接中断（\(failure.message)）；\(String(format: "%.1f", wait)) 秒后第 \(attempt) 次重试"))
+            tr("progress.link_lost_retry_in_s", failure.message, attempt, String(format: "%.1f", wait)))
     }
 
     /// Progress of a stage: `done` of `total` units (nil when unknown), `bytes` moved so far.
@@ -46,7 +44,7 @@ final class Progress: @unchecked Sendable {
         text += " \(unit) · \(Output.bytes(bytes)) · \(Output.bytes(Int(rate)))/s"
         if let total, done > 0, done < total, elapsed > 0.5 {
             let left = elapsed / Double(done) * Double(total - done)
-            text += " · " + say("\(Int(left.rounded(.up))) s left", "剩余 \(Int(left.rounded(.up))) 秒")
+            text += " · " + tr("progress.s_left", Int(left.rounded(.up)))
         }
         if terminal {
             guard force || Date().timeIntervalSince(lastDraw) > 0.1 else { return }

@@ -117,7 +117,7 @@ struct RecordSync {
             do {
                 response = try SyncMessageCoding.decodeResponse(reply.body)
             } catch {
-                throw Failure("bad_response", say("the server's answer is malformed: \(error)", "服务器的应答格式错误：\(error)"), status: .software)
+                throw Failure("bad_response", tr("record_sync.server_s_answer_malformed", error), status: .software)
             }
             if response.hasMore && request.changes.isEmpty && response.rejections.isEmpty, !(try session.pullsOwnWrites()) {
                 let next = SyncRequest(
@@ -137,15 +137,11 @@ struct RecordSync {
             if outcome.serverRestored {
                 prefetched = nil
                 progress.note(
-                    say(
-                        "the server was restored from a backup: this device sends and fetches everything again",
-                        "服务器已从备份恢复：本设备将重新发送并获取全部记录"))
+                    tr("record_sync.server_was_restored_from_backup"))
             }
             if outcome.restoredFromACopy && summary.rounds == 0 {
                 progress.note(
-                    say(
-                        "this replica is behind what the server confirmed for it (restored from an older copy?): what it wrote since is sent again",
-                        "此副本落后于服务器为其确认的内容（从旧备份恢复？）：此后写入的内容将重新发送"))
+                    tr("record_sync.this_replica_behind_what_server"))
             }
             summary.rounds += 1
             summary.pushed += request.changes.rows.reduce(0) { $0 + $1.changes.count }
@@ -165,12 +161,12 @@ struct RecordSync {
             // Set aside for the person to see (`status`): the receipt has moved past them.
             try replica.recordRefusedPushes(refused)
             progress.update(
-                say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
+                tr("record_sync.records"), done: min(summary.pushed, pending), total: pending, unit: tr("record_sync.sent"),
                 bytes: summary.recordBytesSent + summary.recordBytesReceived)
             if !outcome.needsAnotherRound { break }
         }
         progress.update(
-            say("records", "记录"), done: min(summary.pushed, pending), total: pending, unit: say("sent", "已发送"),
+            tr("record_sync.records"), done: min(summary.pushed, pending), total: pending, unit: tr("record_sync.sent"),
             bytes: summary.recordBytesSent + summary.recordBytesReceived, force: true)
         summary.retries += retries
         let cursor = try replica.peerCursor(peer)

@@ -24,7 +24,7 @@ final class ServerConnection: Sendable {
     init(server: String, caFile: String, credential: String? = nil, timeoutSeconds: Int = 120) throws {
         guard let url = URL(string: server), url.scheme == "https", url.host != nil else {
             throw Failure(
-                "bad_server", say("the server must be an https:// URL, not \(server)", "服务器地址必须是 https:// 开头，而不是 \(server)"),
+                "bad_server", tr("server_connection.server_must_be_https_url", server),
                 status: .badInput)
         }
         let roots: [NIOSSLCertificate]
@@ -34,10 +34,10 @@ final class ServerConnection: Sendable {
                 .replacingOccurrences(of: "-----END CERTIFICATE----------BEGIN", with: "-----END CERTIFICATE-----\n-----BEGIN")
             roots = try NIOSSLCertificate.fromPEMBytes(Array(text.utf8))
         } catch {
-            throw Failure("bad_ca", say("cannot read a CA certificate from \(caFile)", "无法从 \(caFile) 读取 CA 证书"), status: .badInput)
+            throw Failure("bad_ca", tr("server_connection.cannot_read_ca_certificate_from", caFile), status: .badInput)
         }
         guard !roots.isEmpty else {
-            throw Failure("bad_ca", say("\(caFile) holds no certificate", "\(caFile) 中没有证书"), status: .badInput)
+            throw Failure("bad_ca", tr("server_connection.holds_no_certificate", caFile), status: .badInput)
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -90,7 +90,7 @@ final class ServerConnection: Sendable {
         if reply.status >= 500 || reply.status == 429 {
             throw Failure(
                 "server_unavailable",
-                say("the server answered \(reply.status): \(Self.message(reply))", "服务器返回 \(reply.status)：\(Self.message(reply))"),
+                tr("server_connection.server_answered", reply.status, Self.message(reply)),
                 status: .unavailable)
         }
         return reply
@@ -102,28 +102,24 @@ final class ServerConnection: Sendable {
         let text = message(reply)
         switch (reply.status, code) {
         case (403, "revoked"):
-            return Failure(code, say("this device was revoked by the operator: \(text)", "此设备已被管理员吊销：\(text)"), status: .refused)
+            return Failure(code, tr("server_connection.this_device_was_revoked_by", text), status: .refused)
         case (403, "enrollment_refused"):
-            return Failure(code, say("enrollment code refused: \(text)", "注册码被拒绝：\(text)"), status: .refused)
+            return Failure(code, tr("server_connection.enrollment_code_refused", text), status: .refused)
         case (426, _):
             return Failure(
                 code,
-                say(
-                    "this field tool is too old for the server: \(text); everything recorded stays on this device, and recording goes on offline",
-                    "本工具版本过旧，服务器无法同步：\(text)；所有记录仍保存在本机，离线记录不受影响"),
+                tr("server_connection.this_field_tool_too_old", text),
                 status: .upgradeNeeded)
         case (429, _):
             return Failure(
                 code,
-                say(
-                    "the server refused more from this device today: \(text); everything stays on this device",
-                    "服务器今日不再接收此设备的数据：\(text)；所有数据仍保存在本机"),
+                tr("server_connection.server_refused_more_from_this", text),
                 status: .refused)
         case (401, _):
-            return Failure(code, say("the server does not know this device: \(text)", "服务器不认识此设备：\(text)"), status: .refused)
+            return Failure(code, tr("server_connection.server_does_not_know_this", text), status: .refused)
         default:
             return Failure(
-                code, say("the server refused the request (\(reply.status)): \(text)", "服务器拒绝了请求（\(reply.status)）：\(text)"),
+                code, tr("server_connection.server_refused_request", reply.status, text),
                 status: .badInput)
         }
     }
@@ -146,25 +142,23 @@ final class ServerConnection: Sendable {
         {
             return Failure(
                 "untrusted_server",
-                say(
-                    "the server at \(server) did not prove itself with the pinned CA (\(text)): not sending anything",
-                    "\(server) 的服务器证书未通过本机固定的 CA 验证（\(text)）：不发送任何数据"),
+                tr("server_connection.server_at_did_not_prove", server, text),
                 status: .refused)
         }
         // What a person can act on, not the library's text: the kind of failure.
-        let kind: (en: String, zh: String) =
+        let kind =
             if text.contains("errno: 111") || text.contains("connectionRefused") || text.contains("Connection refused") {
-                ("the server does not answer", "服务器无应答")
+                tr("server_connection.kind_no_answer")
             } else if text.contains("deadlineExceeded") || text.contains("imeout") || text.contains("timedOut") {
-                ("timed out", "超时")
+                tr("server_connection.kind_timed_out")
             } else if text.contains("errno: 101") || text.contains("errno: 113") || text.contains("nreachable") {
-                ("no route to the server", "无法路由到服务器")
+                tr("server_connection.kind_no_route")
             } else if text.contains("errno: -2") || text.contains("errno: -3") || text.contains("ame resolution") {
-                ("the server's name does not resolve", "无法解析服务器名称")
+                tr("server_connection.kind_no_name")
             } else {
-                ("the link dropped", "连接中断")
+                tr("server_connection.kind_dropped")
             }
-        return Failure("unreachable", say("no connection to \(server): \(kind.en)", "无法连接 \(server)：\(kind.zh)"), status: .unavailable)
+        return Failure("unreachable", tr("server_connection.no_connection", server, kind), status: .unavailable)
     }
 }
 

@@ -16,10 +16,10 @@ extension DashboardPages {
             filter.kind = q.value("kind").flatMap(IssueKind.init(rawValue:))
             filter.handler = q.value("handler")
             if q.value("overdue") == "1" { filter.overdueOn = q.today }
-            filter.limit = Int.max
-            if let text = q.value("q") { filter.ids = try replica.search(text, limit: 5000).filter { $0.table == "issues" }.map(\.id) }
-            let issues = try replica.issues(filter)
-            let shown = issues.prefix(500)
+            filter.text = q.value("q")
+            filter.limit = 500
+            let shown = try replica.issues(filter)
+            let count = shown.count < filter.limit ? shown.count : try replica.issueCount(filter)
             func select(_ name: String, _ group: Terms.Group, _ values: [String]) -> String {
                 "<label>\(t(name, q)) <select name=\"\(name)\"><option value=\"\">\(t("any", q))</option>"
                     + values.map { v in
@@ -37,7 +37,7 @@ extension DashboardPages {
                 <label><input type="checkbox" name="overdue" value="1"\(q.value("overdue") == "1" ? " checked" : "")> \(t("only_overdue", q))</label>
                 <label>\(t("search", q)) <input type="search" name="q" value="\(HTML.escape(q.value("q") ?? ""))"></label>
                 <button type="submit">\(t("filter", q))</button></form>
-                <p class="count"><span data-figure="count">\(issues.count)</span> · \(shown.count) \(t("shown", q))</p>
+                <p class="count"><span data-figure="count">\(count)</span> · \(shown.count) \(t("shown", q))</p>
                 <table class="issues"><thead><tr><th>\(t("title_col", q))</th><th>\(t("area", q))</th><th>\(t("kind", q))</th><th>\(t("tier", q))</th>
                 <th>\(t("status", q))</th><th>\(t("due", q))</th><th>\(t("handler", q))</th></tr></thead><tbody>
                 """
@@ -140,7 +140,7 @@ extension DashboardPages {
             let (start, end, _) = try reportPeriod(from: q.from, to: q.to)
             var filter = IssueFilter(status: .closed, area: q.area)
             filter.limit = Int.max
-            var rows: [(issue: Issue, reported: UInt64, closed: UInt64, resolution: String?, satisfaction: Int?, mask: [String])] = []
+            var rows: [(issue: Issue, reported: UInt64, closed: UInt64, resolution: String?, satisfaction: Int?)] = []
             let closedIssues = try replica.issues(filter)
             // One read of the area's event log, not one per issue.
             let logs = closedIssues.isEmpty ? [:] : Dictionary(grouping: try replica.events(area: q.area), by: \.issueID)
@@ -149,14 +149,10 @@ extension DashboardPages {
                 guard let reported = events.first(where: { $0.kind == .reported })?.at.millis, reported >= start && reported < end else {
                     continue
                 }
-                var mask: [String] = []
-                if let hid = i.householdID, let h = try replica.household(hid) {
-                    mask = [h.headNameZh, h.headNameBo, h.phone, h.doorPlate].compactMap { $0 }.filter { !$0.isEmpty }
-                }
                 rows.append(
                     (
                         i, reported, events.last { $0.kind == .closed }?.at.millis ?? reported,
-                        events.last { $0.kind == .resolved }?.note, events.last { $0.kind == .followUp }?.satisfaction, mask
+                        events.last { $0.kind == .resolved }?.note, events.last { $0.kind == .followUp }?.satisfaction
                     ))
             }
             rows.sort { ($0.closed, $0.issue.id) > ($1.closed, $1.issue.id) }
@@ -169,9 +165,14 @@ extension DashboardPages {
             body +=
                 "<table class=\"board\"><thead><tr><th>\(t("title_col", q))</th><th>\(t("area", q))</th><th>\(t("kind", q))</th><th>\(t("resolution", q))</th><th>\(t("rating", q))</th><th>\(t("closed", q))</th></tr></thead><tbody>"
             for r in rows {
+                // The resident's names, phone and door plate, looked up for the rows shown only.
+                var mask: [String] = []
+                if let hid = r.issue.householdID, let h = try replica.household(hid) {
+                    mask = [h.headNameZh, h.headNameBo, h.phone, h.doorPlate].compactMap { $0 }.filter { !$0.isEmpty }
+                }
                 body += """
-                    <tr data-issue="\(HTML.escape(r.issue.id))"><td>\(HTML.escape(Self.masked(r.issue.title, r.mask)))</td><td>\(HTML.escape(names.label(r.issue.grid, tibetan: q.lang == .bo)))</td>\
-                    <td>\(term(.kind, r.issue.kind.rawValue, q))</td><td>\(HTML.escape(Self.masked(r.resolution ?? "", r.mask)))</td>\
+                    <tr data-issue="\(HTML.escape(r.issue.id))"><td>\(HTML.escape(Self.masked(r.issue.title, mask)))</td><td>\(HTML.escape(names.label(r.issue.grid, tibetan: q.lang == .bo)))</td>\
+                    <td>\(term(.kind, r.issue.kind.rawValue, q))</td><td>\(HTML.escape(Self.masked(r.resolution ?? "", mask)))</td>\
                     <td>\(r.satisfaction.map { String(repeating: "★", count: $0) + String(repeating: "☆", count: 5 - $0) } ?? "-")</td><td>\(day(Date(timeIntervalSince1970: Double(r.closed) / 1000)))</td></tr>
                     """
             }

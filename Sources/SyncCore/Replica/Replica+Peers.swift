@@ -92,32 +92,62 @@ extension Replica {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE lv > ?", arguments: [acknowledged]) ?? 0 }
     }
 
-    /// How many of this replica's own column changes after local version `acknowledged` still wait
-    /// for a receipt (changes pulled from the peer are not counted: they are never pushed back).
-    /// The rows with writes of this replica past `acknowledged` (the server's receipt): what exists
-    /// on this device only, by table, in change-log order.
-    public func pendingOwnRows(after acknowledged: Int64) throws(SyncCoreError) -> [(table: String, rowID: String)] {
-        var since = acknowledged
-        var rows: [(table: String, rowID: String)] = []
-        var seen: Set<String> = []
-        while true {
-            let batch = try changes(since: since, maxChanges: 5000)
-            for row in batch.changeset.rows where row.changes.contains(where: { isOwn($0.version) }) {
-                if seen.insert(row.table + "/" + row.rowID).inserted { rows.append((row.table, row.rowID)) }
+    /// This replica's own writes held past local version `after` (what the server has not
+    /// acknowledged yet), one entry per row with how many of its columns they are, in local-version
+    /// order. Reads only the clocks of the rows changed since then, through each table's local-version
+    /// index: a county device that pulled half a million changes answers in a fraction of a second.
+    public func ownWrites(after: Int64) throws(SyncCoreError) -> OwnWrites {
+        try read { db in
+            let through = try Self.newestLocalVersion(db)
+            var found: [OwnWrite] = []
+            for table in Schema.all {
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(sql: "SELECT id, _clock FROM \(table.name) WHERE _lv > ?"), arguments: [after])
+                while let row = try rows.next() {
+                    let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
+                        guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
+                        return try ColumnClocks(blob: blob, count: table.columns.count)
+                    }
+                    var count = 0
+                    var first = Int64.max
+                    for clock in clocks.entries where clock.localVersion > after {
+                        guard let version = clock.version, isOwn(version) else { continue }
+                        count += 1
+                        first = min(first, clock.localVersion)
+                    }
+                    if count > 0 { found.append(OwnWrite(table: table.name, rowID: row[0], columns: count, firstLocalVersion: first)) }
+                }
             }
-            guard batch.hasMore, batch.cursor > since else { return rows }
-            since = batch.cursor
+            return OwnWrites(rows: found.sorted { $0.firstLocalVersion < $1.firstLocalVersion }, through: through)
         }
     }
 
-    public func pendingOwnChanges(after acknowledged: Int64) throws(SyncCoreError) -> Int {
-        var since = acknowledged
-        var count = 0
-        while true {
-            let batch = try changes(since: since, maxChanges: 5000)
-            count += batch.changeset.rows.reduce(0) { $0 + $1.changes.count { isOwn($0.version) } }
-            guard batch.hasMore, batch.cursor > since else { return count }
-            since = batch.cursor
-        }
+    /// The rows with writes of this replica past `acknowledged` (the server's receipt): what exists
+    /// on this device only, in local-version order.
+    public func pendingOwnRows(after acknowledged: Int64) throws(SyncCoreError) -> [(table: String, rowID: String)] {
+        try ownWrites(after: acknowledged).rows.map { ($0.table, $0.rowID) }
     }
+
+    /// How many of this replica's own column changes after local version `acknowledged` still wait
+    /// for a receipt (changes pulled from the peer are not counted: they are never pushed back).
+    public func pendingOwnChanges(after acknowledged: Int64) throws(SyncCoreError) -> Int {
+        try ownWrites(after: acknowledged).rows.reduce(0) { $0 + $1.columns }
+    }
+}
+
+/// This replica's writes past a local version, read in one snapshot.
+public struct OwnWrites: Sendable, Equatable {
+    public var rows: [OwnWrite]
+    /// The replica's local version in that snapshot: no write of its own up to here is left out.
+    public var through: Int64
+}
+
+/// A row with writes of this replica that the server has not acknowledged.
+public struct OwnWrite: Sendable, Equatable {
+    public var table: String
+    public var rowID: String
+    /// How many of its columns hold this replica's unacknowledged writes.
+    public var columns: Int
+    /// The lowest local version among them.
+    public var firstLocalVersion: Int64
 }

@@ -11,8 +11,8 @@ public struct IssueFilter: Sendable {
     public var overdueOn: String?
     /// Only issues this person handles.
     public var handler: String?
-    /// Only these issues (a search's hits).
-    public var ids: [String]?
+    /// Only issues whose title or description contains this text, as `search` finds it.
+    public var text: String?
     public var includeDeleted = false
     public var limit = 1000
 
@@ -39,50 +39,76 @@ public struct IssueDetail: Codable, Equatable, Sendable {
 extension Replica {
     /// Household `id` (also when deleted), or nil when unknown here.
     public func household(_ id: String) throws(SyncCoreError) -> Household? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM households WHERE id = ?", arguments: [id]).map(Self.household) }
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.householdColumns) FROM households WHERE id = ?", arguments: [id]).map(Self.household)
+        }
     }
 
     /// The living households of `area` (a grid or any area above it), by door plate.
     public func households(area: String? = nil, limit: Int = 10_000) throws(SyncCoreError) -> [Household] {
         try read { db in
-            var sql = "SELECT * FROM households WHERE IFNULL(deleted, 0) = 0"
+            var sql = "SELECT \(Self.householdColumns) FROM households WHERE IFNULL(deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
             if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
             sql += " ORDER BY door_plate, id LIMIT \(max(0, limit))"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household)
+            return try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household))
         }
     }
 
     /// The issues that pass `filter`, newest first.
     public func issues(_ filter: IssueFilter = IssueFilter()) throws(SyncCoreError) -> [Issue] {
-        try read { db in
-            var sql = "SELECT * FROM issues WHERE 1"
-            var arguments: [DatabaseValueConvertible] = []
-            if !filter.includeDeleted { sql += " AND IFNULL(deleted, 0) = 0" }
-            if let s = filter.status { sql += " AND _status = ?"; arguments.append(s.rawValue) }
-            if let t = filter.tier { sql += " AND IFNULL(_tier, tier) = ?"; arguments.append(t.rawValue) }
-            if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
-            if let h = filter.handler { sql += " AND handler = ?"; arguments.append(h) }
-            if let ids = filter.ids {
-                sql += ids.isEmpty ? " AND 0" : " AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
-                arguments += ids
-            }
-            if let area = filter.area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
-            if let day = filter.overdueOn {
-                sql += " AND due_date IS NOT NULL AND due_date < ? AND _status NOT IN ('resolved', 'followed_up', 'closed')"
-                arguments.append(day)
-            }
+        if filter.text != nil { try refreshSearchIndex() }
+        return try read { db in
+            var (sql, arguments) = try Self.issueQuery(filter, columns: Self.issueColumns)
             sql += " ORDER BY _lv DESC LIMIT \(max(0, filter.limit))"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.issue)
+            return try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.issue))
         }
+    }
+
+    /// How many issues pass `filter`, whatever its limit.
+    public func issueCount(_ filter: IssueFilter = IssueFilter()) throws(SyncCoreError) -> Int {
+        if filter.text != nil { try refreshSearchIndex() }
+        return try read { db in
+            let (sql, arguments) = try Self.issueQuery(filter, columns: "count(*)")
+            return try Int.fetchOne(db, sql: sql, arguments: StatementArguments(arguments)) ?? 0
+        }
+    }
+
+    /// The query selecting `columns` of the issues that pass `filter`, unordered and unlimited.
+    private static func issueQuery(_ filter: IssueFilter, columns: String) throws(SyncCoreError) -> (String, [DatabaseValueConvertible]) {
+        var sql = "SELECT \(columns) FROM issues WHERE 1"
+        var arguments: [DatabaseValueConvertible] = []
+        if !filter.includeDeleted { sql += " AND IFNULL(deleted, 0) = 0" }
+        if let s = filter.status { sql += " AND _status = ?"; arguments.append(s.rawValue) }
+        if let t = filter.tier { sql += " AND IFNULL(_tier, tier) = ?"; arguments.append(t.rawValue) }
+        if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
+        if let h = filter.handler { sql += " AND handler = ?"; arguments.append(h) }
+        if let text = filter.text {
+            guard text.utf8.count <= 1024 else { throw .invalidInput("search text is longer than 1024 bytes") }
+            if let match = SearchTokenizer.matchExpression(text) {
+                sql += " AND rowid IN (SELECT rowid FROM issue_search WHERE issue_search MATCH ?)"
+                arguments.append(match)
+            } else {
+                sql += " AND 0"
+            }
+        }
+        if let area = filter.area { areaCondition(area, sql: &sql, arguments: &arguments) }
+        if let day = filter.overdueOn {
+            sql += " AND due_date IS NOT NULL AND due_date < ? AND _status NOT IN ('resolved', 'followed_up', 'closed')"
+            arguments.append(day)
+        }
+        return (sql, arguments)
     }
 
     /// Issue `id` with its events (in order) and photos, or nil when unknown here.
     public func issueDetail(_ id: String) throws(SyncCoreError) -> IssueDetail? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM issues WHERE id = ?", arguments: [id]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.issueColumns) FROM issues WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
             let events = try Row.fetchAll(
-                db, sql: "SELECT * FROM issue_events WHERE issue_id = ? AND grid = ? ORDER BY at, id", arguments: [id, row["grid"]]
+                db, sql: "SELECT \(Self.eventColumns) FROM issue_events WHERE issue_id = ? AND grid = ? ORDER BY at, id",
+                arguments: [id, row["grid"]]
             )
             .compactMap(Self.event)
             let photos = try Row.fetchAll(
@@ -125,31 +151,39 @@ extension Replica {
         arguments += [area, area + "/", area + "0"]
     }
 
+    /// The columns `household(_:)`, `issue(_:)` and `event(_:)` read: not the merge's clocks, which
+    /// are ten times larger than a row's values and would be carried through every sort.
+    static let householdColumns = "id, grid, door_plate, head_name_zh, head_name_bo, members, phone, location, tags, notes, deleted"
+    static let issueColumns = """
+        id, grid, kind, tier, _tier, _status, title, description, household_id, location, reporter, handler, due_date, deleted
+        """
+    static let eventColumns = "id, issue_id, kind, at, actor, note, tier, from_tier, satisfaction"
+
+    /// Reads a row of `householdColumns`, by position (by name, every value costs a lookup).
     static func household(_ row: Row) -> Household {
         Household(
-            id: row["id"], grid: row["grid"], doorPlate: row["door_plate"], headNameZh: row["head_name_zh"],
-            headNameBo: row["head_name_bo"], members: row["members"], phone: row["phone"], location: row["location"],
-            tags: ((row["tags"] as String?) ?? "").split(separator: ",").map(String.init), notes: row["notes"],
-            deleted: (row["deleted"] as Int64?) == 1)
+            id: row[0], grid: row[1], doorPlate: row[2], headNameZh: row[3], headNameBo: row[4], members: row[5], phone: row[6],
+            location: row[7], tags: ((row[8] as String?) ?? "").split(separator: ",").map(String.init), notes: row[9],
+            deleted: (row[10] as Int64?) == 1)
     }
 
+    /// Reads a row of `issueColumns`, by position.
     static func issue(_ row: Row) -> Issue {
-        let reported = (row["tier"] as String?).flatMap(IssueTier.init) ?? .small
+        let reported = (row[3] as String?).flatMap(IssueTier.init) ?? .small
         return Issue(
-            id: row["id"], grid: row["grid"], kind: (row["kind"] as String?).flatMap(IssueKind.init) ?? .other,
-            reportedTier: reported, tier: (row["_tier"] as String?).flatMap(IssueTier.init) ?? reported,
-            status: (row["_status"] as String?).flatMap(IssueStatus.init) ?? .reported, title: row["title"] ?? "",
-            description: row["description"], householdID: row["household_id"], location: row["location"],
-            reporter: row["reporter"], handler: row["handler"], dueDate: row["due_date"], deleted: (row["deleted"] as Int64?) == 1)
+            id: row[0], grid: row[1], kind: (row[2] as String?).flatMap(IssueKind.init) ?? .other, reportedTier: reported,
+            tier: (row[4] as String?).flatMap(IssueTier.init) ?? reported,
+            status: (row[5] as String?).flatMap(IssueStatus.init) ?? .reported,
+            title: row[6] ?? "", description: row[7], householdID: row[8], location: row[9], reporter: row[10], handler: row[11],
+            dueDate: row[12], deleted: (row[13] as Int64?) == 1)
     }
 
+    /// Reads a row of `eventColumns`, by position; nil for an event kind this release does not know.
     static func event(_ row: Row) -> IssueEvent? {
-        guard let kind = (row["kind"] as String?).flatMap(IssueEventKind.init) else { return nil }
+        guard let kind = (row[2] as String?).flatMap(IssueEventKind.init) else { return nil }
         return IssueEvent(
-            id: row["id"], issueID: row["issue_id"] ?? "", kind: kind,
-            at: HLCTimestamp(stored: row["at"]), actor: row["actor"], note: row["note"],
-            tier: (row["tier"] as String?).flatMap(IssueTier.init), fromTier: (row["from_tier"] as String?).flatMap(IssueTier.init),
-            satisfaction: row["satisfaction"])
+            id: row[0], issueID: row[1] ?? "", kind: kind, at: HLCTimestamp(stored: row[3]), actor: row[4], note: row[5],
+            tier: (row[6] as String?).flatMap(IssueTier.init), fromTier: (row[7] as String?).flatMap(IssueTier.init), satisfaction: row[8])
     }
 
     static func photo(_ row: Row) -> PhotoRef {

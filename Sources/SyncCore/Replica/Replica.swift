@@ -22,6 +22,10 @@ public final class Replica: Sendable {
         /// once (a device's reads). Each merged row then pays one more index insert, so the sync
         /// server, which never lists them, leaves them out.
         public var gridIndexes: Bool = false
+        /// How much of the file the connections that read map into memory (0: none). A device's
+        /// commands are new processes with nothing cached: mapped, a county's register is read
+        /// without copying every page through `read()` (a township's list 51 → 29 ms in SQLite).
+        public var mappedReadBytes: Int64 = 0
 
         /// The defaults: system clock, 5 minutes of drift, durable commits.
         public init() {}
@@ -44,7 +48,9 @@ public final class Replica: Sendable {
         var config = GRDB.Configuration()
         config.busyMode = .timeout(5)
         let durable = configuration.durable
+        let mapped = configuration.mappedReadBytes
         config.prepareDatabase { db in
+            if mapped > 0 && db.configuration.readonly { try db.execute(sql: "PRAGMA mmap_size = \(mapped)") }
             try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF")
             // SQLite's automatic checkpoint runs inside the commit that crosses its threshold. At
             // the default 1,000 pages one local write in ~100 paid for it (p99 3 ms instead of

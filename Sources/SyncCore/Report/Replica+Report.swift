@@ -17,55 +17,98 @@ extension Replica {
         }
         let named = try areas(under: area)
         let names = AreaNames(named)
-        let (issues, events) = try read { db in try Self.reportRows(db, area: area) }
+        let issues = try read { db in try Self.reportRows(db, area: area) }
         return Self.report(
-            issues: issues, events: events, fromMillis: fromMillis, toMillis: toMillis, today: today, area: area,
+            issues: issues, fromMillis: fromMillis, toMillis: toMillis, today: today, area: area,
             utcOffsetSeconds: utcOffsetSeconds, areas: named.map(\.path), label: { names.label($0, tibetan: tibetan) })
     }
 
-    /// The living issues under `area` and all their events, in time order. Columns are read by
-    /// position from a cursor (by name, each value costs a lookup: a county has tens of thousands).
-    static func reportRows(_ db: Database, area: String?) throws -> ([Issue], [String: [IssueEvent]]) {
+    /// One living issue as the report reads it: its columns and what its events say.
+    struct ReportIssue {
+        var issue: Issue
+        /// The first `reported` event's time, the last `resolved` and `closed` events' times.
+        var reportedAt: UInt64?
+        var resolvedAt: UInt64?
+        var closedAt: UInt64?
+        var followedUp = false
+        /// The satisfaction (1-5) given at each follow-up visit.
+        var satisfaction: [Int] = []
+        /// Its escalations and de-escalations, in time order.
+        var tierEvents: [IssueEvent] = []
+    }
+
+    /// The living issues under `area` with what their events say. The events are read as numbers
+    /// and folded into their issue as they come (a county has tens of thousands: sorting them, or
+    /// joining each to its issue in SQL, took most of the report's time); only escalations and
+    /// de-escalations, which the report lists, are read whole and in order. An event counts for
+    /// the issue of its `issue_id` in its own grid, as everywhere else.
+    static func reportRows(_ db: Database, area: String?) throws -> [ReportIssue] {
         var sql = """
             SELECT id, grid, kind, tier, _tier, _status, title, household_id, reporter, handler, due_date
             FROM issues WHERE IFNULL(deleted, 0) = 0
             """
         var arguments: [DatabaseValueConvertible] = []
         if let area { areaCondition(area, sql: &sql, arguments: &arguments) }
-        var issues: [Issue] = []
+        var issues: [ReportIssue] = []
+        var position: [String: Int] = [:]
         let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
         while let r = try rows.next() {
             let reported = (r[3] as String?).flatMap(IssueTier.init) ?? .small
-            issues.append(
-                Issue(
-                    id: r[0], grid: r[1], kind: (r[2] as String?).flatMap(IssueKind.init) ?? .other, reportedTier: reported,
-                    tier: (r[4] as String?).flatMap(IssueTier.init) ?? reported,
-                    status: (r[5] as String?).flatMap(IssueStatus.init) ?? .reported,
-                    title: r[6] ?? "", description: nil, householdID: r[7], location: nil, reporter: r[8], handler: r[9], dueDate: r[10],
-                    deleted: false))
+            let issue = Issue(
+                id: r[0], grid: r[1], kind: (r[2] as String?).flatMap(IssueKind.init) ?? .other, reportedTier: reported,
+                tier: (r[4] as String?).flatMap(IssueTier.init) ?? reported,
+                status: (r[5] as String?).flatMap(IssueStatus.init) ?? .reported,
+                title: r[6] ?? "", description: nil, householdID: r[7], location: nil, reporter: r[8], handler: r[9], dueDate: r[10],
+                deleted: false)
+            position[issue.id] = issues.count
+            issues.append(ReportIssue(issue: issue))
+        }
+        /// The issue an event row (its `issue_id` and `grid` first) belongs to.
+        func owner(_ r: Row) -> Int? {
+            guard let id = r[0] as String?, let i = position[id], issues[i].issue.grid == (r[1] as String) else { return nil }
+            return i
         }
         var eventSQL = """
-            SELECT e.id, e.issue_id, e.kind, e.at, e.actor, e.note, e.tier, e.from_tier, e.satisfaction
-            FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0
+            SELECT issue_id, grid, CASE kind WHEN 'reported' THEN 1 WHEN 'resolved' THEN 2 WHEN 'closed' THEN 3 ELSE 4 END, at,
+            satisfaction FROM issue_events WHERE kind IN ('reported', 'resolved', 'closed', 'follow_up')
+            """
+        var tierSQL = """
+            SELECT issue_id, grid, id, kind, at, actor, note, tier, from_tier, satisfaction FROM issue_events
+            WHERE kind IN ('escalated', 'deescalated')
             """
         var eventArguments: [DatabaseValueConvertible] = []
-        if let area { areaCondition(area, sql: &eventSQL, arguments: &eventArguments, column: "i.grid") }
-        var events: [String: [IssueEvent]] = [:]
-        let eventRows = try Row.fetchCursor(db, sql: eventSQL + " ORDER BY e.at, e.id", arguments: StatementArguments(eventArguments))
-        while let r = try eventRows.next() {
-            guard let kind = (r[2] as String?).flatMap(IssueEventKind.init) else { continue }
-            let issueID: String = r[1] ?? ""
-            events[issueID, default: []].append(
-                IssueEvent(
-                    id: r[0], issueID: issueID, kind: kind, at: HLCTimestamp(stored: r[3]), actor: r[4], note: r[5],
-                    tier: (r[6] as String?).flatMap(IssueTier.init), fromTier: (r[7] as String?).flatMap(IssueTier.init), satisfaction: r[8]
-                ))
+        if let area {
+            areaCondition(area, sql: &eventSQL, arguments: &eventArguments)
+            eventArguments = []
+            areaCondition(area, sql: &tierSQL, arguments: &eventArguments)
         }
-        return (issues, events)
+        let eventRows = try Row.fetchCursor(db, sql: eventSQL, arguments: StatementArguments(eventArguments))
+        while let r = try eventRows.next() {
+            guard let i = owner(r) else { continue }
+            let at = HLCTimestamp(stored: r[3]).millis
+            switch r[2] as Int {
+            case 1: issues[i].reportedAt = min(issues[i].reportedAt ?? .max, at)
+            case 2: issues[i].resolvedAt = max(issues[i].resolvedAt ?? 0, at)
+            case 3: issues[i].closedAt = max(issues[i].closedAt ?? 0, at)
+            default:
+                issues[i].followedUp = true
+                if let s = r[4] as Int? { issues[i].satisfaction.append(s) }
+            }
+        }
+        let tierRows = try Row.fetchCursor(db, sql: tierSQL + " ORDER BY at, id", arguments: StatementArguments(eventArguments))
+        while let r = try tierRows.next() {
+            guard let i = owner(r), let kind = (r[3] as String?).flatMap(IssueEventKind.init) else { continue }
+            issues[i].tierEvents.append(
+                IssueEvent(
+                    id: r[2], issueID: r[0], kind: kind, at: HLCTimestamp(stored: r[4]), actor: r[5], note: r[6],
+                    tier: (r[7] as String?).flatMap(IssueTier.init), fromTier: (r[8] as String?).flatMap(IssueTier.init),
+                    satisfaction: r[9]))
+        }
+        return issues
     }
 
     static func report(
-        issues: [Issue], events: [String: [IssueEvent]], fromMillis: UInt64, toMillis: UInt64, today: String, area: String?,
+        issues: [ReportIssue], fromMillis: UInt64, toMillis: UInt64, today: String, area: String?,
         utcOffsetSeconds: Int, areas named: [String] = [], label: (String) -> String
     ) -> CountyReport {
         var report = CountyReport(
@@ -108,8 +151,8 @@ extension Replica {
             if open { map[key]!.open += 1 }
         }
 
-        for issue in issues {
-            let log = events[issue.id] ?? []
+        for facts in issues {
+            let issue = facts.issue
             let isOverdue = issue.dueDate.map { $0 < today } == true && !issue.status.isDone
             if isOverdue {
                 let days = ReportMath.days(from: issue.dueDate!, to: today) ?? 0
@@ -124,7 +167,7 @@ extension Replica {
             }
             // Escalations and de-escalations of the period, with the tier before each.
             var tier = issue.reportedTier
-            for e in log where e.kind == .escalated || e.kind == .deescalated {
+            for e in facts.tierEvents {
                 guard let to = e.tier else { continue }
                 let from = tier
                 tier = e.kind == .escalated ? max(tier, to) : to
@@ -136,7 +179,7 @@ extension Replica {
                 }
             }
 
-            guard let reportedAt = log.first(where: { $0.kind == .reported })?.at.millis, reportedAt >= fromMillis && reportedAt < toMillis
+            guard let reportedAt = facts.reportedAt, reportedAt >= fromMillis && reportedAt < toMillis
             else { continue }
             let closed = issue.status == .closed
             let open = !issue.status.isDone
@@ -160,17 +203,15 @@ extension Replica {
                     if issue.tier == issue.reportedTier { within[key]!.withinTier += 1 }
                 }
                 report.satisfaction.resolved += 1
-                if log.contains(where: { $0.kind == .followUp }) { report.satisfaction.followedUp += 1 }
-                if let resolvedAt = log.last(where: { $0.kind == .resolved })?.at.millis, resolvedAt >= reportedAt {
+                if facts.followedUp { report.satisfaction.followedUp += 1 }
+                if let resolvedAt = facts.resolvedAt, resolvedAt >= reportedAt {
                     toResolved.append(Double(resolvedAt - reportedAt) / 3_600_000)
                 }
             }
-            if closed, let closedAt = log.last(where: { $0.kind == .closed })?.at.millis, closedAt >= reportedAt {
+            if closed, let closedAt = facts.closedAt, closedAt >= reportedAt {
                 toClosed.append(Double(closedAt - reportedAt) / 3_600_000)
             }
-            for e in log where e.kind == .followUp {
-                if let s = e.satisfaction, (1...5).contains(s) { report.satisfaction.bySatisfaction[s - 1] += 1 }
-            }
+            for s in facts.satisfaction where (1...5).contains(s) { report.satisfaction.bySatisfaction[s - 1] += 1 }
         }
 
         report.total.rate = ReportMath.rate(report.total.closed, report.total.reported)
@@ -223,7 +264,8 @@ extension Replica {
     /// Every event of the living issues under `area` (everything when nil), by issue and time.
     public func events(area: String? = nil) throws(SyncCoreError) -> [IssueEvent] {
         try read { db in
-            var sql = "SELECT e.* FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
+            var sql =
+                "SELECT e.id, e.issue_id, e.kind, e.at, e.actor, e.note, e.tier, e.from_tier, e.satisfaction FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
             if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments, column: "i.grid") }
             sql += " ORDER BY e.issue_id, e.at, e.id"

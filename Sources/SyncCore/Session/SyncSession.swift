@@ -34,6 +34,11 @@ public struct SyncSession: Sendable {
         // with none of its own (rows it pulled) are skipped here, so a device that pulled a county
         // does not spend round trips walking its receipt past them.
         var since = max(cursor.acknowledged, scanned.value)
+        // Rows pulled from the server hold none of its writes: go straight to the first that does
+        // (reading clocks only), or past everything when there is none.
+        let writes = try replica.ownWrites(after: since)
+        since = max(since, writes.rows.first.map { $0.firstLocalVersion - 1 } ?? writes.through)
+        scanned.value = max(scanned.value, since)
         var own: [RowChanges] = []
         while true {
             let batch = try replica.changes(since: since, maxChanges: maxPushChanges)
