@@ -1,6 +1,7 @@
 // gridsync-clibench: wall times of the field tool as a person meets them, on the built binaries.
 //
 //   swift build -c release && .build/release/gridsync-clibench [--households 60000] [--issues 9000] [--runs 50] [--read-runs 7]
+//     [--packaged dist/gridsync-…/bin]   (also time `issue report` of a `scripts/package` build, alternating)
 //
 // 1. `gridsync issue report` wall time, process start to exit (target ≤ 30 ms).
 // 2. S7: a county of 300 grids is pushed to a real server over TLS on loopback, then a fresh county
@@ -48,7 +49,7 @@ func run(_ binary: String, _ args: [String]) -> (status: Int32, output: String, 
 /// Wall time of `binary ARGS` started with posix_spawn and waited for (Foundation's Process closes
 /// every possible file descriptor before exec, which adds tens of milliseconds to what is measured).
 func spawnSeconds(_ binary: String, _ args: [String]) -> Double {
-    let path = binaries.appendingPathComponent(binary).path
+    let path = binary.hasPrefix("/") ? binary : binaries.appendingPathComponent(binary).path
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
@@ -124,6 +125,25 @@ if !arguments.contains("--field-only") {
         String(
             format: "gridsync --help:       %d runs, wall p50 %.1f ms (process start, Swift runtime, argument parsing)", runs,
             pct(helpTimes, 0.5)))
+    // With --packaged DIR (`scripts/package`'s bin folder): the same `issue report`, alternating
+    // between this build and the packaged one (static Swift runtime) in one run.
+    if let i = arguments.firstIndex(of: "--packaged"), i + 1 < arguments.count {
+        let packaged = URL(fileURLWithPath: arguments[i + 1]).appendingPathComponent("gridsync").path
+        var dynamic: [Double] = []
+        var statically: [Double] = []
+        for n in 0..<runs {
+            let args = ["issue", "report", "--home", worker, "--kind", "hazard", "--title", "入户充电 \(n)"]
+            dynamic.append(spawnSeconds("gridsync", args) * 1000)
+            statically.append(spawnSeconds(packaged, args) * 1000)
+        }
+        let helpDynamic = (0..<runs).map { _ in spawnSeconds("gridsync", ["--help"]) * 1000 }
+        let helpStatic = (0..<runs).map { _ in spawnSeconds(packaged, ["--help"]) * 1000 }
+        print(
+            String(
+                format:
+                    "issue report, alternating: this build p50 %.1f ms, packaged (static Swift runtime) p50 %.1f ms; --help %.1f vs %.1f ms",
+                pct(dynamic, 0.5), pct(statically, 0.5), pct(helpDynamic, 0.5), pct(helpStatic, 0.5)))
+    }
 }
 
 if !arguments.contains("--field-only") {
@@ -153,6 +173,7 @@ if !arguments.contains("--field-only") {
             for kind in [IssueEventKind.dispatched, .accepted, .resolved] { try replica.appendEvent(issueID: issue, kind: kind) }
             try replica.appendEvent(issueID: issue, kind: .followUp, satisfaction: n % 5 + 1)
             try replica.appendEvent(issueID: issue, kind: .closed)
+            try replica.appendEvent(issueID: issue, kind: .published)
         } else if n % 3 == 1 {
             try replica.appendEvent(issueID: issue, kind: .escalated, tier: .medium)
         }

@@ -112,6 +112,8 @@ struct Browser {
         let center = try cluster.device("county", role: "county", scopes: [Self.county])
         center.sync()
         center.ok(["photo", "fetch", "--all"])
+        // The county publishes the result (晒单): the board shows published results only.
+        center.ok(["issue", "publish", issue])
 
         let (dashboard, base) = try Self.start(center)
         defer { dashboard.terminate(); dashboard.waitUntilExit() }
@@ -177,13 +179,14 @@ struct Browser {
 
         // The issue page: its timeline in names, the household, the photo from the replica's store.
         let page = try browser.dom("\(base)issue/\(issue)?lang=zh")
-        #expect(page.components(separatedBy: "data-event=").count - 1 == 5)
+        #expect(page.components(separatedBy: "data-event=").count - 1 == 6 && page.contains("晒单"), "reported … closed, published")
         #expect(page.contains("扎西") && page.contains("接单") && page.contains("1村8号") && page.contains("<img src=\"/photo/"))
         #expect(Self.figure(page, "status") == "已办结")
 
         // The results board: the resident's name and phone masked.
         let board = try browser.dom("\(base)board?\(period)")
         #expect(board.contains("data-issue=\"\(issue)\"") && board.contains("次***家电瓶车入户充电"))
+        #expect(board.components(separatedBy: "data-issue=").count == 2, "only the published result is on the board")
         #expect(!board.contains("次仁多吉") && !board.contains("13800001111") && board.contains("★★★★★"))
 
         // Unknown areas are an error page, not an empty one.

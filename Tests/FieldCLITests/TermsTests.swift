@@ -10,6 +10,7 @@ import Testing
         let groups: [(Terms.Group, [String])] = [
             (.tier, IssueTier.allCases.map(\.rawValue)), (.kind, IssueKind.allCases.map(\.rawValue)),
             (.status, IssueStatus.allCases.map(\.rawValue)), (.event, IssueEventKind.allCases.map(\.rawValue)),
+            (.channel, IssueChannel.allCases.map(\.rawValue)),
         ]
         let document = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

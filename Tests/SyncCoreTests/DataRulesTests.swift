@@ -192,6 +192,40 @@ import Testing
         #expect(try server.apply(Changeset(rows: [household]), from: op).rejected.map(\.reason.code) == ["not_permitted"])
     }
 
+    /// Document version 4: the requester and channel of an issue, the assignee of a dispatch and
+    /// the `published` step, checked by the local API and the merge alike.
+    @Test func theOrderLoopsColumnsFollowTheirRules() throws {
+        let folder = TemporaryFolder()
+        let replica = try makeReplica(folder, "device")
+        let issue = try replica.reportIssue(
+            IssueReport(grid: Self.gridA, kind: .request, title: "冬季饮水管冻裂", requester: "格桑", channel: .walkIn))
+        try replica.appendEvent(issueID: issue, kind: .dispatched, actor: "次仁", assignee: "扎西")
+        var detail = try #require(try replica.issueDetail(issue))
+        #expect(detail.issue.requester == "格桑" && detail.issue.channel == .walkIn)
+        #expect(detail.events.last?.kind == .dispatched && detail.events.last?.assignee == "扎西")
+        #expect(throws: SyncCoreError.self) { try replica.appendEvent(issueID: issue, kind: .accepted, assignee: "扎西") }
+        // Published only once closed, and it leaves the status where it is.
+        #expect(throws: SyncCoreError.self) { try replica.appendEvent(issueID: issue, kind: .published) }
+        for kind in [IssueEventKind.accepted, .resolved] { try replica.appendEvent(issueID: issue, kind: kind) }
+        try replica.appendEvent(issueID: issue, kind: .followUp, satisfaction: 5)
+        try replica.appendEvent(issueID: issue, kind: .closed)
+        try replica.appendEvent(issueID: issue, kind: .published)
+        detail = try #require(try replica.issueDetail(issue))
+        #expect(detail.issue.status == .closed && detail.events.last?.kind == .published)
+        // The merge refuses what the API refuses.
+        let report = try replica.apply(
+            Changeset(rows: [
+                Self.row("issues", issue, [("channel", .text("telepathy"))], version: Self.version(millisAhead: 10)),
+                Self.row(
+                    "issues", issue, [("requester", .text(String(repeating: "名", count: 200)))], version: Self.version(millisAhead: 11)),
+                Self.row("issues", issue, [("channel", .text("hotline"))], version: Self.version(millisAhead: 12)),
+            ]))
+        #expect(report.rejected.map(\.reason.code) == ["invalid", "invalid"], "\(report.rejected)")
+        #expect(try replica.issueDetail(issue)?.issue.channel == .hotline)
+        #expect(WritePolicy.refusal(role: .worker, event: .published, issueTier: .small) != nil)
+        #expect(WritePolicy.refusal(role: .village, event: .published, issueTier: .small) == nil)
+    }
+
     @Test func writePolicyFollowsTheOrderLoop() {
         #expect(WritePolicy.refusal(role: .worker, event: .closed, issueTier: .small) == nil)
         #expect(WritePolicy.refusal(role: .worker, event: .closed, issueTier: .medium) != nil)

@@ -31,7 +31,7 @@ import Testing
         let health = try await server.send(.GET, "/health")
         let json = try JSONSerialization.jsonObject(with: Data(health.body)) as? [String: Any]
         #expect(json?["schema"] as? Int == PeerVersions.current.schema && json?["oldestProtocol"] as? Int == PeerVersions.oldestProtocol)
-        #expect(PeerVersions(header: "protocol=1;changeset=2;schema=3;oldest-protocol=1") == .current)
+        #expect(PeerVersions(header: "protocol=1;changeset=2;schema=4;oldest-protocol=1") == .current)
     }
 
     /// The changeset format a sync response was written in (responses encode deterministically).

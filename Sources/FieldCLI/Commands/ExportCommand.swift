@@ -147,7 +147,7 @@ struct ExportTables {
                 ("kind", "类别", "རིགས།"), ("tier", "层级", "རིམ་པ།"), ("reported_tier", "上报层级", "སྙན་སེང་རིམ་པ།"), ("status", "状态", "གནས་སྟངས།"),
                 ("title", "标题", "ཁ་བྱང་།"), ("description", "描述", "འགྲེལ་བཤད།"), ("household_id", "住户编号", "ཁྱིམ་ཚང་ཨང་རྟགས།"),
                 ("household", "住户", "ཁྱིམ་ཚང་།"), ("location", "位置", "གནས་ཡུལ།"), ("reporter", "上报人", "སྙན་སེང་བ།"),
-                ("handler", "承办人", "འགན་འཁུར་བ།"),
+                ("handler", "承办人", "འགན་འཁུར་བ།"), ("requester", "诉求人", "ཞུ་བ་ཕུལ་མཁན།"), ("channel", "诉求来源", "ཞུ་བའི་ལམ།"),
                 ("due_date", "期限", "དུས་བཀག"), ("reported_at", "上报时间", "སྙན་སེང་དུས་ཚོད།"), ("closed_at", "办结时间", "མཇུག་བསྒྲིལ་དུས་ཚོད།"),
             ],
             issues.map { i in
@@ -156,7 +156,8 @@ struct ExportTables {
                     term(.kind, i.kind.rawValue), term(.tier, i.tier.rawValue), term(.tier, i.reportedTier.rawValue),
                     term(.status, i.status.rawValue),
                     i.title, i.description ?? "", i.householdID ?? "", householdLabel(i.householdID), i.location ?? "", i.reporter ?? "",
-                    i.handler ?? "", i.dueDate ?? "", time(log.first { $0.kind == .reported }?.at.millis),
+                    i.handler ?? "", i.requester ?? "", i.channel.map { term(.channel, $0.rawValue) } ?? "", i.dueDate ?? "",
+                    time(log.first { $0.kind == .reported }?.at.millis),
                     i.status == .closed ? time(log.last { $0.kind == .closed }?.at.millis) : "",
                 ]
             })
@@ -175,14 +176,15 @@ struct ExportTables {
             }
             eventRows.append(
                 [e.id, e.issueID, issue.title] + areaColumns(issue.grid) + [
-                    time(e.at.millis), term(.event, e.kind.rawValue), e.actor ?? "", e.note ?? "", from, term(.tier, e.tier?.rawValue),
-                    e.satisfaction.map(String.init) ?? "",
+                    time(e.at.millis), term(.event, e.kind.rawValue), e.actor ?? "", e.assignee ?? "", e.note ?? "", from,
+                    term(.tier, e.tier?.rawValue), e.satisfaction.map(String.init) ?? "",
                 ])
         }
         let eventTable = table(
             "events.csv", "events",
             [("id", "编号", "ཨང་རྟགས།"), ("issue_id", "事项编号", "དོན་དག་ཨང་རྟགས།"), ("issue", "事项", "དོན་དག")] + areaHeaders + [
-                ("at", "时间", "དུས་ཚོད།"), ("kind", "事件", "བྱ་བ།"), ("actor", "人员", "མི།"), ("note", "说明", "གསལ་བཤད།"),
+                ("at", "时间", "དུས་ཚོད།"), ("kind", "事件", "བྱ་བ།"), ("actor", "人员", "མི།"), ("assignee", "派给", "བཀོད་སྒྲིག་ཡུལ།"),
+                ("note", "说明", "གསལ་བཤད།"),
                 ("from_tier", "原层级", "སྔོན་གྱི་རིམ་པ།"),
                 ("tier", "层级", "རིམ་པ།"), ("satisfaction", "满意度", "ཚིམ་ཚད།"),
             ], eventRows)

@@ -11,6 +11,7 @@ struct IssueCommand: AsyncParsableCommand {
         subcommands: [
             Report.self, Edit.self, List.self, Show.self, Delete.self,
             Dispatch.self, Accept.self, Visit.self, Escalate.self, Deescalate.self, Resolve.self, FollowUp.self, Reopen.self, Close.self,
+            Publish.self,
         ])
 
     struct Report: DeviceCommand {
@@ -26,6 +27,8 @@ struct IssueCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(tr("help.issue.where"))) var location: String?
         @Option(help: ArgumentHelp(tr("help.issue.who_handles_it"))) var handler: String?
         @Option(help: ArgumentHelp(tr("help.issue.due_date_yyyy_mm"))) var due: String?
+        @Option(help: ArgumentHelp(tr("help.issue.requester"))) var requester: String?
+        @Option(help: ArgumentHelp(tr("help.issue.channel"))) var channel: IssueChannel?
 
         func execute() async throws {
             let r = try Recording(common)
@@ -34,7 +37,7 @@ struct IssueCommand: AsyncParsableCommand {
             let id = try r.replica.reportIssue(
                 IssueReport(
                     grid: try r.grid(grid), kind: kind, tier: tier, title: title, description: description, householdID: household,
-                    location: location, reporter: r.author, handler: handler, dueDate: due))
+                    location: location, reporter: r.author, handler: handler, dueDate: due, requester: requester, channel: channel))
             if output.json { return try Output.json(["id": id]) }
             print(tr("issue.issue_reported", id))
         }
@@ -127,11 +130,16 @@ struct IssueCommand: AsyncParsableCommand {
                 [
                     [tr("conflict.id"), i.id], [tr("household.grid"), "\(try r.replica.areaNames().label(i.grid)) (\(i.grid))"],
                     [tr("issue.title"), i.title],
-                    [tr("issue.kind"), i.kind.rawValue], [tr("issue.status"), i.status.rawValue],
+                    [tr("issue.kind"), term(.kind, i.kind.rawValue)], [tr("issue.status"), term(.status, i.status.rawValue)],
                     [
                         tr("issue.tier"),
                         i.tier == i.reportedTier
-                            ? i.tier.rawValue : "\(i.tier.rawValue) (\(tr("issue.reported")) \(i.reportedTier.rawValue))",
+                            ? term(.tier, i.tier.rawValue)
+                            : "\(term(.tier, i.tier.rawValue)) (\(tr("issue.reported")) \(term(.tier, i.reportedTier.rawValue)))",
+                    ],
+                    [
+                        tr("issue.requester"),
+                        [i.requester, i.channel.map { term(.channel, $0.rawValue) }].compactMap { $0 }.joined(separator: " · "),
                     ],
                     [tr("issue.description"), i.description ?? ""], [tr("issue.household"), i.householdID ?? ""],
                     [tr("household.location"), i.location ?? ""], [tr("issue.reporter"), i.reporter ?? ""],
@@ -144,10 +152,11 @@ struct IssueCommand: AsyncParsableCommand {
                     [tr("conflict.when"), tr("issue.event"), tr("issue.by"), tr("issue.details")],
                     d.events.map { e in
                         let details = [
-                            e.tier.map { "→ \($0.rawValue)" }, e.satisfaction.map { tr("issue.satisfaction", $0) }, e.note,
+                            e.assignee.map { "→ \($0)" }, e.tier.map { "→ \(term(.tier, $0.rawValue))" },
+                            e.satisfaction.map { tr("issue.satisfaction", $0) }, e.note,
                         ]
                         .compactMap { $0 }.joined(separator: " ")
-                        return [Output.time(e.at.millis), e.kind.rawValue, e.actor ?? "", details]
+                        return [Output.time(e.at.millis), term(.event, e.kind.rawValue), e.actor ?? "", details]
                     }, maxColumn: 80))
             let conflicts = try r.replica.conflicts(rowID: id)
             if !conflicts.isEmpty {
@@ -179,6 +188,9 @@ struct EventOptions: ParsableArguments {
     @Option(help: ArgumentHelp(tr("help.issue.note"))) var note: String?
 }
 
+/// A term of `group` in the current language.
+func term(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
+
 /// Appends one event to an issue's log and prints the new status.
 func recordEvent(
     _ common: CommonOptions, _ options: EventOptions, _ kind: IssueEventKind, note: String? = nil, tier: IssueTier? = nil,
@@ -194,7 +206,8 @@ func recordEvent(
     }
     if let handler { try r.replica.editIssue(id, IssueFields(handler: handler)) }
     try r.replica.appendEvent(
-        issueID: id, kind: kind, actor: r.author, note: note ?? options.note, tier: tier, satisfaction: satisfaction)
+        issueID: id, kind: kind, actor: r.author, note: note ?? options.note, tier: tier, satisfaction: satisfaction,
+        assignee: kind == .dispatched ? handler : nil)
     let issue = try r.replica.issueDetail(id)?.issue
     print(
         tr(
@@ -279,5 +292,12 @@ extension IssueCommand {
         @OptionGroup var common: CommonOptions
         @OptionGroup var event: EventOptions
         func execute() async throws { try recordEvent(common, event, .closed) }
+    }
+
+    struct Publish: DeviceCommand {
+        static let configuration = CommandConfiguration(commandName: "publish", abstract: tr("help.issue.publish"))
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var event: EventOptions
+        func execute() async throws { try recordEvent(common, event, .published) }
     }
 }

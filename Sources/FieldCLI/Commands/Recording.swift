@@ -93,5 +93,6 @@ package func parseDay(_ text: String, option: String) throws -> Date {
 }
 
 extension IssueKind: ExpressibleByArgument {}
+extension IssueChannel: ExpressibleByArgument {}
 extension IssueTier: ExpressibleByArgument {}
 extension IssueStatus: ExpressibleByArgument {}

@@ -203,6 +203,35 @@ final class DemoScript: @unchecked Sendable {
         try gridsync("county", ["sync"])
         try gridsync("county", ["photo", "fetch", "--all"])
 
+        step(tr("demo_script.order_loop"))
+        let order = String(
+            try id(
+                try gridsync(
+                    "tashi",
+                    [
+                        "issue", "report", "--kind", "request", "--title", "冬季饮水管冻裂 ཆུ་དུང་འཁྱགས་ནས་གས་པ།", "--requester", "格桑",
+                        "--channel", "walk_in", "--household", households[3], "--json",
+                    ])
+            ).prefix(8))
+        try gridsync("tashi", ["sync", "--quiet"])
+        try gridsync("county", ["sync", "--quiet"])
+        try gridsync("county", ["issue", "dispatch", order, "--to", "扎西", "--note", "请三日内处理"])
+        try gridsync("county", ["sync", "--quiet"])
+        try gridsync("tashi", ["sync", "--quiet"])
+        try gridsync("tashi", ["issue", "list", "--mine"])
+        for event in [
+            ["accept"], ["resolve", "--resolution", "已联系水管员更换管段"], ["follow-up", "--satisfaction", "5", "--note", "回访：已通水"], ["close"],
+        ] {
+            try gridsync("tashi", ["issue", event[0], order] + event.dropFirst(), show: event[0] == "accept" || event[0] == "close")
+        }
+        try gridsync("tashi", ["sync", "--quiet"])
+        try gridsync("county", ["sync", "--quiet"])
+        try gridsync("county", ["issue", "publish", order])
+        try gridsync("county", ["sync", "--quiet"])
+        try gridsync("tashi", ["sync", "--quiet"])
+        try gridsync("drolma", ["sync", "--quiet"])
+        try gridsync("tashi", ["issue", "show", order])
+
         step(tr("demo_script.check_three_replicas_hold_same"))
         // Everything but the photo manifest, which says which photo files each device holds.
         let exports = try ["tashi", "drolma", "county"].map { device -> String in

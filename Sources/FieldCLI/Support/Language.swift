@@ -35,17 +35,38 @@ package enum Catalogue {
     }
 
     /// A catalogue file's messages by key; a line that is not `key = text` is an error naming it.
+    /// Read byte by byte: every command parses its language's file before it prints anything.
     package static func parse(_ bytes: [UInt8]) throws -> [String: String] {
         var table: [String: String] = [:]
-        for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            guard let eq = line.range(of: " = ") else {
-                throw CatalogueError(line: n + 1, problem: "not `key = text`")
+        table.reserveCapacity(512)
+        try bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            var number = 0
+            while start < all.count {
+                number += 1
+                var end = start
+                while end < all.count && all[end] != 0x0A { end += 1 }
+                let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                start = end + 1
+                var first = 0
+                while first < line.count && (line[first] == 0x20 || line[first] == 0x09) { first += 1 }
+                if first == line.count || line[first] == 0x23 { continue }  // empty, or `#`
+                // The first " = " separates the key from the text.
+                var eq = first
+                var found = false
+                while eq + 2 < line.count {
+                    if line[eq] == 0x20 && line[eq + 1] == 0x3D && line[eq + 2] == 0x20 {
+                        found = true
+                        break
+                    }
+                    eq += 1
+                }
+                guard found else { throw CatalogueError(line: number, problem: "not `key = text`") }
+                let key = String(decoding: UnsafeBufferPointer(rebasing: line[first..<eq]), as: UTF8.self)
+                guard table[key] == nil else { throw CatalogueError(line: number, problem: "key \(key) given twice") }
+                let text = String(decoding: UnsafeBufferPointer(rebasing: line[(eq + 3)...]), as: UTF8.self)
+                table[key] = text.utf8.contains(0x5C) ? unescape(text[...]) : text  // a backslash
             }
-            let key = String(line[..<eq.lowerBound]).trimmingCharacters(in: .whitespaces)
-            guard table[key] == nil else { throw CatalogueError(line: n + 1, problem: "key \(key) given twice") }
-            table[key] = unescape(line[eq.upperBound...])
         }
         return table
     }
@@ -57,7 +78,7 @@ package enum Catalogue {
     }
 
     private static func unescape(_ text: Substring) -> String {
-        guard text.contains("\\") else { return String(text) }
+        guard text.utf8.contains(0x5C) else { return String(text) }
         var out = ""
         var escaped = false
         for ch in text {
@@ -94,7 +115,7 @@ package enum Catalogue {
 
     /// `template` with `{n}` replaced by `arguments[n - 1]` and `{{`, `}}` by braces.
     package static func fill(_ template: String, _ arguments: [String]) -> String {
-        guard template.contains("{") || template.contains("}") else { return template }
+        guard template.utf8.contains(where: { $0 == 0x7B || $0 == 0x7D }) else { return template }  // no brace
         var out = ""
         var chars = template[...]
         while let ch = chars.first {

@@ -25,7 +25,8 @@ package enum Launch {
             command = try GridSync.parseAsRoot(arguments)
         } catch {
             if GridSync.exitCode(for: error) == .success { GridSync.exit(withError: error) }  // --help
-            exit(report(parseFailure(error, arguments)))
+            // A mistyped option is the likelier cause than what the parser met first.
+            exit(report(unknownOption(arguments) ?? parseFailure(error, arguments)))
         }
         do {
             if var asynchronous = command as? any AsyncParsableCommand {
@@ -68,7 +69,7 @@ package enum Launch {
         Language.current = language
     }
 
-    /// Refuses an unknown command or option before parsing, with the closest known one.
+    /// Refuses an unknown command before parsing, with the closest known one.
     static func checkWords(_ arguments: [String]) throws {
         var command: any ParsableCommand.Type = GridSync.self
         var path = ["gridsync"]
@@ -92,15 +93,29 @@ package enum Launch {
                 "usage", tr("args.needs_command", path.joined(separator: " "), children.map(name).joined(separator: ", ")),
                 status: .usage)
         }
+    }
+
+    /// An option of `arguments` the command they name does not take, as a failure with the
+    /// closest one it does take (read from its help: done only once parsing failed).
+    static func unknownOption(_ arguments: [String]) -> Failure? {
+        var command: any ParsableCommand.Type = GridSync.self
+        var path = ["gridsync"]
+        var rest = arguments[...]
+        while let word = rest.first, !word.hasPrefix("-"), let next = subcommands(of: command).first(where: { name($0) == word }) {
+            command = next
+            path.append(word)
+            rest = rest.dropFirst()
+        }
         let known = options(of: command)
         for word in rest.prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
             let option = String(word.split(separator: "=", maxSplits: 1)[0])
             if !known.contains(option) {
-                throw Failure(
+                return Failure(
                     "usage", tr("args.unknown_option", option, path.joined(separator: " ")) + suggestion(option, known.sorted()),
                     status: .usage)
             }
         }
+        return nil
     }
 
     private static func subcommands(of command: any ParsableCommand.Type) -> [any ParsableCommand.Type] {

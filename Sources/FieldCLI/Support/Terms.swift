@@ -14,7 +14,7 @@ package enum Terms {
         }
     }
 
-    package enum Group: String, CaseIterable, Sendable { case tier, kind, status, event }
+    package enum Group: String, CaseIterable, Sendable { case tier, kind, status, event, channel }
 
     /// What a synced table's rows are called.
     package static func recordName(_ table: String, _ language: String) -> String {
@@ -67,6 +67,14 @@ package enum Terms {
             "follow_up": Row(en: "follow-up visit", zh: "回访", bo: "རྗེས་འདྲི།"),
             "reopened": Row(en: "reopened", zh: "重办", bo: "བསྐྱར་སྒྲུབ།"),
             "closed": Row(en: "closed", zh: "办结", bo: "མཇུག་བསྒྲིལ།"),
+            "published": Row(en: "published (results board)", zh: "晒单", bo: "གྲུབ་འབྲས་གསལ་བསྒྲགས།"),
+        ],
+        .channel: [
+            "walk_in": Row(en: "in person", zh: "当面反映", bo: "ཞལ་འཕྲད་ཐོག་ཞུས།"),
+            "phone": Row(en: "phone", zh: "电话", bo: "ཁ་པར།"),
+            "photo": Row(en: "photo sent (随手拍)", zh: "随手拍", bo: "པར་བཏང་ནས་ཞུས།"),
+            "hotline": Row(en: "hotline", zh: "热线", bo: "ཞབས་ཞུའི་ཁ་པར་ལམ།"),
+            "patrol": Row(en: "found on patrol", zh: "巡查发现", bo: "བསྐོར་ཞིབ་སྐབས་རྙེད།"),
         ],
     ]
 }

@@ -139,6 +139,9 @@ struct RecordSync {
                 progress.note(
                     tr("record_sync.server_was_restored_from_backup"))
             }
+            if outcome.restampedAfterClockSkew > 0 {
+                progress.note(tr("record_sync.clock_was_ahead", outcome.restampedAfterClockSkew))
+            }
             if outcome.restoredFromACopy && summary.rounds == 0 {
                 progress.note(
                     tr("record_sync.this_replica_behind_what_server"))

@@ -146,9 +146,10 @@ extension DashboardPages {
             let logs = closedIssues.isEmpty ? [:] : Dictionary(grouping: try replica.events(area: q.area), by: \.issueID)
             for i in closedIssues {
                 let events = logs[i.id] ?? []
-                guard let reported = events.first(where: { $0.kind == .reported })?.at.millis, reported >= start && reported < end else {
-                    continue
-                }
+                // Only results published for the board (晒单), reported in the period.
+                guard events.contains(where: { $0.kind == .published }),
+                    let reported = events.first(where: { $0.kind == .reported })?.at.millis, reported >= start && reported < end
+                else { continue }
                 rows.append(
                     (
                         i, reported, events.last { $0.kind == .closed }?.at.millis ?? reported,

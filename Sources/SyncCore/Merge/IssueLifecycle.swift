@@ -33,7 +33,7 @@ public enum IssueLifecycle {
         let ordered = events.sorted { $0.at != $1.at ? $0.at < $1.at : $0.id < $1.id }
         for event in ordered {
             switch event.kind {
-            case .reported, .visit:
+            case .reported, .visit, .published:
                 break
             case .dispatched: status = advance(status, to: .dispatched)
             case .accepted: status = advance(status, to: .accepted)

@@ -25,6 +25,22 @@ public enum IssueEventKind: String, CaseIterable, Codable, Sendable {
     case reported, dispatched, accepted, visit, escalated, deescalated, resolved
     case followUp = "follow_up"
     case reopened, closed
+    /// The result is published on the public results board (晒单): after closing, by village,
+    /// township or county staff. It does not change the status.
+    case published
+}
+
+/// How an issue reached the grid worker (群众点单): the channel the resident used.
+public enum IssueChannel: String, CaseIterable, Codable, Sendable {
+    /// The resident came or spoke to the worker in person.
+    case walkIn = "walk_in"
+    case phone
+    /// A photo the resident sent (随手拍).
+    case photo
+    /// The 12345 hotline or another service line.
+    case hotline
+    /// The worker found it on patrol, with no one asking.
+    case patrol
 }
 
 /// Where an issue stands, derived from its events.
@@ -84,6 +100,10 @@ public struct Issue: Codable, Equatable, Sendable {
     /// Due date as `YYYY-MM-DD`.
     public var dueDate: String?
     public var deleted: Bool
+    /// The resident who asked (群众点单), by name.
+    public var requester: String? = nil
+    /// How the request came in.
+    public var channel: IssueChannel? = nil
 }
 
 /// One event of an issue's log.
@@ -101,6 +121,8 @@ public struct IssueEvent: Codable, Equatable, Sendable {
     public var fromTier: IssueTier? = nil
     /// The resident's satisfaction (1-5) at a follow-up visit.
     public var satisfaction: Int?
+    /// The person a dispatch sent the issue to.
+    public var assignee: String? = nil
 }
 
 /// A photo attached to a household, issue or event, referenced by the SHA-256 of its bytes.

@@ -19,7 +19,7 @@ public struct PeerVersions: Equatable, Sendable, CustomStringConvertible {
 
     /// What this build speaks.
     public static let current = PeerVersions(
-        protocolVersion: Int(SyncMessageCoding.protocolVersion), changesetFormat: Int(ChangesetEncoding.formatVersion), schema: 3)
+        protocolVersion: Int(SyncMessageCoding.protocolVersion), changesetFormat: Int(ChangesetEncoding.formatVersion), schema: 4)
 
     /// The oldest wire protocol this build still serves: the current one and the one before it.
     /// Protocol 1 is the first, so both ends of the window are 1 today.

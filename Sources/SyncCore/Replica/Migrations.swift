@@ -97,6 +97,20 @@ enum ReplicaMigrations {
             // Set while a replica restored from an older copy pulls its own writes back (protocol.md §4.3).
             try db.execute(sql: "ALTER TABLE peer_cursors ADD COLUMN pull_own INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v7-order-loop") { db in
+            // Document version 4: an issue's requester and channel, a dispatch's assignee. Each new
+            // column is appended to its table, and every row's clock blob grows by one never-written
+            // entry per column (`ColumnClocks`: 5 words of zeros).
+            let width = ColumnClocks.wordsPerColumn * 8
+            try db.execute(
+                sql: """
+                    ALTER TABLE issues ADD COLUMN requester TEXT;
+                    ALTER TABLE issues ADD COLUMN channel TEXT;
+                    UPDATE issues SET _clock = _clock || zeroblob(\(2 * width));
+                    ALTER TABLE issue_events ADD COLUMN assignee TEXT;
+                    UPDATE issue_events SET _clock = _clock || zeroblob(\(width));
+                    """)
+        }
         return migrator
     }
 }

@@ -10,19 +10,20 @@ extension Replica {
     @discardableResult
     public func appendEvent(
         issueID: String, kind: IssueEventKind, actor: String? = nil, note: String? = nil, tier: IssueTier? = nil,
-        satisfaction: Int? = nil
+        satisfaction: Int? = nil, assignee: String? = nil
     ) throws(SyncCoreError) -> String {
         guard kind != .reported else { throw .lifecycle("an issue is reported once, when it is recorded") }
         if let satisfaction, !(1...5).contains(satisfaction) {
             throw .invalidInput("satisfaction is 1 to 5, not \(satisfaction)")
         }
+        if assignee != nil && kind != .dispatched { throw .invalidInput("only a dispatch names an assignee") }
         return try write { context in
             let row = try context.liveRow(Schema.issues, id: issueID, kind: "issue")
             let (status, currentTier) = try context.derive(issueID: issueID)
             try Self.checkLifecycle(kind: kind, status: status, tier: currentTier, newTier: tier, satisfaction: satisfaction)
             let id = try context.appendEvent(
                 issueID: issueID, grid: row.grid, kind: kind, actor: actor, note: note, tier: tier,
-                fromTier: kind == .deescalated ? currentTier : nil, satisfaction: satisfaction)
+                fromTier: kind == .deescalated ? currentTier : nil, satisfaction: satisfaction, assignee: assignee)
             try context.rederiveTouchedIssues()
             return id
         }
@@ -43,6 +44,8 @@ extension Replica {
             guard status.isDone else { throw .lifecycle("only a resolved or closed issue can be reopened (it is \(status.rawValue))") }
         case .visit:
             guard status != .closed else { throw .lifecycle("the issue is closed: reopen it first") }
+        case .published:
+            guard status == .closed else { throw .lifecycle("only a closed issue's result is published (it is \(status.rawValue))") }
         case .followUp:
             guard satisfaction != nil else { throw .lifecycle("a follow-up visit records the resident's satisfaction (1-5)") }
             fallthrough
@@ -67,7 +70,7 @@ extension WriteContext {
     @discardableResult
     mutating func appendEvent(
         issueID: String, grid: String, kind: IssueEventKind, actor: String?, note: String?, tier: IssueTier?,
-        fromTier: IssueTier? = nil, satisfaction: Int?
+        fromTier: IssueTier? = nil, satisfaction: Int?, assignee: String? = nil
     ) throws -> String {
         let version = try localStamp()
         let at = version.timestamp
@@ -81,6 +84,7 @@ extension WriteContext {
             ("note", try InputRules.text(note, Schema.issueEvents["note"], field: "note")),
             ("tier", tier.map { .text($0.rawValue) } ?? .null), ("from_tier", fromTier.map { .text($0.rawValue) } ?? .null),
             ("satisfaction", Value(satisfaction)),
+            ("assignee", try InputRules.text(assignee, Schema.issueEvents["assignee"], field: "assignee")),
         ]
         edits = edits.filter { $0.1 != .null }
         try writeLocal(Schema.issueEvents, id: id, grid: grid, edits)

@@ -11,13 +11,18 @@ public struct IssueReport: Sendable {
     public var handler: String?
     /// Due date, `YYYY-MM-DD`.
     public var dueDate: String?
+    /// The resident who asked, and how the request came in (群众点单).
+    public var requester: String? = nil
+    public var channel: IssueChannel? = nil
 
     /// A report of a `kind` issue at `tier` in `grid`.
     public init(
         grid: String, kind: IssueKind, tier: IssueTier = .small, title: String, description: String? = nil,
         householdID: String? = nil, location: String? = nil, reporter: String? = nil, handler: String? = nil,
-        dueDate: String? = nil
+        dueDate: String? = nil, requester: String? = nil, channel: IssueChannel? = nil
     ) {
+        self.requester = requester
+        self.channel = channel
         self.grid = grid
         self.kind = kind
         self.tier = tier
@@ -83,6 +88,8 @@ extension Replica {
         edits += [
             ("tier", .text(report.tier.rawValue)), ("deleted", .integer(0)),
             ("reporter", try InputRules.text(report.reporter, Schema.issues["reporter"], field: "reporter")),
+            ("requester", try InputRules.text(report.requester, Schema.issues["requester"], field: "requester")),
+            ("channel", report.channel.map { .text($0.rawValue) } ?? .null),
         ]
         let id = id ?? InputRules.newID()
         try write { context in

@@ -155,9 +155,10 @@ extension Replica {
     /// are ten times larger than a row's values and would be carried through every sort.
     static let householdColumns = "id, grid, door_plate, head_name_zh, head_name_bo, members, phone, location, tags, notes, deleted"
     static let issueColumns = """
-        id, grid, kind, tier, _tier, _status, title, description, household_id, location, reporter, handler, due_date, deleted
+        id, grid, kind, tier, _tier, _status, title, description, household_id, location, reporter, handler, due_date, deleted,
+        requester, channel
         """
-    static let eventColumns = "id, issue_id, kind, at, actor, note, tier, from_tier, satisfaction"
+    static let eventColumns = "id, issue_id, kind, at, actor, note, tier, from_tier, satisfaction, assignee"
 
     /// Reads a row of `householdColumns`, by position (by name, every value costs a lookup).
     static func household(_ row: Row) -> Household {
@@ -175,7 +176,8 @@ extension Replica {
             tier: (row[4] as String?).flatMap(IssueTier.init) ?? reported,
             status: (row[5] as String?).flatMap(IssueStatus.init) ?? .reported,
             title: row[6] ?? "", description: row[7], householdID: row[8], location: row[9], reporter: row[10], handler: row[11],
-            dueDate: row[12], deleted: (row[13] as Int64?) == 1)
+            dueDate: row[12], deleted: (row[13] as Int64?) == 1, requester: row[14],
+            channel: (row[15] as String?).flatMap(IssueChannel.init))
     }
 
     /// Reads a row of `eventColumns`, by position; nil for an event kind this release does not know.
@@ -183,7 +185,8 @@ extension Replica {
         guard let kind = (row[2] as String?).flatMap(IssueEventKind.init) else { return nil }
         return IssueEvent(
             id: row[0], issueID: row[1] ?? "", kind: kind, at: HLCTimestamp(stored: row[3]), actor: row[4], note: row[5],
-            tier: (row[6] as String?).flatMap(IssueTier.init), fromTier: (row[7] as String?).flatMap(IssueTier.init), satisfaction: row[8])
+            tier: (row[6] as String?).flatMap(IssueTier.init), fromTier: (row[7] as String?).flatMap(IssueTier.init), satisfaction: row[8],
+            assignee: row[9])
     }
 
     static func photo(_ row: Row) -> PhotoRef {

@@ -155,6 +155,9 @@ public enum Schema {
             ColumnRule("handler", .text, .text(maxBytes: Limits.personName)),
             ColumnRule("due_date", .text, .date),
             ColumnRule("deleted", .integer, .integer(0...1), merge: .sticky),
+            // The resident who asked and how (document version 4).
+            ColumnRule("requester", .text, .text(maxBytes: Limits.personName)),
+            ColumnRule("channel", .text, .oneOf(IssueChannel.allCases.map(\.rawValue))),
         ])
 
     /// The append-only log of issue events: each written once, whole, and never edited or deleted.
@@ -170,6 +173,8 @@ public enum Schema {
             ColumnRule("tier", .text, .oneOf(tiers)),
             ColumnRule("from_tier", .text, .oneOf(tiers)),
             ColumnRule("satisfaction", .integer, .integer(1...5)),
+            // Whom a dispatch sent the issue to (document version 4).
+            ColumnRule("assignee", .text, .text(maxBytes: Limits.personName)),
         ])
 
     /// References to photos by SHA-256; the bytes travel separately.

@@ -265,7 +265,7 @@ extension Replica {
     public func events(area: String? = nil) throws(SyncCoreError) -> [IssueEvent] {
         try read { db in
             var sql =
-                "SELECT e.id, e.issue_id, e.kind, e.at, e.actor, e.note, e.tier, e.from_tier, e.satisfaction FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
+                "SELECT e.id, e.issue_id, e.kind, e.at, e.actor, e.note, e.tier, e.from_tier, e.satisfaction, e.assignee FROM issue_events e JOIN issues i ON i.id = e.issue_id AND i.grid = e.grid WHERE IFNULL(i.deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
             if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments, column: "i.grid") }
             sql += " ORDER BY e.issue_id, e.at, e.id"

@@ -20,8 +20,8 @@ public enum WritePolicy {
         let worker: Set<IssueEventKind> = [.reported, .visit, .accepted, .escalated, .resolved, .followUp, .closed]
         switch role {
         case .worker: return worker
-        case .village: return worker.union([.dispatched, .reopened])
-        case .township, .county: return worker.union([.dispatched, .reopened, .deescalated])
+        case .village: return worker.union([.dispatched, .reopened, .published])
+        case .township, .county: return worker.union([.dispatched, .reopened, .deescalated, .published])
         case .operator: return []
         }
     }

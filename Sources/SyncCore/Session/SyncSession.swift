@@ -74,6 +74,9 @@ public struct SyncSession: Sendable {
         /// True when the server had acknowledged more of this site than this replica holds: it was
         /// restored from an older copy (or copied). Its own receipt then only counts what it sent.
         public var restoredFromACopy: Bool = false
+        /// Changes the server refused as stamped too far ahead (this device's clock ran ahead),
+        /// restamped with the server's time and sent again in the next round: not refusals.
+        public var restampedAfterClockSkew = 0
         /// True when the server's store was restored from a backup: this exchange started the
         /// sync over from the beginning.
         public var serverRestored: Bool = false
@@ -119,11 +122,20 @@ public struct SyncSession: Sendable {
         // server acknowledged it (a receipt that does not move would only repeat the push), or when
         // merging wrote conflicts.
         let pushCut = scanned.pushCut && response.receipt > before.acknowledged
+        // Writes the server refused as stamped too far ahead were restamped when its time was
+        // learned above: they are new writes now, sent again in this same sync.
+        var rejections = response.rejections
+        var restamped = 0
+        if rejections.contains(where: { $0.code == "clock_skew" }), !(try replica.ownWrites(after: scanned.pushThrough).rows.isEmpty) {
+            restamped = rejections.count { $0.code == "clock_skew" }
+            rejections.removeAll { $0.code == "clock_skew" }
+        }
         // Conflicts noticed while merging are new records of this replica: send them in this sync,
         // so that a sync ends with nothing of its own waiting.
         return Outcome(
-            rejections: response.rejections, applied: report,
-            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0 || pullAgain, restoredFromACopy: restored)
+            rejections: rejections, applied: report,
+            needsAnotherRound: response.hasMore || pushCut || report.conflictsFound > 0 || pullAgain || restamped > 0,
+            restoredFromACopy: restored, restampedAfterClockSkew: restamped)
     }
 }
 
