@@ -33,6 +33,9 @@ import Testing
         }
         let zh = Cluster.run("gridsync", ["demo", "--lang", "zh"])
         #expect(zh.status == 0 && zh.output.contains("办结率：") && zh.output.contains("演示完成"), "\(zh.errors)")
+        let bo = Cluster.run("gridsync", ["demo"], environment: ["LANG": "bo_CN.UTF-8"])
+        #expect(bo.status == 0 && bo.output.contains("ལེགས་གྲུབ་ཚད།") && bo.output.contains("ལེགས་གྲུབ། `gridsync demo"), "\(bo.errors)")
+        #expect(bo.output.contains("ཞུ་བ་ཕུལ་བ། → བཀོད་སྒྲིག"), "the Tibetan demo walks the order loop")
     }
 
     /// A command line that cannot be run is refused in one line of the user's language, with the

@@ -101,6 +101,45 @@ import Testing
         #expect(worker.ok(["conflict", "list"]).output.contains("no conflict waits for review"))
     }
 
+    /// A worker's day in each of the three languages (from LANG, as a handheld sets it): every line
+    /// the worker reads is in that language, terms included, and the records are the same.
+    @Test(arguments: [
+        ("en_US.UTF-8", ["household added: ", "issue reported: ", "door plate", "on this device only", "dispatched", "follow-up visit"]),
+        ("zh_CN.UTF-8", ["已添加住户：", "已上报事项：", "门牌", "仅在本机", "已派单", "回访"]),
+        ("bo_CN.UTF-8", ["ཁྱིམ་ཚང་ཁ་སྣོན་བྱས་ཟིན།", "དོན་དག་སྙན་སེང་ཞུས་ཟིན།", "སྒོ་ཨང་།", "སྒྲིག་ཆས་འདི་ཁོ་ནར་ཡོད་པ།", "བགོ་འགྲེམ་བྱས་ཟིན།", "རྗེས་འདྲི།"]),
+    ])
+    func aWorkersDayInTheirLanguage(locale: String, expected: [String]) throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        var worker = try cluster.device("worker", scopes: [g2], person: "扎西")
+        var officer = try cluster.device("officer", role: "township", scopes: [township], person: "次仁")
+        worker.environment["LANG"] = locale
+        officer.environment["LANG"] = locale
+        var seen = worker.ok(["household", "add", "--door-plate", "3村12号", "--head-zh", "次仁", "--head-bo", "ཚེ་རིང་།"]).output
+        let report = worker.ok(["issue", "report", "--kind", "request", "--title", "饮水管冻裂", "--requester", "格桑", "--channel", "phone"])
+        seen += report.output
+        let issue = try #require((worker.ok(["issue", "list", "--json"]).json as? [[String: Any]])?.first?["id"] as? String)
+        seen += worker.ok(["household", "list"]).output + worker.ok(["status"]).output
+        worker.sync()
+        officer.sync()
+        officer.ok(["issue", "dispatch", issue, "--to", "扎西"])
+        officer.sync()
+        worker.sync()
+        seen += worker.ok(["issue", "list", "--mine"]).output
+        worker.ok(["issue", "accept", issue])
+        worker.ok(["issue", "resolve", issue, "--resolution", "已更换管段"])
+        seen += worker.ok(["issue", "follow-up", issue, "--satisfaction", "5"]).output
+        for text in expected { #expect(seen.contains(text), "\(locale) lacks \(text): \(seen)") }
+        // An error in the same language, one line.
+        let error = worker.run(["issue", "close", "zzzz"])
+        #expect(error.status == 65 && error.errors.split(separator: "\n").count == 1, "\(error.errors)")
+        if locale.hasPrefix("en") {
+            #expect(!error.errors.contains("错误"))
+        } else {
+            #expect(!error.errors.contains("error:"), "\(error.errors)")
+        }
+    }
+
     /// S4: a device whose clock is years back and one days ahead both sync; what they record is
     /// ordered correctly and the ahead one is set back to the server's time.
     @Test func s4WrongClocksSyncCorrectly() throws {

@@ -81,6 +81,25 @@ final class LinkProcess: @unchecked Sendable {
         #expect(BlobStore.sha256(try Data(contentsOf: URL(fileURLWithPath: center.home + "/photos/" + hash))) == hash)
     }
 
+    /// Progress says which photo goes up ("photo 2 of 2"), counts what the server acknowledged, and
+    /// writes no line twice; the summary counts the bytes the photos took, once.
+    @Test func progressCountsAcknowledgedBytesPhotoByPhoto() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2])
+        let issue = worker.id(["issue", "report", "--kind", "hazard", "--title", "消防隐患"])
+        for seed: UInt64 in [21, 22] {
+            worker.ok(["photo", "attach", try photoFile(in: cluster.folder, "p\(seed).jpg", size: 100_000, seed: seed), "--issue", issue])
+        }
+        let r = worker.ok(["sync"])
+        #expect(r.errors.contains("photo 1 of 2") && r.errors.contains("photo 2 of 2"), "\(r.errors)")
+        let lines = r.errors.split(separator: "\n")
+        #expect(zip(lines, lines.dropFirst()).allSatisfy { $0 != $1 }, "a line written twice: \(r.errors)")
+        #expect(r.output.contains("photos: 2 uploaded (195 KiB)"), "\(r.output)")
+        let again = worker.sync()
+        #expect(again["photosUploaded"] as? Int == 0 && again["photoBytesSent"] as? Int == 0, "\(again)")
+    }
+
     /// `--max-bytes`: records always go; photos wait when over budget, then resume where they stopped.
     @Test func aByteBudgetSendsRecordsAndLeavesPhotosForLater() throws {
         let cluster = try Cluster()

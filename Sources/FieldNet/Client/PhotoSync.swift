@@ -87,6 +87,9 @@ struct PhotoSync {
         let total = hashes.reduce(0) { $0 + max(0, (blobs.size($1) ?? 0) - (states[$1]?.received ?? 0)) }
         var sent = 0
         var chunkTarget = chunkSize
+        let toSend = hashes.filter { states[$0]?.complete != true }.count
+        let began = Date()
+        var number = 0
         for hash in hashes {
             guard let size = blobs.size(hash) else { continue }
             guard var state = states[hash], state.referenced else {
@@ -110,6 +113,9 @@ struct PhotoSync {
             }
             var offset = state.received
             var refused = false
+            var moved = false
+            number += 1
+            let stage = tr("photo_sync.photo_n_of", number, toSend)
             while !state.complete && offset < size {
                 if let l = left, l <= 0 { break }
                 var chunk = Data()
@@ -121,8 +127,7 @@ struct PhotoSync {
                     clean = false
                     summary.retries += 1
                     // What went out of a dropped chunk counts against the budget; the server kept the
-                    // part that arrived, so the chunk is not made smaller.
-                    summary.photoBytesSent += chunk.count
+                    // part that arrived (counted once it says so), so the chunk is not made smaller.
                     left = left.map { $0 - chunk.count }
                     chunk = Data()
                     dropped = true
@@ -133,6 +138,11 @@ struct PhotoSync {
                         let before = offset
                         state = try await statusOnce(hash) ?? state
                         offset = state.received
+                        if offset > before {
+                            summary.photoBytesSent += offset - before
+                            sent += offset - before
+                            moved = true
+                        }
                         dropped = false
                         if offset != before || state.complete || offset >= size { return nil }
                         if let l = left, l <= 0 { return nil }
@@ -145,7 +155,6 @@ struct PhotoSync {
                         contentType: "application/octet-stream", pieces: Self.piece)
                 }
                 guard let reply = answered else { continue }
-                summary.photoBytesSent += chunk.count
                 left = left.map { $0 - chunk.count }
                 switch reply.status {
                 case 200:
@@ -159,7 +168,10 @@ struct PhotoSync {
                         let rate = Double(chunk.count) / max(seconds, 0.001)
                         chunkTarget = min(Self.largestChunk, max(chunkSize, Int(rate * Self.chunkSeconds)))
                     }
+                    // Only what the server acknowledged counts as sent.
                     sent += max(0, answer.received - offset)
+                    summary.photoBytesSent += max(0, answer.received - offset)
+                    if answer.received > offset { moved = true }
                     offset = answer.received
                     state.complete = answer.complete
                 case 409 where ServerConnection.errorCode(reply) == "wrong_offset":
@@ -175,16 +187,20 @@ struct PhotoSync {
                     throw ServerConnection.failure(reply)
                 }
                 if refused { break }
-                progress.update(tr("photo_sync.photos"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent)
+                progress.update(stage, done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, since: began)
             }
             if refused { continue }
+            // One line per photo sent: where the upload stands once it is done.
+            if moved {
+                progress.update(stage, done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, since: began, force: true)
+            }
             if state.complete || offset >= size {
-                summary.photosUploaded += 1
+                // Uploaded by this sync only if it sent some of it.
+                if moved { summary.photosUploaded += 1 }
                 onServer.insert(hash)
                 try home.savePhotosOnServer(onServer)
             }
         }
-        progress.update(tr("photo_sync.photos"), done: sent, total: total, unit: "B", bytes: summary.photoBytesSent, force: true)
         progress.finish()
         summary.photosWaiting = try waiting().count
         if let budget, summary.photosWaiting > 0 {

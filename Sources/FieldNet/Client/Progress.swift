@@ -13,6 +13,10 @@ final class Progress: @unchecked Sendable {
     private let start = Date()
     private var lastDraw = Date()
     private var drawn = false
+    /// When the stage now shown began, and the line last written (a line is never written twice).
+    private var stage = ""
+    private var stageStart = Date()
+    private var lastLine = ""
 
     init(quiet: Bool = false) {
         terminal = isatty(STDERR_FILENO) == 1
@@ -36,14 +40,21 @@ final class Progress: @unchecked Sendable {
     }
 
     /// Progress of a stage: `done` of `total` units (nil when unknown), `bytes` moved so far.
-    func update(_ stage: String, done: Int, total: Int?, unit: String, bytes: Int, force: Bool = false) {
+    /// The rate is taken since `since` (default: since the stage's first update).
+    func update(_ stage: String, done: Int, total: Int?, unit: String, bytes: Int, since: Date? = nil, force: Bool = false) {
         guard !quiet else { return }
-        let rate = elapsed > 0.2 ? Double(bytes) / elapsed : 0
+        if stage != self.stage {
+            self.stage = stage
+            stageStart = Date()
+        }
+        // The rate over this stage; none shown before there is time enough to measure one.
+        let seconds = Date().timeIntervalSince(since ?? stageStart)
         var text = "\(stage) \(done)"
         if let total { text += "/\(total)" }
-        text += " \(unit) · \(Output.bytes(bytes)) · \(Output.bytes(Int(rate)))/s"
-        if let total, done > 0, done < total, elapsed > 0.5 {
-            let left = elapsed / Double(done) * Double(total - done)
+        text += " \(unit) · \(Output.bytes(bytes))"
+        if seconds >= 0.05 && bytes > 0 { text += " · \(Output.bytes(Int(Double(bytes) / seconds)))/s" }
+        if let total, done > 0, done < total, seconds > 0.5 {
+            let left = seconds / Double(done) * Double(total - done)
             text += " · " + tr("progress.s_left", Int(left.rounded(.up)))
         }
         if terminal {
@@ -54,8 +65,9 @@ final class Progress: @unchecked Sendable {
             write("\r\u{1b}[2K[\(bar)] \(text)")
             drawn = true
         } else {
-            guard force || Date().timeIntervalSince(lastDraw) > 2 else { return }
+            guard force || Date().timeIntervalSince(lastDraw) > 2, text != lastLine else { return }
             write(text + "\n")
+            lastLine = text
         }
         lastDraw = Date()
     }
