@@ -274,9 +274,13 @@ extension PhotoCommand.Fetch {
             throw error
         }
         await connection.shutdown()
-        if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing]) }
+        // With --out, every photo asked for that is held here (fetched now or before), named for people.
+        let held = try (all ? r.replica.referencedPhotos() : hashes).filter { !result.missing.contains($0) }
+        let copies = try out.map { try Self.copyReadable(held, replica: r.replica, blobs: blobs, into: $0) } ?? []
+        if output.json { return try Output.json(["fetched": result.fetched, "missing": result.missing, "files": copies]) }
         print(
             tr("server.photo_s_fetched_into", result.fetched.count, blobs.folder.path))
+        if let out { print(tr("server.photos_copied_readable", copies.count, out)) }
         for hash in result.missing { print(tr("server.not_on_server_yet", hash)) }
     }
 }

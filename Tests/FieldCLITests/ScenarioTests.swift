@@ -54,6 +54,11 @@ import Testing
             let bytes = try Data(contentsOf: URL(fileURLWithPath: center.home + "/photos/" + hash))
             #expect(BlobStore.sha256(bytes) == hash)
         }
+        // With --out the photos also get names a person reads: what it shows, the hash, the extension.
+        let readable = cluster.folder.appendingPathComponent("readable").path
+        let copied = center.ok(["photo", "fetch", "--all", "--out", readable, "--json"]).object["files"] as? [String] ?? []
+        let names = Set(copied.map { URL(fileURLWithPath: $0).lastPathComponent })
+        #expect(names == Set(hashes.map { "issue-\($0.prefix(8)).jpg" }), "\(names)")
     }
 
     /// S2: the worker and the township officer edit the same issue offline; both sync, in either
@@ -86,6 +91,9 @@ import Testing
         let conflict = list.first?["conflict"] as? [String: Any]
         let texts = Set([conflict?["lostValue"] as? String, list.first?["currentValue"] as? String].compactMap { $0 })
         #expect(texts == ["已初步调解", "乡镇司法所介入"])
+        // The overwritten value's writer by name: 扎西 wrote the first text, 卓玛 the second.
+        let lostBy = list.first?["lostBy"] as? String
+        #expect(lostBy == (conflict?["lostValue"] as? String == "已初步调解" ? "扎西" : "卓玛"), "\(list)")
         let shown = center.ok(["issue", "show", issue, "--json"]).object["issue"] as? [String: Any]
         #expect(shown?["status"] as? String == "accepted" && shown?["tier"] as? String == "medium")
         // The id as `conflict list` prints it names the conflict.

@@ -37,7 +37,7 @@ import Testing
         worker.ok(["issue", "accept", String(issue.prefix(8))])
         worker.ok(["issue", "resolve", String(issue.prefix(8)), "--resolution", "调解"])
         let close = worker.run(["issue", "close", String(issue.prefix(8))])
-        #expect(close.status == 65 && close.errors.contains("may not close a medium issue"), "\(close.errors)")
+        #expect(close.status == 65 && close.errors.contains("may not close a medium (township) issue"), "\(close.errors)")
         let summary = worker.sync()
         #expect((summary["refused"] as? [Any])?.isEmpty == true, "\(summary)")
         let shown = worker.ok(["issue", "show", String(issue.prefix(8)), "--json"]).output

@@ -12,13 +12,15 @@ struct ConflictCommand: AsyncParsableCommand {
     struct Shown: Encodable {
         var conflict: ConflictRecord
         var currentValue: String?
+        /// The person whose value lost, when an event of theirs has been seen here.
+        var lostBy: String? = nil
     }
 
-    static func shown(_ c: ConflictRecord, _ replica: Replica) throws -> Shown {
+    static func shown(_ c: ConflictRecord, _ replica: Replica, names: [String: String] = [:]) throws -> Shown {
         let current = try Schema.table(named: c.table).flatMap { t throws(SyncCoreError) in
             t.index(of: c.column) == nil ? nil : try replica.currentValue(table: t, id: c.rowID, column: c.column)
         }
-        return Shown(conflict: c, currentValue: current)
+        return Shown(conflict: c, currentValue: current, lostBy: names[c.lostSite])
     }
 
     struct List: DeviceCommand {
@@ -29,16 +31,20 @@ struct ConflictCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let r = try Recording(common)
-            let list = try r.replica.conflicts(includeResolved: all).map { try ConflictCommand.shown($0, r.replica) }
+            let names = try r.replica.writerNames()
+            let list = try r.replica.conflicts(includeResolved: all).map { try ConflictCommand.shown($0, r.replica, names: names) }
             if output.json { return try Output.json(list) }
             print(
                 TextWidth.table(
-                    [tr("conflict.id"), tr("conflict.field"), tr("conflict.kept"), tr("conflict.overwritten"), tr("conflict.when")],
+                    [
+                        tr("conflict.id"), tr("conflict.field"), tr("conflict.kept"), tr("conflict.overwritten"), tr("conflict.by"),
+                        tr("conflict.when"),
+                    ],
                     list.map { s in
                         let c = s.conflict
                         return [
                             "\(c.table)/\(short(c.rowID))/\(c.column)", c.column, s.currentValue ?? "", c.lostValue ?? "",
-                            Output.time(c.lostAt.millis) + (c.resolved ? " ✓" : ""),
+                            s.lostBy ?? c.lostSite, Output.time(c.lostAt.millis) + (c.resolved ? " ✓" : ""),
                         ]
                     }, maxColumn: 36))
             let waiting = list.filter { !$0.conflict.resolved }.count
@@ -62,7 +68,7 @@ struct ConflictCommand: AsyncParsableCommand {
             guard let c = try r.replica.conflicts(includeResolved: true).first(where: { $0.id == id }) else {
                 throw SyncCoreError.notFound(kind: "conflict", id: id)
             }
-            let s = try ConflictCommand.shown(c, r.replica)
+            let s = try ConflictCommand.shown(c, r.replica, names: try r.replica.writerNames())
             if output.json { return try Output.json(s) }
             print(
                 TextWidth.table(
@@ -71,7 +77,7 @@ struct ConflictCommand: AsyncParsableCommand {
                         [tr("conflict.id"), c.id], [tr("conflict.record"), "\(c.table)/\(c.rowID)"], [tr("conflict.field"), c.column],
                         [tr("conflict.value_kept"), s.currentValue ?? ""], [tr("conflict.value_overwritten"), c.lostValue ?? ""],
                         [tr("conflict.overwritten_value_written"), Output.time(c.lostAt.millis)],
-                        [tr("conflict.by_device"), c.lostSite],
+                        [tr("conflict.by_device"), s.lostBy.map { "\($0) (\(c.lostSite))" } ?? c.lostSite],
                         [tr("conflict.resolved"), c.resolved ? "\(c.resolvedBy ?? "") \(c.resolution ?? "")" : tr("conflict.no")],
                     ], maxColumn: 100))
         }

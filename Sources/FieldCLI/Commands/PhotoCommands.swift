@@ -81,9 +81,34 @@ package struct PhotoCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(tr("help.photo.seconds_wait_before_first"))) package var backoff: Double = 2
         @Flag(help: ArgumentHelp(tr("help.photo.no_progress_output"))) package var quiet = false
         @Option(help: ArgumentHelp(tr("help.photo.reach_server_through_this"))) package var via: String?
+        @Option(help: ArgumentHelp(tr("help.photo.out"))) package var out: String?
 
         package func validate() throws {
             guard all != !hashes.isEmpty else { throw ValidationError(tr("args.hashes_or_all")) }
+        }
+
+        /// Copies the photos of `hashes` held here into `folder` under names a person reads: the
+        /// caption (or what the photo belongs to), the first 8 characters of the hash, and the
+        /// extension of its format. Returns the files written.
+        package static func copyReadable(_ hashes: [String], replica: Replica, blobs: BlobStore, into folder: String) throws -> [String] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let refs = Dictionary(try replica.photoRefs().map { ($0.photo.sha256, $0.photo) }, uniquingKeysWith: { a, _ in a })
+            var written: [String] = []
+            for hash in hashes where blobs.contains(hash) {
+                let bytes = try blobs.read(hash)
+                let ext = PhotoFormat(bytes)?.fileExtension ?? "bin"
+                var label = refs[hash]?.caption ?? ""
+                if label.isEmpty, let ref = refs[hash] { label = Terms.recordName(ref.ownerTable, Language.current.rawValue) }
+                // Nothing a file system refuses: no path separators or control characters, at most 60 characters.
+                let safe = String(
+                    label.map { $0 == "/" || $0 == "\\" || $0.isNewline || $0.asciiValue.map { $0 < 32 } == true ? "_" : $0 }.prefix(60))
+                let name = (safe.isEmpty ? "" : safe + "-") + hash.prefix(8) + "." + ext
+                let target = URL(fileURLWithPath: folder).appendingPathComponent(name)
+                try? FileManager.default.removeItem(at: target)
+                try bytes.write(to: target)
+                written.append(target.path)
+            }
+            return written
         }
 
         package func execute() async throws { try await Network.commands.fetch(self) }

@@ -40,17 +40,28 @@ package struct Recording {
 
     /// Refuses here, at once, what the server would refuse from this device's role.
     package func checkPermitted(event kind: IssueEventKind, issueTier: IssueTier?) throws {
-        guard let role = DeviceRole(rawValue: config.role) else { return }
-        if let refusal = WritePolicy.refusal(role: role, event: kind, issueTier: issueTier) {
-            throw Failure("not_permitted", refusal, status: .badInput)
+        guard let role = DeviceRole(rawValue: config.role), WritePolicy.refusal(role: role, event: kind, issueTier: issueTier) != nil
+        else { return }
+        let language = Language.current.rawValue
+        if kind == .closed, let tier = issueTier, let highest = WritePolicy.highestTierClosed(by: role), tier > highest {
+            throw Failure(
+                "not_permitted",
+                tr(
+                    "role.may_not_close", tr("role." + role.rawValue), Terms.term(.tier, tier.rawValue, language),
+                    Terms.term(.tier, highest.rawValue, language)), status: .badInput)
         }
+        throw Failure(
+            "not_permitted", tr("role.may_not_record", tr("role." + role.rawValue), Terms.term(.event, kind.rawValue, language)),
+            status: .badInput)
     }
 
     /// Refuses here what the server would refuse from this device's role in `table`.
     package func checkPermitted(table: SyncedTable) throws {
         guard let role = DeviceRole(rawValue: config.role) else { return }
-        if let refusal = WritePolicy.refusal(role: role, table: table.name) {
-            throw Failure("not_permitted", refusal, status: .badInput)
+        if WritePolicy.refusal(role: role, table: table.name) != nil {
+            throw Failure(
+                "not_permitted", tr(role == .operator ? "role.operator_writes_nothing" : "role.area_names_from_operator"), status: .badInput
+            )
         }
     }
 

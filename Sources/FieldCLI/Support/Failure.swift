@@ -44,7 +44,9 @@ package struct Failure: Error, CustomStringConvertible {
             self.init(error.code, tr("error.not_found", Self.kindName(kind), id), status: .badInput)
         case let .deleted(kind, id):
             self.init(error.code, tr("error.deleted", Self.kindName(kind), id), status: .badInput)
-        case .invalidInput, .lifecycle, .clock:
+        case let .lifecycle(refusal):
+            self.init(error.code, Self.lifecycleText(refusal), status: .badInput)
+        case .invalidInput, .clock:
             self.init(error.code, error.description, status: .badInput)
         case .damagedReplica, .database:
             self.init(error.code, error.description, status: .io)
@@ -56,6 +58,24 @@ package struct Failure: Error, CustomStringConvertible {
         let table = ["household": "households", "issue": "issues", "event": "issue_events", "photo": "photo_refs", "conflict": "conflicts"]
         if let t = table[kind] { return Terms.recordName(t, Language.current.rawValue) }
         return kind == "area" ? tr("report.area") : kind
+    }
+
+    /// A lifecycle refusal in the user's language, statuses, tiers and events named by their terms.
+    static func lifecycleText(_ refusal: LifecycleRefusal) -> String {
+        func t(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
+        switch refusal {
+        case .reportedOnce: return tr("lifecycle.reported_once")
+        case let .escalationNeedsHigherTier(tier): return tr("lifecycle.escalation_needs_higher", t(.tier, tier.rawValue))
+        case let .deescalationNeedsLowerTier(tier): return tr("lifecycle.deescalation_needs_lower", t(.tier, tier.rawValue))
+        case let .reopenNeedsDone(status): return tr("lifecycle.reopen_needs_done", t(.status, status.rawValue))
+        case .closedReopenFirst: return tr("lifecycle.closed_reopen_first")
+        case .followUpNeedsSatisfaction: return tr("lifecycle.follow_up_needs_satisfaction")
+        case let .wouldMoveBack(status, event):
+            return tr("lifecycle.would_move_back", t(.status, status.rawValue), t(.event, event.rawValue))
+        case let .needsResolved(event, status):
+            return tr("lifecycle.needs_resolved", t(.event, event.rawValue), t(.status, status.rawValue))
+        case let .publishNeedsClosed(status): return tr("lifecycle.publish_needs_closed", t(.status, status.rawValue))
+        }
     }
 
     /// Any error, as a failure.

@@ -12,7 +12,7 @@ extension Replica {
         issueID: String, kind: IssueEventKind, actor: String? = nil, note: String? = nil, tier: IssueTier? = nil,
         satisfaction: Int? = nil, assignee: String? = nil
     ) throws(SyncCoreError) -> String {
-        guard kind != .reported else { throw .lifecycle("an issue is reported once, when it is recorded") }
+        guard kind != .reported else { throw .lifecycle(.reportedOnce) }
         if let satisfaction, !(1...5).contains(satisfaction) {
             throw .invalidInput("satisfaction is 1 to 5, not \(satisfaction)")
         }
@@ -37,25 +37,25 @@ extension Replica {
         ]
         switch kind {
         case .escalated:
-            guard let newTier, newTier > tier else { throw .lifecycle("escalation needs a tier above \(tier.rawValue)") }
+            guard let newTier, newTier > tier else { throw .lifecycle(.escalationNeedsHigherTier(current: tier)) }
         case .deescalated:
-            guard let newTier, newTier < tier else { throw .lifecycle("de-escalation needs a tier below \(tier.rawValue)") }
+            guard let newTier, newTier < tier else { throw .lifecycle(.deescalationNeedsLowerTier(current: tier)) }
         case .reopened:
-            guard status.isDone else { throw .lifecycle("only a resolved or closed issue can be reopened (it is \(status.rawValue))") }
+            guard status.isDone else { throw .lifecycle(.reopenNeedsDone(status: status)) }
         case .visit:
-            guard status != .closed else { throw .lifecycle("the issue is closed: reopen it first") }
+            guard status != .closed else { throw .lifecycle(.closedReopenFirst) }
         case .published:
-            guard status == .closed else { throw .lifecycle("only a closed issue's result is published (it is \(status.rawValue))") }
+            guard status == .closed else { throw .lifecycle(.publishNeedsClosed(status: status)) }
         case .followUp:
-            guard satisfaction != nil else { throw .lifecycle("a follow-up visit records the resident's satisfaction (1-5)") }
+            guard satisfaction != nil else { throw .lifecycle(.followUpNeedsSatisfaction) }
             fallthrough
         default:
             if let target = forward[kind] {
                 guard target.rank > status.rank else {
-                    throw .lifecycle("the issue is already \(status.rawValue); \(kind.rawValue) would move it back (reopen it first)")
+                    throw .lifecycle(.wouldMoveBack(status: status, event: kind))
                 }
                 if kind == .followUp || kind == .closed, !status.isDone {
-                    throw .lifecycle("\(kind.rawValue) needs a resolved issue (it is \(status.rawValue))")
+                    throw .lifecycle(.needsResolved(event: kind, status: status))
                 }
             }
         }

@@ -151,3 +151,23 @@ public struct OwnWrite: Sendable, Equatable {
     /// The lowest local version among them.
     public var firstLocalVersion: Int64
 }
+
+extension Replica {
+    /// The people seen writing here, by site id (hex): the actor of each event, whose one version
+    /// names the site that wrote it. A conflict names the site whose value lost; this gives the
+    /// person once one of their events has reached this replica.
+    public func writerNames() throws(SyncCoreError) -> [String: String] {
+        try read { db in
+            var names: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT actor, _clock FROM issue_events WHERE actor IS NOT NULL")
+            while let row = try rows.next() {
+                let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
+                    guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
+                    return try ColumnClocks(blob: blob, count: Schema.issueEvents.columns.count)
+                }
+                if let site = clocks.entries.lazy.compactMap(\.version).first?.site { names[site.hex] = row[0] }
+            }
+            return names
+        }
+    }
+}
