@@ -52,6 +52,7 @@ import Testing
     @Test func messagesAreFilledAndFallBack() {
         #expect(Catalogue.fill("{2} of {1}, {{literal}}", ["a", "b"]) == "b of a, {literal}")
         #expect(Catalogue.fill("{3} stays", ["a"]) == "{3} stays")
+        #expect(Catalogue.fill("{1}ི {2}", ["ཀ", "ཁ"]) == "ཀི ཁ", "a vowel sign right after a placeholder")
         #expect(Catalogue.text("issue.issue_saved", ["1234"], in: .zh) == "事项 1234 已保存")
         #expect(Catalogue.text("issue.issue_saved", ["1234"], in: .bo) == "དོན་དག 1234 ཉར་ཟིན།")
         #expect(Catalogue.text("no.such.key", [], in: .bo) == "no.such.key")

@@ -57,6 +57,9 @@ import Testing
             (["issue"], 64, "report"),
             (["issue", "show"], 64, "<id>"),
             (["status", "--lang", "fr"], 65, "en, zh"),
+            (["status", "--lang", "--json"], 64, "--lang"),
+            (["issue", "list", "--mine=yes"], 64, "--mine"),
+            (["issue", "show", "abcd", "efgh"], 64, "efgh"),
         ]
         for (args, status, mention) in cases {
             let r = Cluster.run("gridsync", args + ["--home", "/nonexistent"])
@@ -67,6 +70,9 @@ import Testing
             #expect(r.errors.hasSuffix(status == 64 ? "[usage]\n" : "[bad_value]\n"), "\(args): \(r.errors)")
             #expect(!r.errors.contains("Usage:") && !r.errors.contains("Fatal error"))
         }
+        // The parser's own root options still work.
+        let completion = Cluster.run("gridsync", ["--generate-completion-script", "bash"])
+        #expect(completion.status == 0 && completion.output.contains("gridsync"), "\(completion.errors)")
         // In Chinese and Tibetan, from --lang (before or after the command) or LANG.
         let zh = Cluster.run("gridsync", ["--lang", "zh", "issue", "follow-up", "abcd", "--satisfaction", "9"])
         #expect(zh.errors == "gridsync: 错误: --satisfaction 须为 1 到 5 [bad_value]\n", "\(zh.errors)")

@@ -126,6 +126,18 @@ import Testing
         let detail = try #require(try center.replica.issueDetail(issues[0].id))
         #expect(detail.events.map(\.kind) == [.reported, .accepted, .visit] && detail.photos.count == 1)
         #expect(try center.replica.households(limit: 10).count == 2)
+        // Every row's clocks are still a blob after the columns of document version 4 were added.
+        for path in [worker.replica.path, center.replica.path].compactMap({ $0 }) {
+            let db = try GRDB.DatabaseQueue(path: path)
+            let notBlobs = try await db.read { db in
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT (SELECT count(*) FROM issues WHERE typeof(_clock) != 'blob') + (SELECT count(*) FROM issue_events WHERE typeof(_clock) != 'blob')"
+                )
+            }
+            #expect(notBlobs == 0)
+        }
 
         // The captured request, replayed as a device of that release sends it: answered, nothing new stored.
         let request = try [UInt8](Data(contentsOf: copy.appendingPathComponent("exchange-request.bin")))

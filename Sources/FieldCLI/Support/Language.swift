@@ -116,21 +116,22 @@ package enum Catalogue {
     /// `template` with `{n}` replaced by `arguments[n - 1]` and `{{`, `}}` by braces.
     package static func fill(_ template: String, _ arguments: [String]) -> String {
         guard template.utf8.contains(where: { $0 == 0x7B || $0 == 0x7D }) else { return template }  // no brace
-        var out = ""
-        var chars = template[...]
+        // By scalars, not characters: a Tibetan vowel sign after `}` joins it into one character.
+        var out = String.UnicodeScalarView()
+        var chars = template.unicodeScalars[...]
         while let ch = chars.first {
             chars = chars.dropFirst()
             if ch == "{" && chars.first == "{" || ch == "}" && chars.first == "}" {
                 out.append(ch)
                 chars = chars.dropFirst()
-            } else if ch == "{", let close = chars.firstIndex(of: "}"), let n = Int(chars[..<close]), n >= 1, n <= arguments.count {
-                out += arguments[n - 1]
+            } else if ch == "{", let close = chars.firstIndex(of: "}"), let n = Int(String(chars[..<close])), n >= 1, n <= arguments.count {
+                out.append(contentsOf: arguments[n - 1].unicodeScalars)
                 chars = chars[chars.index(after: close)...]
             } else {
                 out.append(ch)
             }
         }
-        return out
+        return String(out)
     }
 
     /// The placeholders `{n}` of a template, for the tests.

@@ -56,7 +56,9 @@ package enum Launch {
         guard let i = arguments[..<end].firstIndex(where: { $0 == "--lang" || $0.hasPrefix("--lang=") }) else { return }
         let value: String
         if arguments[i] == "--lang" {
-            guard i + 1 < arguments.count else { throw Failure("usage", tr("args.missing_value", "--lang"), status: .usage) }
+            guard i + 1 < end, !arguments[i + 1].hasPrefix("-") else {
+                throw Failure("usage", tr("args.missing_value", "--lang"), status: .usage)
+            }
             value = arguments[i + 1]
             arguments.removeSubrange(i...(i + 1))
         } else {
@@ -71,6 +73,13 @@ package enum Launch {
 
     /// Refuses an unknown command before parsing, with the closest known one.
     static func checkWords(_ arguments: [String]) throws {
+        // The argument parser's own root options (shell completion, help dumps) pass as they are.
+        if let first = arguments.first,
+            ["--generate-completion-script", "--experimental-dump-help", "--version"].contains(
+                where: { first == $0 || first.hasPrefix($0 + "=") })
+        {
+            return
+        }
         var command: any ParsableCommand.Type = GridSync.self
         var path = ["gridsync"]
         var rest = arguments[...]
@@ -195,7 +204,9 @@ package enum Launch {
         if firstLine.hasPrefix("Unknown option "), let name = q.first {
             return Failure("usage", tr("args.unknown_option", name, "gridsync"), status: .usage)
         }
-        if firstLine.hasPrefix("Error: ") || text.contains("Usage:") {
+        // The parser's other complaints about the command line's shape: usage errors too.
+        let shape = ["nexpected argument", "does not take any value", "already been set", "Missing ", "Unknown "]
+        if firstLine.hasPrefix("Error: ") || text.contains("Usage:") || shape.contains(where: { firstLine.contains($0) }) {
             return Failure("usage", String(firstLine), status: .usage)
         }
         // A check of the command's own (already in the user's language).

@@ -175,10 +175,17 @@ struct PhotoSync {
                     offset = answer.received
                     state.complete = answer.complete
                 case 409 where ServerConnection.errorCode(reply) == "wrong_offset":
-                    // The server holds another length (an earlier answer was lost): ask and resume there.
-                    states = try await status([hash])
-                    state = states[hash] ?? state
+                    // The server holds another length (an earlier answer was lost): ask and resume
+                    // there, counting what it holds beyond what was counted.
+                    let before = offset
+                    state = try await statusOnce(hash) ?? state
+                    states[hash] = state
                     offset = state.received
+                    if offset > before {
+                        sent += offset - before
+                        summary.photoBytesSent += offset - before
+                        moved = true
+                    }
                 case 422 where ServerConnection.errorCode(reply) == "hash_mismatch":
                     // The server discarded the upload: the bytes changed here while it went up.
                     if !blobs.isIntact(hash) { try setAside(hash, into: &summary) }

@@ -100,15 +100,15 @@ enum ReplicaMigrations {
         migrator.registerMigration("v7-order-loop") { db in
             // Document version 4: an issue's requester and channel, a dispatch's assignee. Each new
             // column is appended to its table, and every row's clock blob grows by one never-written
-            // entry per column (`ColumnClocks`: 5 words of zeros).
+            // entry per column (`ColumnClocks`: 5 words of zeros; `||` gives text, hence the cast).
             let width = ColumnClocks.wordsPerColumn * 8
             try db.execute(
                 sql: """
                     ALTER TABLE issues ADD COLUMN requester TEXT;
                     ALTER TABLE issues ADD COLUMN channel TEXT;
-                    UPDATE issues SET _clock = _clock || zeroblob(\(2 * width));
+                    UPDATE issues SET _clock = CAST(_clock || zeroblob(\(2 * width)) AS BLOB);
                     ALTER TABLE issue_events ADD COLUMN assignee TEXT;
-                    UPDATE issue_events SET _clock = _clock || zeroblob(\(width));
+                    UPDATE issue_events SET _clock = CAST(_clock || zeroblob(\(width)) AS BLOB);
                     """)
         }
         return migrator

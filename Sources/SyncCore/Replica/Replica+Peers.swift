@@ -171,3 +171,16 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// True when column `column` of row `rowID` of `table` holds a write of this replica made
+    /// after local version `after` (a write restamped after the server refused it, say).
+    public func hasOwnWrite(table: String, rowID: String, column: String, after: Int64) throws(SyncCoreError) -> Bool {
+        guard let synced = Schema.table(named: table), let i = synced.index(of: column) else { return false }
+        return try read { db in
+            guard let row = try Self.loadRow(db, synced, id: rowID) else { return false }
+            let clock = row.clocks.entries[i]
+            return clock.localVersion > after && clock.version.map(isOwn) == true
+        }
+    }
+}

@@ -53,10 +53,10 @@ public struct SyncSession: Sendable {
             if !own.isEmpty || !batch.hasMore || !moved { break }
         }
         scanned.pushThrough = since
-        return SyncRequest(
-            pullCursor: cursor.pulled, pushThrough: since, maxPullChanges: maxPullChanges,
-            // In the order changeset format 2 sends rows, which the server's rejections count in.
-            changes: ChangesetEncoding.canonical(Changeset(rows: own)))
+        // In the order changeset format 2 sends rows, which the server's rejections count in.
+        let changes = ChangesetEncoding.canonical(Changeset(rows: own))
+        scanned.pushed = changes
+        return SyncRequest(pullCursor: cursor.pulled, pushThrough: since, maxPullChanges: maxPullChanges, changes: changes)
     }
 
     /// True when the next request must ask for this replica's own writes too (header
@@ -124,11 +124,24 @@ public struct SyncSession: Sendable {
         let pushCut = scanned.pushCut && response.receipt > before.acknowledged
         // Writes the server refused as stamped too far ahead were restamped when its time was
         // learned above: they are new writes now, sent again in this same sync.
-        var rejections = response.rejections
+        // Only a refused change whose column now holds a newer write of this replica (past what
+        // was pushed) was restamped; any other clock-skew refusal stays a refusal.
+        let pushed = scanned.pushed
+        var rejections: [SyncRejection] = []
         var restamped = 0
-        if rejections.contains(where: { $0.code == "clock_skew" }), !(try replica.ownWrites(after: scanned.pushThrough).rows.isEmpty) {
-            restamped = rejections.count { $0.code == "clock_skew" }
-            rejections.removeAll { $0.code == "clock_skew" }
+        for rejection in response.rejections {
+            if rejection.code == "clock_skew", rejection.row < pushed.rows.count,
+                rejection.change < pushed.rows[rejection.row].changes.count
+            {
+                let row = pushed.rows[rejection.row]
+                if try replica.hasOwnWrite(
+                    table: row.table, rowID: row.rowID, column: row.changes[rejection.change].column, after: scanned.pushThrough)
+                {
+                    restamped += 1
+                    continue
+                }
+            }
+            rejections.append(rejection)
         }
         // Conflicts noticed while merging are new records of this replica: send them in this sync,
         // so that a sync ends with nothing of its own waiting.
@@ -161,5 +174,12 @@ final class ScanMark: @unchecked Sendable {
     var pushCut: Bool {
         get { lock.withLock { cut } }
         set { lock.withLock { cut = newValue } }
+    }
+
+    private var lastPush = Changeset(rows: [])
+    /// What the last request built pushed (rejections name its rows and changes by position).
+    var pushed: Changeset {
+        get { lock.withLock { lastPush } }
+        set { lock.withLock { lastPush = newValue } }
     }
 }
