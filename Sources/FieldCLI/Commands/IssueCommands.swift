@@ -105,9 +105,9 @@ struct IssueCommand: AsyncParsableCommand {
                     [tr("conflict.id"), tr("issue.status"), tr("issue.tier"), tr("issue.kind"), tr("issue.due"), tr("issue.title")],
                     list.map {
                         [
-                            short($0.id), Terms.term(.status, $0.status.rawValue, Language.current.rawValue),
-                            Terms.term(.tier, $0.tier.rawValue, Language.current.rawValue),
-                            Terms.term(.kind, $0.kind.rawValue, Language.current.rawValue), $0.dueDate ?? "", $0.title,
+                            short($0.id), Terms.term(.status, $0.status.rawValue),
+                            Terms.term(.tier, $0.tier.rawValue),
+                            Terms.term(.kind, $0.kind.rawValue), $0.dueDate ?? "", $0.title,
                         ]
                     }))
             print(tr("issue.issue_s", list.count))
@@ -130,16 +130,16 @@ struct IssueCommand: AsyncParsableCommand {
                 [
                     [tr("conflict.id"), i.id], [tr("household.grid"), "\(try r.replica.areaNames().label(i.grid)) (\(i.grid))"],
                     [tr("issue.title"), i.title],
-                    [tr("issue.kind"), term(.kind, i.kind.rawValue)], [tr("issue.status"), term(.status, i.status.rawValue)],
+                    [tr("issue.kind"), Terms.term(.kind, i.kind.rawValue)], [tr("issue.status"), Terms.term(.status, i.status.rawValue)],
                     [
                         tr("issue.tier"),
                         i.tier == i.reportedTier
-                            ? term(.tier, i.tier.rawValue)
-                            : "\(term(.tier, i.tier.rawValue)) (\(tr("issue.reported")) \(term(.tier, i.reportedTier.rawValue)))",
+                            ? Terms.term(.tier, i.tier.rawValue)
+                            : "\(Terms.term(.tier, i.tier.rawValue)) (\(tr("issue.reported")) \(Terms.term(.tier, i.reportedTier.rawValue)))",
                     ],
                     [
                         tr("issue.requester"),
-                        [i.requester, i.channel.map { term(.channel, $0.rawValue) }].compactMap { $0 }.joined(separator: " · "),
+                        [i.requester, i.channel.map { Terms.term(.channel, $0.rawValue) }].compactMap { $0 }.joined(separator: " · "),
                     ],
                     [tr("issue.description"), i.description ?? ""], [tr("issue.household"), i.householdID ?? ""],
                     [tr("household.location"), i.location ?? ""], [tr("issue.reporter"), i.reporter ?? ""],
@@ -152,11 +152,11 @@ struct IssueCommand: AsyncParsableCommand {
                     [tr("conflict.when"), tr("issue.event"), tr("issue.by"), tr("issue.details")],
                     d.events.map { e in
                         let details = [
-                            e.assignee.map { "→ \($0)" }, e.tier.map { "→ \(term(.tier, $0.rawValue))" },
+                            e.assignee.map { "→ \($0)" }, e.tier.map { "→ \(Terms.term(.tier, $0.rawValue))" },
                             e.satisfaction.map { tr("issue.satisfaction", $0) }, e.note,
                         ]
                         .compactMap { $0 }.joined(separator: " ")
-                        return [Output.time(e.at.millis), term(.event, e.kind.rawValue), e.actor ?? "", details]
+                        return [Output.time(e.at.millis), Terms.term(.event, e.kind.rawValue), e.actor ?? "", details]
                     }, maxColumn: 80))
             let conflicts = try r.replica.conflicts(rowID: id)
             if !conflicts.isEmpty {
@@ -188,9 +188,6 @@ struct EventOptions: ParsableArguments {
     @Option(help: ArgumentHelp(tr("help.issue.note"))) var note: String?
 }
 
-/// A term of `group` in the current language.
-func term(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
-
 /// Appends one event to an issue's log and prints the new status.
 func recordEvent(
     _ common: CommonOptions, _ options: EventOptions, _ kind: IssueEventKind, note: String? = nil, tier: IssueTier? = nil,
@@ -211,9 +208,9 @@ func recordEvent(
     let issue = try r.replica.issueDetail(id)?.issue
     print(
         tr(
-            "issue.recorded_issue_now_at_tier", Terms.term(.event, kind.rawValue, Language.current.rawValue),
-            issue.map { Terms.term(.status, $0.status.rawValue, Language.current.rawValue) } ?? "?",
-            issue.map { Terms.term(.tier, $0.tier.rawValue, Language.current.rawValue) } ?? "?"))
+            "issue.recorded_issue_now_at_tier", Terms.term(.event, kind.rawValue),
+            issue.map { Terms.term(.status, $0.status.rawValue) } ?? "?",
+            issue.map { Terms.term(.tier, $0.tier.rawValue) } ?? "?"))
 }
 
 extension IssueCommand {

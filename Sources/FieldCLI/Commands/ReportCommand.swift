@@ -65,7 +65,6 @@ struct ReportCommand: DeviceCommand {
             ? tr("report.days_value", String(format: "%.1f", h / 24))
             : tr("report.hours_value", String(format: "%.1f", h))
     }
-    static func term(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
 
     static func text(_ report: CountyReport, from: String, to: String, by level: Level, paths: Bool, limit: Int) -> String {
         var out: [String] = []
@@ -97,7 +96,7 @@ struct ReportCommand: DeviceCommand {
             TextWidth.table(
                 [tr("report.reported_at"), tr("report.resolved"), tr("report.within_tier"), tr("report.share")],
                 report.withinTier.map { t in
-                    [t.tier == "*" ? tr("report.all") : term(.tier, t.tier), "\(t.resolved)", "\(t.withinTier)", percent(t.rate)]
+                    [t.tier == "*" ? tr("report.all") : Terms.term(.tier, t.tier), "\(t.resolved)", "\(t.withinTier)", percent(t.rate)]
                 }))
 
         for (title, group, rows) in [
@@ -111,7 +110,7 @@ struct ReportCommand: DeviceCommand {
                 TextWidth.table(
                     ["", tr("report.reported"), tr("report.closed"), tr("report.rate"), tr("report.open")],
                     rows.prefix(limit).map { b in
-                        [group.map { term($0, b.key) } ?? b.key, "\(b.reported)", "\(b.closed)", percent(b.rate), "\(b.open)"]
+                        [group.map { Terms.term($0, b.key) } ?? b.key, "\(b.reported)", "\(b.closed)", percent(b.rate), "\(b.open)"]
                     }, maxColumn: 40))
         }
 
@@ -145,7 +144,7 @@ struct ReportCommand: DeviceCommand {
         if !report.overdue.isEmpty {
             out.append(
                 tr("report.by_tier")
-                    + IssueTier.allCases.map { "\(term(.tier, $0.rawValue)) \(report.overdueByTier[$0.rawValue] ?? 0)" }.joined(
+                    + IssueTier.allCases.map { "\(Terms.term(.tier, $0.rawValue)) \(report.overdueByTier[$0.rawValue] ?? 0)" }.joined(
                         separator: ", ")
                     + tr("report.by_days_overdue")
                     + report.overdueByAge.map { "\($0.band) \($0.count)" }.joined(separator: ", "))
@@ -157,7 +156,8 @@ struct ReportCommand: DeviceCommand {
                     ],
                     report.overdue.prefix(limit).map {
                         [
-                            short($0.id), $0.dueDate, "\($0.daysOverdue)", term(.tier, $0.tier.rawValue), term(.status, $0.status.rawValue),
+                            short($0.id), $0.dueDate, "\($0.daysOverdue)", Terms.term(.tier, $0.tier.rawValue),
+                            Terms.term(.status, $0.status.rawValue),
                             $0.name, $0.title,
                         ]
                     }))
@@ -173,8 +173,9 @@ struct ReportCommand: DeviceCommand {
                     [tr("conflict.when"), tr("conflict.id"), "", tr("report.from"), tr("report.to"), tr("report.by"), tr("report.note")],
                     report.tierChanges.prefix(limit).map {
                         [
-                            Output.time($0.atMillis), short($0.issueID), term(.event, $0.kind.rawValue), term(.tier, $0.fromTier.rawValue),
-                            term(.tier, $0.toTier.rawValue), $0.actor ?? "", $0.note ?? "",
+                            Output.time($0.atMillis), short($0.issueID), Terms.term(.event, $0.kind.rawValue),
+                            Terms.term(.tier, $0.fromTier.rawValue),
+                            Terms.term(.tier, $0.toTier.rawValue), $0.actor ?? "", $0.note ?? "",
                         ]
                     }, maxColumn: 48))
             if report.tierChanges.count > limit {
@@ -225,7 +226,8 @@ struct ReportCommand: DeviceCommand {
         ] as [(String, Terms.Group?, [BreakdownFigures])] {
             for b in rows {
                 text += CSV.line([
-                    section, b.key, group.map { term($0, b.key) } ?? b.key, "\(b.reported)", "\(b.closed)", rate(b.rate), "\(b.open)", "",
+                    section, b.key, group.map { Terms.term($0, b.key) } ?? b.key, "\(b.reported)", "\(b.closed)", rate(b.rate), "\(b.open)",
+                    "",
                 ])
             }
         }

@@ -62,7 +62,7 @@ package struct Failure: Error, CustomStringConvertible {
 
     /// A lifecycle refusal in the user's language, statuses, tiers and events named by their terms.
     static func lifecycleText(_ refusal: LifecycleRefusal) -> String {
-        func t(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key, Language.current.rawValue) }
+        func t(_ group: Terms.Group, _ key: String) -> String { Terms.term(group, key) }
         switch refusal {
         case .reportedOnce: return tr("lifecycle.reported_once")
         case let .escalationNeedsHigherTier(tier): return tr("lifecycle.escalation_needs_higher", t(.tier, tier.rawValue))

@@ -80,23 +80,14 @@ package enum Launch {
         {
             return
         }
-        var command: any ParsableCommand.Type = GridSync.self
-        var path = ["gridsync"]
-        var rest = arguments[...]
-        while let word = rest.first, !word.hasPrefix("-") {
-            let children = subcommands(of: command)
-            if children.isEmpty { break }
-            let names = children.map(name)
-            guard let i = names.firstIndex(of: word) else {
-                if word == "help" { return }
-                throw Failure(
-                    "usage", tr("args.unknown_command", word, path.joined(separator: " ")) + suggestion(word, names), status: .usage)
-            }
-            command = children[i]
-            path.append(word)
-            rest = rest.dropFirst()
-        }
+        let (command, path, rest) = named(arguments)
         let children = subcommands(of: command)
+        if let word = rest.first, !word.hasPrefix("-"), !children.isEmpty {
+            if word == "help" { return }
+            throw Failure(
+                "usage", tr("args.unknown_command", word, path.joined(separator: " ")) + suggestion(word, children.map(name)),
+                status: .usage)
+        }
         if !children.isEmpty && !hasDefault(command) && !rest.contains(where: { $0 == "--help" || $0 == "-h" }) {
             throw Failure(
                 "usage", tr("args.needs_command", path.joined(separator: " "), children.map(name).joined(separator: ", ")),
@@ -107,14 +98,7 @@ package enum Launch {
     /// An option of `arguments` the command they name does not take, as a failure with the
     /// closest one it does take (read from its help: done only once parsing failed).
     static func unknownOption(_ arguments: [String]) -> Failure? {
-        var command: any ParsableCommand.Type = GridSync.self
-        var path = ["gridsync"]
-        var rest = arguments[...]
-        while let word = rest.first, !word.hasPrefix("-"), let next = subcommands(of: command).first(where: { name($0) == word }) {
-            command = next
-            path.append(word)
-            rest = rest.dropFirst()
-        }
+        let (command, path, rest) = named(arguments)
         let known = options(of: command)
         for word in rest.prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
             let option = String(word.split(separator: "=", maxSplits: 1)[0])
@@ -125,6 +109,20 @@ package enum Launch {
             }
         }
         return nil
+    }
+
+    /// The command the leading words of `arguments` name (as far as they are subcommands), its
+    /// path of names, and the arguments after it.
+    private static func named(_ arguments: [String]) -> (any ParsableCommand.Type, [String], ArraySlice<String>) {
+        var command: any ParsableCommand.Type = GridSync.self
+        var path = ["gridsync"]
+        var rest = arguments[...]
+        while let word = rest.first, !word.hasPrefix("-"), let next = subcommands(of: command).first(where: { name($0) == word }) {
+            command = next
+            path.append(word)
+            rest = rest.dropFirst()
+        }
+        return (command, path, rest)
     }
 
     private static func subcommands(of command: any ParsableCommand.Type) -> [any ParsableCommand.Type] {

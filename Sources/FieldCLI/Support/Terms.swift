@@ -5,7 +5,7 @@ import SyncCore
 package enum Terms {
     /// The term for `key` (a tier, kind, status or event kind's raw value, under its group) in
     /// `language` (`en`, `zh`, `bo`); the key itself when unknown (a later release's value).
-    package static func term(_ group: Group, _ key: String, _ language: String) -> String {
+    package static func term(_ group: Group, _ key: String, _ language: String = Language.current.rawValue) -> String {
         guard let row = table[group]?[key] else { return key }
         switch language {
         case "zh": return row.zh

@@ -82,7 +82,7 @@ struct PhotoSync {
         let hashes = try waiting()
         guard !hashes.isEmpty else { return }
         var onServer = home.photosOnServer()
-        var states = try await status(hashes)
+        let states = try await status(hashes)
         var left = budget
         let total = hashes.reduce(0) { $0 + max(0, (blobs.size($1) ?? 0) - (states[$1]?.received ?? 0)) }
         var sent = 0
@@ -114,6 +114,15 @@ struct PhotoSync {
             var offset = state.received
             var refused = false
             var moved = false
+            /// Goes on from what the server says it holds, counting only what it acknowledged.
+            func advance(to received: Int) {
+                if received > offset {
+                    sent += received - offset
+                    summary.photoBytesSent += received - offset
+                    moved = true
+                }
+                offset = received
+            }
             number += 1
             let stage = tr("photo_sync.photo_n_of", number, toSend)
             while !state.complete && offset < size {
@@ -137,12 +146,7 @@ struct PhotoSync {
                         // it got further, that is progress: go on from there with fresh retries.
                         let before = offset
                         state = try await statusOnce(hash) ?? state
-                        offset = state.received
-                        if offset > before {
-                            summary.photoBytesSent += offset - before
-                            sent += offset - before
-                            moved = true
-                        }
+                        advance(to: state.received)
                         dropped = false
                         if offset != before || state.complete || offset >= size { return nil }
                         if let l = left, l <= 0 { return nil }
@@ -168,24 +172,13 @@ struct PhotoSync {
                         let rate = Double(chunk.count) / max(seconds, 0.001)
                         chunkTarget = min(Self.largestChunk, max(chunkSize, Int(rate * Self.chunkSeconds)))
                     }
-                    // Only what the server acknowledged counts as sent.
-                    sent += max(0, answer.received - offset)
-                    summary.photoBytesSent += max(0, answer.received - offset)
-                    if answer.received > offset { moved = true }
-                    offset = answer.received
+                    advance(to: answer.received)
                     state.complete = answer.complete
                 case 409 where ServerConnection.errorCode(reply) == "wrong_offset":
                     // The server holds another length (an earlier answer was lost): ask and resume
                     // there, counting what it holds beyond what was counted.
-                    let before = offset
                     state = try await statusOnce(hash) ?? state
-                    states[hash] = state
-                    offset = state.received
-                    if offset > before {
-                        sent += offset - before
-                        summary.photoBytesSent += offset - before
-                        moved = true
-                    }
+                    advance(to: state.received)
                 case 422 where ServerConnection.errorCode(reply) == "hash_mismatch":
                     // The server discarded the upload: the bytes changed here while it went up.
                     if !blobs.isIntact(hash) { try setAside(hash, into: &summary) }

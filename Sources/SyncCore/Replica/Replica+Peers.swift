@@ -104,10 +104,7 @@ extension Replica {
                 let rows = try Row.fetchCursor(
                     db.cachedStatement(sql: "SELECT id, _clock FROM \(table.name) WHERE _lv > ?"), arguments: [after])
                 while let row = try rows.next() {
-                    let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
-                        guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
-                        return try ColumnClocks(blob: blob, count: table.columns.count)
-                    }
+                    let clocks = try ColumnClocks(row, at: 1, count: table.columns.count)
                     var count = 0
                     var first = Int64.max
                     for clock in clocks.entries where clock.localVersion > after {
@@ -120,12 +117,6 @@ extension Replica {
             }
             return OwnWrites(rows: found.sorted { $0.firstLocalVersion < $1.firstLocalVersion }, through: through)
         }
-    }
-
-    /// The rows with writes of this replica past `acknowledged` (the server's receipt): what exists
-    /// on this device only, in local-version order.
-    public func pendingOwnRows(after acknowledged: Int64) throws(SyncCoreError) -> [(table: String, rowID: String)] {
-        try ownWrites(after: acknowledged).rows.map { ($0.table, $0.rowID) }
     }
 
     /// How many of this replica's own column changes after local version `acknowledged` still wait
@@ -161,10 +152,7 @@ extension Replica {
             var names: [String: String] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT actor, _clock FROM issue_events WHERE actor IS NOT NULL")
             while let row = try rows.next() {
-                let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
-                    guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
-                    return try ColumnClocks(blob: blob, count: Schema.issueEvents.columns.count)
-                }
+                let clocks = try ColumnClocks(row, at: 1, count: Schema.issueEvents.columns.count)
                 if let site = clocks.entries.lazy.compactMap(\.version).first?.site { names[site.hex] = row[0] }
             }
             return names

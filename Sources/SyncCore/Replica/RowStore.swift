@@ -16,10 +16,7 @@ struct StoredRow {
 
     /// Reads a row selected by `SyncedTable.selectRowSQL`.
     init(_ table: SyncedTable, _ row: Row) throws {
-        let clocks = try row.withUnsafeData(atIndex: 1) { blob -> ColumnClocks in
-            guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
-            return try ColumnClocks(blob: blob, count: table.columns.count)
-        }
+        let clocks = try ColumnClocks(row, at: 1, count: table.columns.count)
         var values: [Value] = []
         values.reserveCapacity(table.columns.count)
         for i in 0..<table.columns.count { values.append(Value(row[i + 2] as DatabaseValue)) }
@@ -105,5 +102,15 @@ extension WriteContext {
         try db.cachedStatement(sql: "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)")
             .execute(arguments: [lv, Schema.keptNumber, String(db.lastInsertedRowID), row.grid])
         return lv
+    }
+}
+
+extension ColumnClocks {
+    /// The clocks in column `index` of a fetched row (a `_clock` blob), read in place.
+    init(_ row: Row, at index: Int, count: Int) throws {
+        self = try row.withUnsafeData(atIndex: index) { blob -> ColumnClocks in
+            guard let blob else { throw SyncCoreError.damagedReplica("row without column clocks") }
+            return try ColumnClocks(blob: blob, count: count)
+        }
     }
 }
