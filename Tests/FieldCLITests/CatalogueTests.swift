@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 import Testing
 
 @testable import FieldCLI
@@ -47,6 +48,40 @@ import Testing
         #expect(named.subtracting(en.keys).isEmpty, "unknown keys: \(named.subtracting(en.keys).sorted())")
         for table in ["households", "issues", "issue_events", "photo_refs", "conflicts"] { #expect(en["status.count_" + table] != nil) }
         for role in ["worker", "village", "township", "county", "operator"] { #expect(en["role." + role] != nil) }
+        for field in InputField.allCases { #expect(en["field." + field.rawValue] != nil, "field.\(field.rawValue)") }
+    }
+
+    /// The engine's input refusals reach the user in their language, whole (no English left in a
+    /// Chinese or Tibetan line), with what they typed quoted as typed.
+    @Test func inputRefusalsAreSaidInTheUsersLanguage() {
+        let refusals: [InputRefusal] = [
+            .empty(.title), .tooLong(.doorPlate, maxBytes: 64), .controlCharacter(.title, scalar: 7),
+            .notADate(.dueDate, text: "2026-02-30"), .phone(text: "abc"), .tagWithComma("a,b"), .photoHash("xyz"), .members(-3),
+            .satisfaction(9), .householdNeedsPlateOrHead, .alreadyExists(kind: "issue", id: "1234"), .idLength,
+            .idTooShort(prefix: "ab", minimum: 4), .ambiguousID(prefix: "abcd", candidates: ["abcd1", "abcd2"]),
+            .householdInOtherGrid(household: "h1", grid: "a/b", issueGrid: "a/c"), .searchTooLong(maxBytes: 1024), .emptyPeriod,
+            .areaPath("Bad Path"),
+        ]
+        let saved = Language.current
+        defer { Language.current = saved }
+        for language in [Language.zh, .bo] {
+            Language.current = language
+            for refusal in refusals {
+                let line = Failure(SyncCoreError.input(refusal)).message
+                // What the engine says in English shares no word with the translated line.
+                let english: Set<String> = Self.words(refusal.description).filter { $0.count > 3 }
+                let typed: Set<String> = ["Bad", "Path", "abcd", "abcd1", "abcd2", "YYYY", "hash"]
+                let left = english.subtracting(typed).intersection(Self.words(line))
+                #expect(left.isEmpty, "\(language): \(line)")
+                #expect(Failure(SyncCoreError.input(refusal)).code == "invalid_input")
+            }
+        }
+        Language.current = .zh
+        #expect(Failure(SyncCoreError.input(.notADate(.dueDate, text: "2026-02-30"))).message == "期限须为实际存在的日期，格式 YYYY-MM-DD：\"2026-02-30\"")
+    }
+
+    static func words(_ text: String) -> Set<String> {
+        Set(text.split(whereSeparator: { !$0.isLetter }).map(String.init))
     }
 
     @Test func messagesAreFilledAndFallBack() {

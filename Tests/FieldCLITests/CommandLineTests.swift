@@ -200,6 +200,14 @@ import Testing
             #expect(r.status == 65, "\(args): \(r.status) \(r.errors)")
             #expect(r.errors.contains(code) && r.errors.split(separator: "\n").count == 1, "\(args): \(r.errors)")
         }
+        // The engine's refusals in the worker's language, the field named as the form names it.
+        let zh = d.run(["issue", "edit", String(i.prefix(8)), "--due", "2026-02-30", "--lang", "zh"])
+        #expect(zh.errors == "gridsync: 错误: 期限须为实际存在的日期，格式 YYYY-MM-DD：\"2026-02-30\" [invalid_input]\n", "\(zh.errors)")
+        let bo = d.run(["household", "add", "--door-plate", "1号", "--members=-3", "--lang", "bo"])
+        #expect(bo.status == 65 && bo.errors.contains("མི་གྲངས་") && !bo.errors.contains("members"), "\(bo.errors)")
+        let short = d.run(["issue", "show", String(i.prefix(2)), "--lang", "zh"])
+        #expect(short.errors.contains("编号至少输入 4 位"), "\(short.errors)")
+
         // Everything recorded before is still there, unchanged.
         let households = d.ok(["household", "list", "--json"]).json as? [[String: Any]] ?? []
         #expect(households.count == 1 && households.first?["id"] as? String == h)

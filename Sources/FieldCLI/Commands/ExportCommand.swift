@@ -24,7 +24,7 @@ struct ExportCommand: DeviceCommand {
     func validate() throws {
         if format == .csv && out == nil { throw ValidationError(tr("args.csv_needs_out")) }
         if photos && out == nil { throw ValidationError(tr("args.photos_need_out")) }
-        if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(error.description) } }
+        if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(Failure.from(error).message) } }
     }
 
     func execute() async throws {

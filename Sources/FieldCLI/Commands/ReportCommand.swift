@@ -29,7 +29,7 @@ struct ReportCommand: DeviceCommand {
         let end = try parseDay(to, option: "--to")
         guard start <= end else { throw ValidationError(tr("args.from_after_to", from, to)) }
         if let today { _ = try parseDay(today, option: "--today") }
-        if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(error.description) } }
+        if let area { do { _ = try AreaPath(area) } catch { throw ValidationError(Failure.from(error).message) } }
         guard !(csv && output.json) else { throw ValidationError(tr("args.json_or_csv")) }
     }
 

@@ -46,6 +46,8 @@ package struct Failure: Error, CustomStringConvertible {
             self.init(error.code, tr("error.deleted", Self.kindName(kind), id), status: .badInput)
         case let .lifecycle(refusal):
             self.init(error.code, Self.lifecycleText(refusal), status: .badInput)
+        case let .input(refusal):
+            self.init(error.code, Self.inputText(refusal), status: .badInput)
         case .invalidInput, .clock:
             self.init(error.code, error.description, status: .badInput)
         case .damagedReplica, .database:
@@ -75,6 +77,33 @@ package struct Failure: Error, CustomStringConvertible {
         case let .needsResolved(event, status):
             return tr("lifecycle.needs_resolved", t(.event, event.rawValue), t(.status, status.rawValue))
         case let .publishNeedsClosed(status): return tr("lifecycle.publish_needs_closed", t(.status, status.rawValue))
+        }
+    }
+
+    /// An input refusal in the user's language, the field named as the form names it.
+    static func inputText(_ refusal: InputRefusal) -> String {
+        func field(_ f: InputField) -> String { tr("field." + f.rawValue) }
+        switch refusal {
+        case let .empty(f): return tr("input.empty", field(f))
+        case let .tooLong(f, max): return tr("input.too_long", field(f), String(max))
+        case let .controlCharacter(f, v): return tr("input.control_character", field(f), String(v, radix: 16, uppercase: true))
+        case let .notADate(f, text): return tr("input.not_a_date", field(f), text.debugDescription)
+        case let .phone(text): return tr("input.phone", text.debugDescription)
+        case let .tagWithComma(tag): return tr("input.tag_with_comma", tag.debugDescription)
+        case let .photoHash(text): return tr("input.photo_hash", text.debugDescription)
+        case let .members(n): return tr("input.members", String(n))
+        case let .satisfaction(n): return tr("input.satisfaction", String(n))
+        case .householdNeedsPlateOrHead: return tr("input.household_needs_plate_or_head")
+        case let .alreadyExists(kind, id): return tr("input.already_exists", kindName(kind), id)
+        case .idLength: return tr("input.id_length")
+        case let .idTooShort(prefix, minimum): return tr("input.id_too_short", String(minimum), prefix)
+        case let .ambiguousID(prefix, ids):
+            return tr("input.ambiguous_id", prefix, ids.prefix(5).joined(separator: ", ") + (ids.count > 5 ? ", …" : ""))
+        case let .householdInOtherGrid(household, grid, issueGrid):
+            return tr("input.household_in_other_grid", household, grid, issueGrid)
+        case let .searchTooLong(max): return tr("input.search_too_long", String(max))
+        case .emptyPeriod: return tr("input.empty_period")
+        case let .areaPath(path): return tr("input.area_path", path.debugDescription)
         }
     }
 

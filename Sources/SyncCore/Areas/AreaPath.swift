@@ -8,13 +8,13 @@ public struct AreaPath: Hashable, Sendable, Comparable, CustomStringConvertible 
     public init(_ string: String) throws(SyncCoreError) {
         let parts = string.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.count <= 12 else {
-            throw .invalidInput("area path must have 1 to 12 segments: \(string.debugDescription)")
+            throw .input(.areaPath(string))
         }
         for p in parts {
             guard !p.isEmpty, p.utf8.count <= 64,
                 p.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d || $0 == 0x5f })
             else {
-                throw .invalidInput("bad area path segment \(p.debugDescription) in \(string.debugDescription): use a-z, 0-9, - and _")
+                throw .input(.areaPath(string))
             }
         }
         segments = parts

@@ -144,8 +144,8 @@ public enum AreaTreeFile {
             let bo = f.count > 3 && !f[3].isEmpty ? f[3] : nil
             guard let zh else { throw .invalidInput("line \(line): \(path.string) has no Chinese name") }
             do {
-                _ = try InputRules.text(zh, Schema.grids["name_zh"], field: "Chinese name")
-                _ = try InputRules.text(bo, Schema.grids["name_bo"], field: "Tibetan name")
+                _ = try InputRules.text(zh, Schema.grids["name_zh"], field: .areaNameZh)
+                _ = try InputRules.text(bo, Schema.grids["name_bo"], field: .areaNameBo)
             } catch { throw .invalidInput("line \(line): \(error.description)") }
             lines[path.string] = line
             areas.append(AreaName(path: path.string, nameZh: zh, nameBo: bo))

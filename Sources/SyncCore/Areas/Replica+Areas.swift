@@ -13,8 +13,8 @@ extension Replica {
     public func putGrid(_ path: String, nameZh: String?, nameBo: String?) throws(SyncCoreError) {
         let path = try InputRules.grid(path)
         let edits: [(String, Value)] = [
-            ("name_zh", try InputRules.text(nameZh, Schema.grids["name_zh"], field: "Chinese name")),
-            ("name_bo", try InputRules.text(nameBo, Schema.grids["name_bo"], field: "Tibetan name")),
+            ("name_zh", try InputRules.text(nameZh, Schema.grids["name_zh"], field: .areaNameZh)),
+            ("name_bo", try InputRules.text(nameBo, Schema.grids["name_bo"], field: .areaNameBo)),
         ]
         _ = try write { context in try context.writeLocal(Schema.grids, id: path, grid: path, edits) }
     }
@@ -64,8 +64,8 @@ extension Replica {
                 (
                     path,
                     [
-                        ("name_zh", try InputRules.text(a.nameZh, Schema.grids["name_zh"], field: "Chinese name")),
-                        ("name_bo", try InputRules.text(a.nameBo, Schema.grids["name_bo"], field: "Tibetan name")),
+                        ("name_zh", try InputRules.text(a.nameZh, Schema.grids["name_zh"], field: .areaNameZh)),
+                        ("name_bo", try InputRules.text(a.nameBo, Schema.grids["name_bo"], field: .areaNameBo)),
                     ]
                 ))
         }

@@ -32,7 +32,7 @@ public final class BlobStore: @unchecked Sendable {
     func partialPath(_ hash: String) -> URL { folder.appendingPathComponent("partial").appendingPathComponent(hash) }
 
     static func check(_ hash: String) throws(SyncCoreError) -> String {
-        guard let h = try InputRules.sha256(hash).text else { throw .invalidInput("bad hash") }
+        guard let h = try InputRules.sha256(hash).text else { throw .input(.photoHash(hash)) }
         return h
     }
 

@@ -28,8 +28,8 @@ extension Replica {
     /// Marks conflict `id` as reviewed by `person` (the device's enrolled person, if it has a name),
     /// with a note of what was decided.
     public func resolveConflict(_ id: String, by person: String?, resolution: String? = nil) throws(SyncCoreError) {
-        let who = try InputRules.text(person, Schema.conflicts["resolved_by"], field: "resolved by")
-        let note = try InputRules.text(resolution, Schema.conflicts["resolution"], field: "resolution")
+        let who = try InputRules.text(person, Schema.conflicts["resolved_by"], field: .resolvedBy)
+        let note = try InputRules.text(resolution, Schema.conflicts["resolution"], field: .resolution)
         try write { context in
             guard try context.loadRow(Schema.conflicts, id: id) != nil else { throw SyncCoreError.notFound(kind: "conflict", id: id) }
             try context.writeLocal(

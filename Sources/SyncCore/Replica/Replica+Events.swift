@@ -14,7 +14,7 @@ extension Replica {
     ) throws(SyncCoreError) -> String {
         guard kind != .reported else { throw .lifecycle(.reportedOnce) }
         if let satisfaction, !(1...5).contains(satisfaction) {
-            throw .invalidInput("satisfaction is 1 to 5, not \(satisfaction)")
+            throw .input(.satisfaction(satisfaction))
         }
         if assignee != nil && kind != .dispatched { throw .invalidInput("only a dispatch names an assignee") }
         return try write { context in
@@ -80,11 +80,11 @@ extension WriteContext {
         if try loadRow(Schema.issueEvents, id: id) != nil { id = InputRules.newID() }
         var edits: [(String, Value)] = [
             ("issue_id", .text(issueID)), ("kind", .text(kind.rawValue)), ("at", .integer(Int64(bitPattern: at.rawValue))),
-            ("actor", try InputRules.text(actor, Schema.issueEvents["actor"], field: "actor")),
-            ("note", try InputRules.text(note, Schema.issueEvents["note"], field: "note")),
+            ("actor", try InputRules.text(actor, Schema.issueEvents["actor"], field: .actor)),
+            ("note", try InputRules.text(note, Schema.issueEvents["note"], field: .note)),
             ("tier", tier.map { .text($0.rawValue) } ?? .null), ("from_tier", fromTier.map { .text($0.rawValue) } ?? .null),
             ("satisfaction", Value(satisfaction)),
-            ("assignee", try InputRules.text(assignee, Schema.issueEvents["assignee"], field: "assignee")),
+            ("assignee", try InputRules.text(assignee, Schema.issueEvents["assignee"], field: .assignee)),
         ]
         edits = edits.filter { $0.1 != .null }
         try writeLocal(Schema.issueEvents, id: id, grid: grid, edits)

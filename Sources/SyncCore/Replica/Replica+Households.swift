@@ -26,21 +26,21 @@ public struct HouseholdFields: Sendable {
 
     func edits() throws(SyncCoreError) -> [(String, Value)] {
         var e: [(String, Value)] = []
-        if let v = doorPlate { e.append(("door_plate", try InputRules.text(v, Schema.households["door_plate"], field: "door plate"))) }
+        if let v = doorPlate { e.append(("door_plate", try InputRules.text(v, Schema.households["door_plate"], field: .doorPlate))) }
         if let v = headNameZh {
-            e.append(("head_name_zh", try InputRules.text(v, Schema.households["head_name_zh"], field: "head of household (Chinese)")))
+            e.append(("head_name_zh", try InputRules.text(v, Schema.households["head_name_zh"], field: .headNameZh)))
         }
         if let v = headNameBo {
-            e.append(("head_name_bo", try InputRules.text(v, Schema.households["head_name_bo"], field: "head of household (Tibetan)")))
+            e.append(("head_name_bo", try InputRules.text(v, Schema.households["head_name_bo"], field: .headNameBo)))
         }
         if let v = members {
-            guard (0...500).contains(v) else { throw .invalidInput("members must be 0 to 500, not \(v)") }
+            guard (0...500).contains(v) else { throw .input(.members(v)) }
             e.append(("members", Value(v)))
         }
         if let v = phone { e.append(("phone", try InputRules.phone(v))) }
-        if let v = location { e.append(("location", try InputRules.text(v, Schema.households["location"], field: "location"))) }
+        if let v = location { e.append(("location", try InputRules.text(v, Schema.households["location"], field: .location))) }
         if let v = tags { e.append(("tags", try InputRules.tags(v))) }
-        if let v = notes { e.append(("notes", try InputRules.text(v, Schema.households["notes"], field: "notes"))) }
+        if let v = notes { e.append(("notes", try InputRules.text(v, Schema.households["notes"], field: .notes))) }
         return e
     }
 }
@@ -52,13 +52,13 @@ extension Replica {
         let grid = try InputRules.grid(grid)
         var edits = try fields.edits().filter { $0.1 != .null }
         if edits.allSatisfy({ !["door_plate", "head_name_zh", "head_name_bo"].contains($0.0) }) {
-            throw .invalidInput("a household needs a door plate or the name of its head")
+            throw .input(.householdNeedsPlateOrHead)
         }
         let id = id ?? InputRules.newID()
         edits.append(("deleted", .integer(0)))
         try write { context in
             if try context.loadRow(Schema.households, id: id) != nil {
-                throw SyncCoreError.invalidInput("household \(id) already exists")
+                throw SyncCoreError.input(.alreadyExists(kind: "household", id: id))
             }
             try context.writeLocal(Schema.households, id: id, grid: grid, edits)
         }

@@ -64,14 +64,14 @@ public struct IssueFields: Sendable {
     func edits() throws(SyncCoreError) -> [(String, Value)] {
         var e: [(String, Value)] = []
         if let v = kind { e.append(("kind", .text(v.rawValue))) }
-        if let v = title { e.append(("title", try InputRules.required(v, Schema.issues["title"], field: "title"))) }
+        if let v = title { e.append(("title", try InputRules.required(v, Schema.issues["title"], field: .title))) }
         if let v = description {
-            e.append(("description", try InputRules.text(v, Schema.issues["description"], field: "description")))
+            e.append(("description", try InputRules.text(v, Schema.issues["description"], field: .description)))
         }
-        if let v = householdID { e.append(("household_id", try InputRules.text(v, Schema.issues["household_id"], field: "household id"))) }
-        if let v = location { e.append(("location", try InputRules.text(v, Schema.issues["location"], field: "location"))) }
-        if let v = handler { e.append(("handler", try InputRules.text(v, Schema.issues["handler"], field: "handler"))) }
-        if let v = dueDate { e.append(("due_date", try InputRules.date(v, field: "due date"))) }
+        if let v = householdID { e.append(("household_id", try InputRules.text(v, Schema.issues["household_id"], field: .householdID))) }
+        if let v = location { e.append(("location", try InputRules.text(v, Schema.issues["location"], field: .location))) }
+        if let v = handler { e.append(("handler", try InputRules.text(v, Schema.issues["handler"], field: .handler))) }
+        if let v = dueDate { e.append(("due_date", try InputRules.date(v, field: .dueDate))) }
         return e
     }
 }
@@ -87,14 +87,14 @@ extension Replica {
         ).edits().filter { $0.1 != .null }
         edits += [
             ("tier", .text(report.tier.rawValue)), ("deleted", .integer(0)),
-            ("reporter", try InputRules.text(report.reporter, Schema.issues["reporter"], field: "reporter")),
-            ("requester", try InputRules.text(report.requester, Schema.issues["requester"], field: "requester")),
+            ("reporter", try InputRules.text(report.reporter, Schema.issues["reporter"], field: .reporter)),
+            ("requester", try InputRules.text(report.requester, Schema.issues["requester"], field: .requester)),
             ("channel", report.channel.map { .text($0.rawValue) } ?? .null),
         ]
         let id = id ?? InputRules.newID()
         try write { context in
             if try context.loadRow(Schema.issues, id: id) != nil {
-                throw SyncCoreError.invalidInput("issue \(id) already exists")
+                throw SyncCoreError.input(.alreadyExists(kind: "issue", id: id))
             }
             if let household = report.householdID, !household.isEmpty {
                 try context.checkSameGrid(household: household, grid: grid)
@@ -110,7 +110,7 @@ extension Replica {
     /// Changes the given fields of issue `id`.
     public func editIssue(_ id: String, _ fields: IssueFields) throws(SyncCoreError) {
         let edits = try fields.edits()
-        if edits.contains(where: { $0.0 == "title" && $0.1 == .null }) { throw .invalidInput("title must not be empty") }
+        if edits.contains(where: { $0.0 == "title" && $0.1 == .null }) { throw .input(.empty(.title)) }
         try write { context in
             let issue = try context.liveRow(Schema.issues, id: id, kind: "issue")
             if let household = edits.first(where: { $0.0 == "household_id" })?.1.text {
@@ -134,7 +134,7 @@ extension WriteContext {
     func checkSameGrid(household: String, grid: String) throws {
         let row = try liveRow(Schema.households, id: household, kind: "household")
         guard row.grid == grid else {
-            throw SyncCoreError.invalidInput("household \(household) belongs to grid \(row.grid), not to the issue's grid \(grid)")
+            throw SyncCoreError.input(.householdInOtherGrid(household: household, grid: row.grid, issueGrid: grid))
         }
     }
 }

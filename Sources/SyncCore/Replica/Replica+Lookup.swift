@@ -8,13 +8,13 @@ extension Replica {
     /// type the first characters of an id; unknown and ambiguous prefixes are errors.
     public func resolveID(_ prefix: String, in table: SyncedTable) throws(SyncCoreError) -> String {
         let kind = String(table.name.dropLast())
-        guard !prefix.isEmpty, prefix.utf8.count <= 256 else { throw .invalidInput("an id is 1 to 256 characters") }
+        guard !prefix.isEmpty, prefix.utf8.count <= 256 else { throw .input(.idLength) }
         return try read { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM \(table.name) WHERE id = ?", arguments: [prefix]) == true { return prefix }
             // A prefix of one to three characters matches whatever happens to start so: too easy
             // to act on the wrong record.
             guard prefix.count >= Self.shortestIDPrefix else {
-                throw SyncCoreError.invalidInput("type at least \(Self.shortestIDPrefix) characters of the id, not \(prefix)")
+                throw SyncCoreError.input(.idTooShort(prefix: prefix, minimum: Self.shortestIDPrefix))
             }
             let escaped = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
@@ -24,8 +24,7 @@ extension Replica {
             case 0: throw SyncCoreError.notFound(kind: kind, id: prefix)
             case 1: return ids[0]
             default:
-                throw SyncCoreError.invalidInput(
-                    "\(prefix) could be any of \(ids.prefix(5).joined(separator: ", "))\(ids.count > 5 ? ", …" : ""): type more of the id")
+                throw SyncCoreError.input(.ambiguousID(prefix: prefix, candidates: ids))
             }
         }
     }

@@ -36,7 +36,7 @@ extension Replica {
             }
             let edits: [(String, Value)] = [
                 ("owner_table", .text(owner.rawValue)), ("owner_id", .text(ownerID)), ("sha256", hash),
-                ("caption", try InputRules.text(caption, Schema.photoRefs["caption"], field: "caption")), ("byte_count", Value(byteCount)),
+                ("caption", try InputRules.text(caption, Schema.photoRefs["caption"], field: .caption)), ("byte_count", Value(byteCount)),
                 ("deleted", .integer(0)),
             ]
             try context.writeLocal(Schema.photoRefs, id: id, grid: row.grid, edits.filter { $0.1 != .null })

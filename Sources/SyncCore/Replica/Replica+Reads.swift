@@ -84,7 +84,7 @@ extension Replica {
         if let k = filter.kind { sql += " AND kind = ?"; arguments.append(k.rawValue) }
         if let h = filter.handler { sql += " AND handler = ?"; arguments.append(h) }
         if let text = filter.text {
-            guard text.utf8.count <= 1024 else { throw .invalidInput("search text is longer than 1024 bytes") }
+            guard text.utf8.count <= 1024 else { throw .input(.searchTooLong(maxBytes: 1024)) }
             if let match = SearchTokenizer.matchExpression(text) {
                 sql += " AND rowid IN (SELECT rowid FROM issue_search WHERE issue_search MATCH ?)"
                 arguments.append(match)

@@ -10,7 +10,7 @@ extension Replica {
         fromMillis: UInt64, toMillis: UInt64, today: String, area: String? = nil, utcOffsetSeconds: Int = 0, tibetan: Bool = false,
         scopes: [String] = []
     ) throws(SyncCoreError) -> CountyReport {
-        guard fromMillis < toMillis else { throw .invalidInput("the report period is empty: its start is not before its end") }
+        guard fromMillis < toMillis else { throw .input(.emptyPeriod) }
         if let area {
             _ = try AreaPath(area)
             guard try knowsArea(area, scopes: scopes) else { throw .notFound(kind: "area", id: area) }

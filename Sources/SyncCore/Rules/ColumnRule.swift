@@ -137,12 +137,23 @@ public enum ValueFormat: Sendable, Equatable {
 enum TextRule {
     /// Why `s` breaks the rule, or nil.
     static func problem(_ s: String, maxBytes: Int, multiline: Bool) -> String? {
-        if s.utf8.count > maxBytes { return "is longer than \(maxBytes) bytes" }
+        switch breach(s, maxBytes: maxBytes, multiline: multiline) {
+        case nil: return nil
+        case .tooLong: return "is longer than \(maxBytes) bytes"
+        case let .control(v): return "contains a control character (U+\(String(v, radix: 16, uppercase: true)))"
+        }
+    }
+
+    enum Breach { case tooLong, control(UInt32) }
+
+    /// How `s` breaks the rule, or nil.
+    static func breach(_ s: String, maxBytes: Int, multiline: Bool) -> Breach? {
+        if s.utf8.count > maxBytes { return .tooLong }
         for scalar in s.unicodeScalars {
             let v = scalar.value
             guard v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) else { continue }
             if multiline && (v == 0x0A || v == 0x09) { continue }
-            return "contains a control character (U+\(String(v, radix: 16, uppercase: true)))"
+            return .control(v)
         }
         return nil
     }

@@ -15,7 +15,7 @@ extension Replica {
     /// description) whose text contains `query`: Chinese substrings, Tibetan syllables, Latin words.
     /// Works offline on the local replica; best matches first.
     public func search(_ query: String, limit: Int = 50) throws(SyncCoreError) -> [SearchHit] {
-        guard query.utf8.count <= 1024 else { throw .invalidInput("search text is longer than 1024 bytes") }
+        guard query.utf8.count <= 1024 else { throw .input(.searchTooLong(maxBytes: 1024)) }
         guard let match = SearchTokenizer.matchExpression(query) else { return [] }
         try refreshSearchIndex()
         return try read { db in
