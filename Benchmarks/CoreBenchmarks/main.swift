@@ -106,12 +106,23 @@ if wanted("size") {
 if wanted("merge") {
     let issues = quick ? 2500 : 12_500  // × 8 columns = 100,000 changes
     let (source, _) = try sourceReplica("merge-source.sqlite", issues: issues)
+    // Households too, for what a device's register index costs their merge.
+    for n in 0..<issues {
+        try source.addHousehold(
+            grid: "xizang/lhasa/maizhokunggar/zhaxigang/v\(n % 7 + 1)/g\(n % 17 + 1)",
+            HouseholdFields(
+                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1,
+                phone: "0891-\(1_000_000 + n)", tags: ["牧户"]))
+    }
     var batches: [Changeset] = []
+    var householdBatches: [Changeset] = []
     var cursor: Int64 = 0
     while true {
         let b = try source.changes(since: cursor, maxChanges: 5000)
         let rows = issueRowsOnly(b.changeset)
         if !rows.isEmpty { batches.append(rows) }
+        let households = Changeset(rows: b.changeset.rows.filter { $0.table == "households" })
+        if !households.isEmpty { householdBatches.append(households) }
         cursor = b.cursor
         if !b.hasMore { break }
     }
@@ -122,6 +133,7 @@ if wanted("merge") {
     var applyRates: [Double] = []
     var rawRates: [Double] = []
     var indexedRatios: [Double] = []
+    var householdRatios: [Double] = []
     for round in 0..<(quick ? 2 : 5) {
         let target = try Replica(path: folder.appendingPathComponent("merge-target-\(round).sqlite").path)
         let applySeconds = try seconds { for b in batches { _ = try target.apply(b) } }
@@ -131,6 +143,14 @@ if wanted("merge") {
         let device = try Replica(path: folder.appendingPathComponent("merge-device-\(round).sqlite").path, configuration: deviceConfig)
         let indexedSeconds = try seconds { for b in batches { _ = try device.apply(b) } }
         indexedRatios.append(applySeconds / indexedSeconds)
+        // Households into a plain replica and into a device's, whose register index holds every
+        // column a household list shows.
+        let plainHouseholds = try Replica(path: folder.appendingPathComponent("merge-households-\(round).sqlite").path)
+        let plainHouseholdSeconds = try seconds { for b in householdBatches { _ = try plainHouseholds.apply(b) } }
+        let deviceHouseholds = try Replica(
+            path: folder.appendingPathComponent("merge-device-households-\(round).sqlite").path, configuration: deviceConfig)
+        let indexedHouseholdSeconds = try seconds { for b in householdBatches { _ = try deviceHouseholds.apply(b) } }
+        householdRatios.append(plainHouseholdSeconds / indexedHouseholdSeconds)
         var config = Configuration()
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabasePool(path: folder.appendingPathComponent("raw-\(round).sqlite").path, configuration: config)
@@ -164,6 +184,8 @@ if wanted("merge") {
             "changes": total, "batches": batches.count, "rounds": ratios.count, "apply_changes_per_s": median(applyRates),
             "raw_inserts_per_s": median(rawRates), "ratio_median": median(ratios), "ratios": ratios, "target": 0.5,
             "grid_indexed_vs_plain_median": median(indexedRatios), "grid_indexed_vs_plain": indexedRatios,
+            "household_changes": householdBatches.reduce(0) { $0 + $1.changeCount },
+            "households_indexed_vs_plain_median": median(householdRatios), "households_indexed_vs_plain": householdRatios,
         ])
 }
 

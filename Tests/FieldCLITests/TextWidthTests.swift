@@ -12,5 +12,17 @@ import Testing
         // The second column starts at the same place on every line: 5 columns of བཀྲ་ཤིས, 2 of gap.
         let lines = TextWidth.table(["名称", "n"], [["བཀྲ་ཤིས", "1"], ["abc", "22"]]).split(separator: "\n").map(String.init)
         #expect(zip(lines, ["n", "1", "22"]).map { TextWidth.columns($0) - TextWidth.columns($1) } == [7, 7, 7])
+        // Cells wider than the widest allowed are cut with …, the last one without trailing spaces.
+        let cut = TextWidth.table(["a", "b"], [[String(repeating: "长", count: 30), String(repeating: "x", count: 60)]], maxColumn: 10)
+        #expect(cut == "a           b\n" + String(repeating: "长", count: 4) + "… " + "  " + String(repeating: "x", count: 9) + "…")
+    }
+
+    /// The Tibetan block's fast path agrees with Unicode's general categories, scalar by scalar.
+    @Test func tibetanMarksAreUnicodesNonspacingMarks() {
+        for v in UInt32(0x0f00)...0x0fff {
+            guard let scalar = Unicode.Scalar(v), scalar.properties.generalCategory != .unassigned else { continue }
+            let mark = [.nonspacingMark, .enclosingMark, .format].contains(scalar.properties.generalCategory)
+            #expect(TextWidth.columns(scalar) == (mark ? 0 : 1), "U+\(String(v, radix: 16))")
+        }
     }
 }

@@ -12,6 +12,8 @@ enum TextWidth {
         if v >= 0x20 && v < 0x300 && !(0x7f..<0xa0).contains(v) && v != 0xad { return 1 }
         // Han ideographs: two columns, the next most common.
         if v >= 0x4e00 && v <= 0x9fff { return 2 }
+        // Tibetan: vowel signs and subjoined letters stack (no column), the rest one column.
+        if v >= 0x0f00 && v <= 0x0fff { return tibetanMarks.contains { $0.contains(v) } ? 0 : 1 }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .enclosingMark, .format: return 0
         default: break
@@ -19,6 +21,12 @@ enum TextWidth {
         if v < 0x20 || (0x7f..<0xa0).contains(v) { return 0 }
         return wide.contains { $0.contains(v) } ? 2 : 1
     }
+
+    /// The Tibetan block's nonspacing marks (Unicode's general category Mn).
+    static let tibetanMarks: [ClosedRange<UInt32>] = [
+        0x0f18...0x0f19, 0x0f35...0x0f35, 0x0f37...0x0f37, 0x0f39...0x0f39, 0x0f71...0x0f7e, 0x0f80...0x0f84, 0x0f86...0x0f87,
+        0x0f8d...0x0f97, 0x0f99...0x0fbc, 0x0fc6...0x0fc6,
+    ]
 
     /// The East Asian wide ranges.
     private static let wide: [ClosedRange<UInt32>] = [
