@@ -12,6 +12,8 @@ import SyncCore
 //   swift build -c release && .build/release/gridsync-loadtest [--devices N] [--changes 50] [--server PATH]
 //   [--pause S] (wait S seconds after enrolling, e.g. to attach a profiler to the printed server pid)
 //   [--duration S [--interval 2]]: soak instead of a burst; see Soak.swift.
+//   [--mix [--county 4]]: the realistic mix instead (2-4 devices per grid, edits, pulls, photos,
+//   county pulls during the burst); see Mix.swift.
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
@@ -21,6 +23,7 @@ let deviceCount = Int(option("--devices", "1000"))!
 let changesPerDevice = Int(option("--changes", "50"))!
 /// Soak mode: devices sync again and again for this many seconds (see `Soak.swift`).
 let soakSeconds = Double(option("--duration", "0"))!
+let mix = arguments.contains("--mix")
 let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 let serverBinary = option("--server", binaries.appendingPathComponent("gridsync-server").path)
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-load-\(UUID().uuidString.prefix(8))")
@@ -46,7 +49,7 @@ try run(["init", folder.path, "--port", "0"])
 // each grid, so that every sync also pulls what the other one wrote.
 let grids = soakSeconds > 0 ? (deviceCount + 1) / 2 : deviceCount
 var codes: [String] = []
-while codes.count < deviceCount {
+while !mix && codes.count < deviceCount {
     codes += try run(["enroll", "--data", folder.path, "--scope", "\(county)/zhaxigang/v1/g{n}", "--count", String(grids)])
         .split(separator: "\n").map(String.init)
 }
@@ -83,6 +86,15 @@ func post(_ path: String, _ body: [UInt8], _ headers: [(String, String)]) async 
     request.body = .bytes(ByteBuffer(bytes: body))
     let response = try await client.execute(request, timeout: .seconds(120))
     return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 64 << 20)))
+}
+
+if mix {
+    let record = try await realisticMix(
+        devices: deviceCount, countyDevices: Int(option("--county", "4"))!, changesPerDevice: changesPerDevice)
+    try await client.shutdown() as Void
+    print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+    server.terminate()
+    exit((record["errors"] as? [String])?.isEmpty == true ? 0 : 1)
 }
 
 struct SimulatedDevice {
