@@ -266,7 +266,8 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
                         while response.hasMore {
                             t0 = ContinuousClock.now
                             response = try await exchange(
-                                d, SyncRequest(pullCursor: cursor, pushThrough: first.pushThrough, maxPullChanges: 5000, changes: Changeset()))
+                                d,
+                                SyncRequest(pullCursor: cursor, pushThrough: first.pushThrough, maxPullChanges: 5000, changes: Changeset()))
                             await figures.sync(seconds(since: t0), pulled: response.changes.changeCount)
                             cursor = response.cursor
                         }
@@ -401,7 +402,9 @@ func conflictsRecorded() -> Int {
 func sqliteShareOfSamples(_ path: String, pid: Int32) -> Double? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/perf")
-    p.arguments = ["report", "-i", path, "--pid", String(pid), "--sort", "dso", "--stdio", "--percentage", "relative", "--percent-limit", "0"]
+    p.arguments = [
+        "report", "-i", path, "--pid", String(pid), "--sort", "dso", "--stdio", "--percentage", "relative", "--percent-limit", "0",
+    ]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
@@ -409,7 +412,9 @@ func sqliteShareOfSamples(_ path: String, pid: Int32) -> Double? {
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     for line in text.split(separator: "\n") where line.contains("libsqlite3") {
-        if let percent = line.split(separator: " ").first(where: { $0.hasSuffix("%") }) { return Double(percent.dropLast()).map { $0 / 100 } }
+        if let percent = line.split(separator: " ").first(where: { $0.hasSuffix("%") }) {
+            return Double(percent.dropLast()).map { $0 / 100 }
+        }
     }
     return nil
 }

@@ -63,6 +63,9 @@ import Testing
         drolma.sync()
         let refused = tashi.run(["issue", "accept", String(issue.prefix(8)), "--lang", "zh"])
         #expect(refused.status == 65 && refused.errors.contains("卓玛") && refused.errors.contains("[not_permitted]"), "\(refused.errors)")
+        // Nor can he make it his: a worker does not reassign (the server refuses it too).
+        let reassign = tashi.run(["issue", "edit", String(issue.prefix(8)), "--handler", "扎西"])
+        #expect(reassign.status == 65 && reassign.errors.contains("[not_permitted]"), "\(reassign.errors)")
         #expect((tashi.ok(["issue", "list", "--mine", "--json"]).json as? [Any])?.isEmpty == true)
         #expect(drolma.ok(["issue", "list", "--mine", "--json"]).output.contains(issue))
         #expect(tashi.ok(["issue", "list", "--handler", "卓玛", "--json"]).output.contains(issue))

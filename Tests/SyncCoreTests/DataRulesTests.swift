@@ -241,6 +241,60 @@ import Testing
         #expect(WritePolicy.refusal(role: .worker, table: "households") == nil)
     }
 
+    /// The order loop on the server: a worker's device that bypasses its tool can neither accept an
+    /// issue dispatched to someone else nor reassign an issue to itself; what dispatchers do, and
+    /// a worker naming a handler on an issue it reports, still lands.
+    @Test func aWorkerNeitherAcceptsAnothersOrderNorReassignsOne() throws {
+        let folder = TemporaryFolder()
+        let server = try makeReplica(folder, "server")
+        let village = try makeReplica(folder, "village", site: 0x1111)
+        let tashi = try makeReplica(folder, "tashi", site: 0x2222)
+        let drolma = try makeReplica(folder, "drolma", site: 0x3333)
+        let scope = [try AreaPath(Self.gridA)]
+        func push(_ from: Replica, _ sender: Sender, since: Int64) throws -> ApplyReport {
+            let batch = try from.changes(since: since, maxChanges: 1000)
+            let own = batch.changeset.rows.compactMap { row -> RowChanges? in
+                let mine = row.changes.filter { from.isOwn($0.version) }
+                return mine.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: mine)
+            }
+            return try server.apply(Changeset(rows: own), from: sender)
+        }
+        let officer = Sender(scopes: scope, site: village.site, role: .village, author: .named("次仁"))
+        let asTashi = Sender(scopes: scope, site: tashi.site, role: .worker, author: .named("扎西"))
+        let asDrolma = Sender(scopes: scope, site: drolma.site, role: .worker, author: .named("卓玛"))
+
+        let issue = try village.reportIssue(IssueReport(grid: Self.gridA, kind: .dispute, title: "草场使用权纠纷", reporter: "次仁"))
+        try village.editIssue(issue, IssueFields(handler: "卓玛"))
+        _ = try village.appendEvent(issueID: issue, kind: .dispatched, actor: "次仁", assignee: "卓玛")
+        #expect(try push(village, officer, since: 0).rejected.isEmpty)
+        try sync(server, tashi)
+        try sync(server, drolma)
+
+        // 扎西 accepts 卓玛's order, and makes himself its handler: both refused, by role.
+        let mark = try tashi.localVersion()
+        _ = try tashi.appendEvent(issueID: issue, kind: .accepted, actor: "扎西")
+        let accept = try push(tashi, asTashi, since: mark)
+        #expect(!accept.rejected.isEmpty && accept.rejected.allSatisfy { $0.reason.code == "not_permitted" }, "\(accept.rejected)")
+        let mark2 = try tashi.localVersion()
+        try tashi.editIssue(issue, IssueFields(description: "双方同意调解", handler: "扎西"))
+        let reassign = try push(tashi, asTashi, since: mark2)
+        #expect(reassign.rejected.map(\.column) == ["handler"] && reassign.rejected.first?.reason.code == "not_permitted")
+        #expect(reassign.applied == 1, "the description lands")
+        #expect(try server.issueDetail(issue)?.issue.handler == "卓玛")
+        #expect(try server.issueDetail(issue)?.issue.status == .dispatched)
+
+        // 卓玛 accepts her order; 扎西 reports an issue he handles himself.
+        let mark3 = try drolma.localVersion()
+        _ = try drolma.appendEvent(issueID: issue, kind: .accepted, actor: "卓玛")
+        #expect(try push(drolma, asDrolma, since: mark3).rejected.isEmpty)
+        #expect(try server.issueDetail(issue)?.issue.status == .accepted)
+        let mark4 = try tashi.localVersion()
+        let own = try tashi.reportIssue(IssueReport(grid: Self.gridA, kind: .hazard, title: "电瓶车入户充电", reporter: "扎西", handler: "扎西"))
+        _ = try tashi.appendEvent(issueID: own, kind: .accepted, actor: "扎西")
+        #expect(try push(tashi, asTashi, since: mark4).rejected.isEmpty)
+        #expect(try server.issueDetail(own)?.issue.status == .accepted)
+    }
+
     @Test func oneStringReferencedManyTimesCannotFloodAReceiver() throws {
         // 2,000 rows all naming one 32 KiB text: a few KB on the wire, 64 MB of values once stored.
         let big = String(repeating: "草", count: 10_000)

@@ -60,6 +60,13 @@ struct IssueCommand: AsyncParsableCommand {
             let r = try Recording(common)
             let id = try r.id(id, Schema.issues)
             let household = try household.map { $0.isEmpty ? "" : try r.id($0, Schema.households) }
+            // Who handles it changes by dispatch, for the roles that dispatch (the server refuses the rest).
+            if let handler, let role = DeviceRole(rawValue: r.config.role),
+                WritePolicy.refusal(role: role, changing: "handler", of: Schema.issues.name) != nil,
+                handler != (try r.replica.issueDetail(id)?.issue.handler ?? "")
+            {
+                throw Failure("not_permitted", tr("role.may_not_reassign", tr("role." + role.rawValue)), status: .badInput)
+            }
             try r.replica.editIssue(
                 id,
                 IssueFields(
@@ -198,7 +205,9 @@ func recordEvent(
     let current = try r.replica.issueDetail(id)?.issue
     try r.checkPermitted(event: kind, issueTier: current?.tier)
     // A worker accepts what was dispatched to them, not an order meant for someone else.
-    if kind == .accepted, r.config.role == "worker", let assigned = current?.handler, let me = r.author, assigned != me {
+    if kind == .accepted, let role = DeviceRole(rawValue: r.config.role), let assigned = current?.handler,
+        WritePolicy.refusal(role: role, accepting: assigned, as: r.author) != nil
+    {
         throw Failure("not_permitted", tr("issue.dispatched_to_someone_else", assigned), status: .badInput)
     }
     if let handler { try r.replica.editIssue(id, IssueFields(handler: handler)) }

@@ -106,6 +106,17 @@ private struct Merger {
                     incoming, [change], .notPermitted("\(table.name).\(change.column) is set when the record is created and never after"))
             }
             if !fixed.isEmpty { incoming.changes.removeAll { fixed.contains($0) } }
+            // Columns the sender's role may set when it creates a row but not change after.
+            if let role = sender.role {
+                let reassigned = incoming.changes.filter { change in
+                    guard let i = table.index(of: change.column), !existing.values[i].isIdentical(to: change.value) else { return false }
+                    return WritePolicy.refusal(role: role, changing: change.column, of: table.name) != nil
+                }
+                for change in reassigned {
+                    reject(incoming, [change], .notPermitted(WritePolicy.refusal(role: role, changing: change.column, of: table.name)!))
+                }
+                if !reassigned.isEmpty { incoming.changes.removeAll { reassigned.contains($0) } }
+            }
             if incoming.changes.isEmpty { return }
         }
         var row =
@@ -296,6 +307,13 @@ private struct Merger {
             let known = try context.loadRow(Schema.issues, id: issue) != nil
             let tier = known ? try context.derive(issueID: issue).1 : nil
             if let refusal = WritePolicy.refusal(role: role, event: kind, issueTier: tier) { return .notPermitted(refusal) }
+            // The order loop: a worker accepts what was dispatched to them, as the issue stands here.
+            if kind == .accepted, known, case let .named(person) = sender.author,
+                let handler = try context.loadRow(Schema.issues, id: issue)?.values[Schema.issues.index(of: "handler")!].text,
+                let refusal = WritePolicy.refusal(role: role, accepting: handler, as: person)
+            {
+                return .notPermitted(refusal)
+            }
         }
         return nil
     }

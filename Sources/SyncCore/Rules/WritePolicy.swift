@@ -44,6 +44,22 @@ public enum WritePolicy {
         return nil
     }
 
+    /// Why `role` may not change `column` of an existing row of `table`, or nil: who handles an
+    /// issue is named when it is reported, and changed after only by dispatching it (村派单), which a
+    /// grid worker does not do.
+    public static func refusal(role: DeviceRole, changing column: String, of table: String) -> String? {
+        guard role == .worker, table == Schema.issues.name, column == "handler" else { return nil }
+        return "a grid worker does not reassign an issue: it is dispatched by the village, township or county"
+    }
+
+    /// Why a device of `role` whose person is `person` may not accept an issue whose handler is
+    /// `handler`, or nil: a grid worker accepts what was dispatched to them (网格员接单), or an issue
+    /// no one handles yet.
+    public static func refusal(role: DeviceRole, accepting handler: String?, as person: String?) -> String? {
+        guard role == .worker, let handler, let person, handler != person else { return nil }
+        return "a grid worker accepts only what was dispatched to them (this issue is dispatched to \(handler))"
+    }
+
     /// Why `role` may not record an event of `kind` on an issue standing at `tier`, or nil.
     public static func refusal(role: DeviceRole, event kind: IssueEventKind, issueTier tier: IssueTier?) -> String? {
         guard eventKinds(role).contains(kind) else { return "a \(role.rawValue) may not record \(kind.rawValue) events" }
