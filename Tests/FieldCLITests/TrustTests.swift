@@ -72,5 +72,13 @@ import Testing
         drolma.ok(["issue", "accept", String(issue.prefix(8))])
         let shown = drolma.ok(["issue", "show", String(issue.prefix(8)), "--json"]).output
         #expect(shown.contains("\"status\" : \"accepted\""), "\(shown)")
+        // Before its first sync he may still put right the handler of an issue he reported; the
+        // same handler again is no change; after the sync it is the dispatcher's to change.
+        let fresh = tashi.id(["issue", "report", "--kind", "hazard", "--title", "电瓶车入户充电", "--handler", "卓玛"])
+        tashi.ok(["issue", "edit", String(fresh.prefix(8)), "--handler", "扎西"])
+        tashi.sync()
+        tashi.ok(["issue", "edit", String(fresh.prefix(8)), "--handler", " 扎西 "])
+        let late = tashi.run(["issue", "edit", String(fresh.prefix(8)), "--handler", "卓玛"])
+        #expect(late.status == 65 && late.errors.contains("[not_permitted]"), "\(late.errors)")
     }
 }

@@ -293,6 +293,14 @@ import Testing
         _ = try tashi.appendEvent(issueID: own, kind: .accepted, actor: "扎西")
         #expect(try push(tashi, asTashi, since: mark4).rejected.isEmpty)
         #expect(try server.issueDetail(own)?.issue.status == .accepted)
+        // The village moves his issue to 卓玛; his device sends its old writes again (a retry, a
+        // copy restored): they lose to the newer handler as before, and nothing is refused.
+        try sync(server, village)
+        let mark5 = try village.localVersion()
+        try village.editIssue(own, IssueFields(handler: "卓玛"))
+        #expect(try push(village, officer, since: mark5).rejected.isEmpty)
+        #expect(try push(tashi, asTashi, since: mark4).rejected.isEmpty)
+        #expect(try server.issueDetail(own)?.issue.handler == "卓玛")
     }
 
     @Test func oneStringReferencedManyTimesCannotFloodAReceiver() throws {

@@ -60,10 +60,19 @@ struct IssueCommand: AsyncParsableCommand {
             let r = try Recording(common)
             let id = try r.id(id, Schema.issues)
             let household = try household.map { $0.isEmpty ? "" : try r.id($0, Schema.households) }
-            // Who handles it changes by dispatch, for the roles that dispatch (the server refuses the rest).
-            if let handler, let role = DeviceRole(rawValue: r.config.role),
+            // Who handles it changes by dispatch, for the roles that dispatch (the server refuses the
+            // rest); the same handler again is no change, and is not written as a newer one.
+            let current = try r.replica.issueDetail(id)?.issue.handler ?? ""
+            let handler = handler.flatMap { given -> String? in
+                let trimmed = given.trimmingCharacters(in: .whitespacesAndNewlines)
+                return trimmed == current ? nil : given
+            }
+            // An issue this device reported and has not sent yet is still being created: its
+            // handler may be put right (the server takes it with the new record).
+            if handler != nil, let role = DeviceRole(rawValue: r.config.role),
                 WritePolicy.refusal(role: role, changing: "handler", of: Schema.issues.name) != nil,
-                handler != (try r.replica.issueDetail(id)?.issue.handler ?? "")
+                !(try r.replica.hasOwnWrite(
+                    table: Schema.issues.name, rowID: id, column: "tier", after: r.replica.peerCursor(r.config.server).acknowledged))
             {
                 throw Failure("not_permitted", tr("role.may_not_reassign", tr("role." + role.rawValue)), status: .badInput)
             }

@@ -108,8 +108,12 @@ private struct Merger {
             if !fixed.isEmpty { incoming.changes.removeAll { fixed.contains($0) } }
             // Columns the sender's role may set when it creates a row but not change after.
             if let role = sender.role {
+                // Only a change that would take effect: an older write sent again (a retry, a replica
+                // restored from a copy) loses to the stored one as it always did.
                 let reassigned = incoming.changes.filter { change in
-                    guard let i = table.index(of: change.column), !existing.values[i].isIdentical(to: change.value) else { return false }
+                    guard let i = table.index(of: change.column), !existing.values[i].isIdentical(to: change.value),
+                        existing.clocks.entries[i].version.map({ change.version > $0 }) ?? true
+                    else { return false }
                     return WritePolicy.refusal(role: role, changing: change.column, of: table.name) != nil
                 }
                 for change in reassigned {

@@ -158,7 +158,8 @@ public enum InputRefusal: Equatable, Sendable, CustomStringConvertible {
             return "household \(h) belongs to grid \(grid), not to the issue's grid \(issueGrid)"
         case let .searchTooLong(max): return "search text is longer than \(max) bytes"
         case .emptyPeriod: return "the report period is empty: its start is not before its end"
-        case let .areaPath(p): return "\(p.debugDescription) is not an area path: 1 to 12 parts of a-z, 0-9, - and _ joined by /"
+        case let .areaPath(p):
+            return "\(p.debugDescription) is not an area path: 1 to 12 parts joined by /, each 1 to 64 of a-z, 0-9, - and _"
         }
     }
 }
