@@ -62,7 +62,7 @@ struct IssueCommand: AsyncParsableCommand {
             let household = try household.map { $0.isEmpty ? "" : try r.id($0, Schema.households) }
             // Who handles it changes by dispatch, for the roles that dispatch (the server refuses the
             // rest); the same handler again is no change, and is not written as a newer one.
-            let current = try r.replica.issueDetail(id)?.issue.handler ?? ""
+            let current = try r.replica.currentValue(table: Schema.issues, id: id, column: "handler") ?? ""
             let handler = handler.flatMap { given -> String? in
                 let trimmed = given.trimmingCharacters(in: .whitespacesAndNewlines)
                 return trimmed == current ? nil : given

@@ -110,16 +110,15 @@ private struct Merger {
             if let role = sender.role {
                 // Only a change that would take effect: an older write sent again (a retry, a replica
                 // restored from a copy) loses to the stored one as it always did.
-                let reassigned = incoming.changes.filter { change in
+                let reassigned = incoming.changes.compactMap { change -> (ColumnChange, String)? in
                     guard let i = table.index(of: change.column), !existing.values[i].isIdentical(to: change.value),
-                        existing.clocks.entries[i].version.map({ change.version > $0 }) ?? true
-                    else { return false }
-                    return WritePolicy.refusal(role: role, changing: change.column, of: table.name) != nil
+                        existing.clocks.entries[i].version.map({ change.version > $0 }) ?? true,
+                        let refusal = WritePolicy.refusal(role: role, changing: change.column, of: table.name)
+                    else { return nil }
+                    return (change, refusal)
                 }
-                for change in reassigned {
-                    reject(incoming, [change], .notPermitted(WritePolicy.refusal(role: role, changing: change.column, of: table.name)!))
-                }
-                if !reassigned.isEmpty { incoming.changes.removeAll { reassigned.contains($0) } }
+                for (change, refusal) in reassigned { reject(incoming, [change], .notPermitted(refusal)) }
+                if !reassigned.isEmpty { incoming.changes.removeAll { change in reassigned.contains { $0.0 == change } } }
             }
             if incoming.changes.isEmpty { return }
         }
