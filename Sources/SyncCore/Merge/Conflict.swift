@@ -13,7 +13,7 @@ struct Conflict {
     }
 
     /// Records the conflict; false when this replica already had it.
-    func record(context: inout WriteContext) throws -> Bool {
+    func record<Context: MergeContext>(context: inout Context) throws -> Bool {
         if try context.loadRow(Schema.conflicts, id: id) != nil { return false }
         // A value stored before today's rules (a 64 KiB note, say) is kept as null rather than
         // failing the merge that noticed its loss: the conflict itself still says what, when, who.

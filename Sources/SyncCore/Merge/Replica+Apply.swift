@@ -18,23 +18,27 @@ extension Replica {
     /// Merges several changesets, each with its sender, in one transaction (one commit, one
     /// fsync): a server applies the pushes of many devices together this way.
     public func apply(batch: [(Changeset, Sender)]) throws(SyncCoreError) -> [ApplyReport] {
-        try write { context in
-            var reports: [ApplyReport] = []
-            for (changeset, sender) in batch {
-                var merger = Merger(sender: sender)
-                // Records before what names them (households, issues, then events, photos,
-                // conflicts): a push that made an issue and closed it is checked against that
-                // issue. The order of rows does not change what a merge stores.
-                for row in Self.referencesLast(changeset.rows) {
-                    try merger.apply(row, context: &context)
-                }
-                for row in merger.unknownRows { try merger.keep(row, context: &context) }
-                try merger.recordConflicts(context: &context)
-                reports.append(merger.report)
+        try write { context in try Self.merge(batch, into: &context) }
+    }
+
+    /// Merges `batch` into `context`, each changeset with its sender's rules, and rederives the
+    /// issues it touched: the whole merge, whatever holds the rows.
+    static func merge<Context: MergeContext>(_ batch: [(Changeset, Sender)], into context: inout Context) throws -> [ApplyReport] {
+        var reports: [ApplyReport] = []
+        for (changeset, sender) in batch {
+            var merger = Merger(sender: sender)
+            // Records before what names them (households, issues, then events, photos,
+            // conflicts): a push that made an issue and closed it is checked against that
+            // issue. The order of rows does not change what a merge stores.
+            for row in referencesLast(changeset.rows) {
+                try merger.apply(row, context: &context)
             }
-            try context.rederiveTouchedIssues()
-            return reports
+            for row in merger.unknownRows { try merger.keep(row, context: &context) }
+            try merger.recordConflicts(context: &context)
+            reports.append(merger.report)
         }
+        try context.rederiveTouchedIssues()
+        return reports
     }
 }
 
@@ -77,7 +81,7 @@ private struct Merger {
         }
     }
 
-    mutating func apply(_ incoming: RowChanges, context: inout WriteContext) throws {
+    mutating func apply<Context: MergeContext>(_ incoming: RowChanges, context: inout Context) throws {
         guard let table = Schema.table(named: incoming.table) else {
             if sender.keepsUnknown { return try keep(incoming, context: &context) }
             return reject(incoming, incoming.changes, .unknownTable(incoming.table))
@@ -232,7 +236,7 @@ private struct Merger {
 
     /// Keeps `row` (of a table, or with columns or values, of a later release) as it came, once it
     /// passes what can be checked without knowing it: id, grid, scope, site, timestamps, sizes.
-    mutating func keep(_ row: RowChanges, context: inout WriteContext) throws {
+    mutating func keep<Context: MergeContext>(_ row: RowChanges, context: inout Context) throws {
         if let reason = validate(row) { return reject(row, row.changes, reason) }
         for change in row.changes {
             let problem: RejectionReason? =
@@ -281,7 +285,7 @@ private struct Merger {
     /// A row written once arrives whole, with one version, and is never written again: a repeat of
     /// it changes nothing, a different write is refused. Its event kind must be one the sender's
     /// role may record.
-    func checkWrittenOnce(_ incoming: RowChanges, table: SyncedTable, existing: StoredRow?, context: WriteContext) throws
+    func checkWrittenOnce<Context: MergeContext>(_ incoming: RowChanges, table: SyncedTable, existing: StoredRow?, context: Context) throws
         -> RejectionReason?
     {
         if let existing {
@@ -330,8 +334,8 @@ private struct Merger {
     }
 
     /// Checks one change against its column's rule and the sender's identity; nil when fine.
-    func check(
-        _ change: ColumnChange, rule: ColumnRule, row: RowChanges, table: SyncedTable, existing: StoredRow?, context: WriteContext
+    func check<Context: MergeContext>(
+        _ change: ColumnChange, rule: ColumnRule, row: RowChanges, table: SyncedTable, existing: StoredRow?, context: Context
     ) throws -> RejectionReason? {
         if !rule.kind.accepts(change.value) { return .typeMismatch(column: change.column) }
         if change.version.timestamp == .zero || change.version.site.rawValue == 0 {
@@ -350,7 +354,7 @@ private struct Merger {
 
         if let reference = rule.reference, let id = change.value.text,
             let target = try Self.referencedTable(reference, row: row, table: table, existing: existing),
-            let grid = try Self.grid(of: id, in: target, context: context), grid != row.grid
+            let grid = try context.grid(of: id, in: target), grid != row.grid
         {
             return .crossGrid(column: "\(table.name).\(rule.name)", target: grid)
         }
@@ -360,16 +364,11 @@ private struct Merger {
         {
             let referencing = table.rules[i].name
             let id = row.changes.last(where: { $0.column == referencing })?.value.text ?? existing?.values[i].text
-            if let id, let grid = try Self.grid(of: id, in: named.name, context: context), grid != row.grid {
+            if let id, let grid = try context.grid(of: id, in: named.name), grid != row.grid {
                 return .crossGrid(column: "\(table.name).\(referencing)", target: grid)
             }
         }
         return nil
-    }
-
-    /// The grid of row `id` of `table` here, or nil when this replica does not hold it.
-    static func grid(of id: String, in table: String, context: WriteContext) throws -> String? {
-        try String.fetchOne(context.db.cachedStatement(sql: "SELECT grid FROM \(table) WHERE id = ?"), arguments: [id])
     }
 
     /// The table a reference points into: fixed, or named by another column of the row (as it
@@ -387,7 +386,7 @@ private struct Merger {
 
     /// Writes the conflicts noticed, after every remote timestamp was received, so their stamps are
     /// later than all of them.
-    mutating func recordConflicts(context: inout WriteContext) throws {
+    mutating func recordConflicts<Context: MergeContext>(context: inout Context) throws {
         for conflict in conflicts where try conflict.record(context: &context) {
             report.conflictsFound += 1
         }

@@ -92,8 +92,7 @@ extension WriteContext {
         return id
     }
 
-    /// The status and tier issue `issueID` stands at, folded from its events.
-    func derive(issueID: String) throws -> (IssueStatus, IssueTier) {
+    func history(ofIssue issueID: String) throws -> (reported: IssueTier?, steps: [IssueLifecycle.Step]) {
         let reported = try String.fetchOne(db.cachedStatement(sql: "SELECT tier FROM issues WHERE id = ?"), arguments: [issueID])
         var steps: [IssueLifecycle.Step] = []
         let rows = try Row.fetchCursor(
@@ -110,23 +109,15 @@ extension WriteContext {
                     kind: kind, at: at, id: row[2], tier: (row[3] as String?).flatMap(IssueTier.init),
                     fromTier: (row[4] as String?).flatMap(IssueTier.init)))
         }
-        return IssueLifecycle.derive(reportedTier: reported.flatMap(IssueTier.init) ?? .small, events: steps)
+        return (reported.flatMap(IssueTier.init), steps)
     }
 
-    /// Stores the derived status and tier of every issue touched in this transaction.
-    mutating func rederiveTouchedIssues() throws {
-        if !newIssues.isEmpty {
-            let hasEvents = try db.cachedStatement(sql: "SELECT 1 FROM issue_events WHERE issue_id = ? LIMIT 1")
-            for id in newIssues where try Bool.fetchOne(hasEvents, arguments: [id]) != nil {
-                touchedIssues.insert(id)
-            }
-            newIssues.removeAll()
-        }
-        let update = try db.cachedStatement(sql: "UPDATE issues SET _status = ?, _tier = ? WHERE id = ?")
-        for id in touchedIssues {
-            let (status, tier) = try derive(issueID: id)
-            try update.execute(arguments: [status.rawValue, tier.rawValue, id])
-        }
-        touchedIssues.removeAll()
+    func hasEvents(issueID: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM issue_events WHERE issue_id = ? LIMIT 1"), arguments: [issueID]) != nil
+    }
+
+    func storeDerived(issueID: String, status: IssueStatus, tier: IssueTier) throws {
+        try db.cachedStatement(sql: "UPDATE issues SET _status = ?, _tier = ? WHERE id = ?")
+            .execute(arguments: [status.rawValue, tier.rawValue, issueID])
     }
 }

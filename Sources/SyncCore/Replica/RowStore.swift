@@ -3,7 +3,7 @@ import GRDB
 import struct Foundation.Data
 
 /// One synced row as stored: its grid, its merged column values and their clocks.
-struct StoredRow {
+struct StoredRow: Equatable {
     var grid: String
     var values: [Value]
     var clocks: ColumnClocks
@@ -25,13 +25,10 @@ struct StoredRow {
 }
 
 extension WriteContext {
-    /// Reads row `id` of `table`, or nil when this replica has never seen it.
     func loadRow(_ table: SyncedTable, id: String) throws -> StoredRow? {
         try Replica.loadRow(db, table, id: id)
     }
 
-    /// Writes `row` as row `id` of `table`, stamped with local version `localVersion`, and keeps the
-    /// change log exact: one entry for this write, and none left for versions no column holds any more.
     func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
         let statement = try db.cachedStatement(sql: table.upsertSQL)
         // Built as optional existentials: GRDB's initializer for those maps with a closure, the one
@@ -52,46 +49,12 @@ extension WriteContext {
         }
     }
 
-    /// Writes local edits to row `id` of `table` (creating it in `grid` if new): each column whose
-    /// value changes gets this transaction's version, with the version it overwrote as its base.
-    /// Returns false when nothing changed.
-    @discardableResult
-    mutating func writeLocal(_ table: SyncedTable, id: String, grid: String, _ edits: [(String, Value)]) throws -> Bool {
-        let previous = try loadRow(table, id: id)
-        var row =
-            previous
-            ?? StoredRow(
-                grid: grid, values: Array(repeating: .null, count: table.columns.count), clocks: ColumnClocks(count: table.columns.count))
-        var changed: [Int] = []
-        for (column, value) in edits {
-            guard let i = table.index(of: column) else {
-                throw SyncCoreError.invalidInput("\(table.name) has no column \(column)")
-            }
-            if row.values[i] == value && (row.clocks.entries[i].version != nil || value == .null) { continue }
-            row.values[i] = value
-            changed.append(i)
-        }
-        guard !changed.isEmpty else { return false }
-        let version = try localStamp()
-        // The same rules the merge applies on every replica: what is stored here can be sent.
-        for i in changed {
-            if let problem = table.rules[i].refusal(row.values[i], version: version) {
-                throw SyncCoreError.invalidInput("\(table.name).\(problem)")
-            }
-        }
-        let localVersion = nextLocalVersion()
-        for i in changed {
-            let old = row.clocks.entries[i].version
-            row.clocks.entries[i] = ColumnClock(version: version, base: old, localVersion: localVersion)
-        }
-        try storeRow(table, id: id, row: row, localVersion: localVersion, previous: previous)
-        return true
+    func grid(of id: String, in table: String) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT grid FROM \(table) WHERE id = ?"), arguments: [id])
     }
 }
 
 extension WriteContext {
-    /// Keeps `row` as it came (a later release's data) under a new local version, so that pulls
-    /// send it on; nil when the same row was kept before.
     mutating func keep(_ row: RowChanges) throws -> Int64? {
         let blob = ChangesetEncoding.encode(Changeset(rows: [row]))
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM kept WHERE changeset = ?")

@@ -3,15 +3,15 @@ import GRDB
 /// The state one write transaction works with: the clock, the next local version and the database.
 /// Loaded from `replica_meta` when the transaction starts and stored back when it ends, so a rolled
 /// back transaction leaves no trace.
-struct WriteContext {
+struct WriteContext: MergeContext {
     let db: Database
     let site: SiteID
     let wallClock: any WallClock
     /// Milliseconds to add to the wall clock, learned from the sync server (see `learnServerTime`).
     var clockOffsetMillis: Int64
-    private(set) var clock: HybridLogicalClock
+    var clock: HybridLogicalClock
     private(set) var localVersion: Int64
-    private var transactionTimestamp: HLCTimestamp?
+    var transactionTimestamp: HLCTimestamp?
     /// Issues whose events or initial tier changed in this transaction; their status is rederived.
     var touchedIssues: Set<String> = []
     /// Issues created by this transaction's merges: rederived only if events for them exist.
@@ -38,19 +38,6 @@ struct WriteContext {
     var wallMillis: UInt64 {
         let raw = Int64(clamping: wallClock.nowMillis())
         return UInt64(max(0, raw &+ clockOffsetMillis))
-    }
-
-    /// The version stamping every local change of this transaction (one timestamp per transaction).
-    mutating func localStamp() throws -> Version {
-        if let t = transactionTimestamp { return Version(timestamp: t, site: site) }
-        let t = try clock.now(wallMillis: wallMillis)
-        transactionTimestamp = t
-        return Version(timestamp: t, site: site)
-    }
-
-    /// Takes in a remote timestamp, refusing it when too far ahead of the wall clock.
-    mutating func receive(_ remote: HLCTimestamp) throws(ClockError) {
-        try clock.receive(remote, wallMillis: wallMillis)
     }
 
     /// The next local version: one per row written, so the change log can be cut between any rows.
