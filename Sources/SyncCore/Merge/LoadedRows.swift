@@ -10,32 +10,37 @@
 /// Local versions are provisional, -1, -2, … in the order taken, so that the store can number them
 /// when it commits (`numbered(from:)`): commit order is what makes "every change after cursor N"
 /// safe when several transactions write at once.
-struct LoadedRows: MergeContext {
+package struct LoadedRows: MergeContext {
     /// A row by table number (`SyncedTable.number`) and id.
-    struct Key: Hashable, Sendable {
-        var table: Int
-        var id: String
+    package struct Key: Hashable, Sendable {
+        package var table: Int
+        package var id: String
+
+        package init(table: Int, id: String) {
+            self.table = table
+            self.id = id
+        }
     }
 
     /// One change-log entry written by the merge.
-    struct LogEntry: Equatable, Sendable {
-        var localVersion: Int64
-        var table: Int
-        var id: String
-        var grid: String
+    package struct LogEntry: Equatable, Sendable {
+        package var localVersion: Int64
+        package var table: Int
+        package var id: String
+        package var grid: String
     }
 
     /// A row of a later release's data, kept as it came.
-    struct KeptRow: Sendable {
-        var blob: [UInt8]
-        var row: RowChanges
-        var localVersion: Int64
+    package struct KeptRow: Sendable {
+        package var blob: [UInt8]
+        package var row: RowChanges
+        package var localVersion: Int64
     }
 
     let site: SiteID
     let wallClock: any WallClock
     let clockOffsetMillis: Int64
-    var clock: HybridLogicalClock
+    package var clock: HybridLogicalClock
     var transactionTimestamp: HLCTimestamp?
     var touchedIssues: Set<String> = []
     var newIssues: Set<String> = []
@@ -51,17 +56,17 @@ struct LoadedRows: MergeContext {
 
     // What the merge produced.
     /// The rows written, as they now stand.
-    private(set) var written: [Key: StoredRow] = [:]
+    package private(set) var written: [Key: StoredRow] = [:]
     /// The change-log entries to add, in the order written.
-    private(set) var log: [LogEntry] = []
+    package private(set) var log: [LogEntry] = []
     /// Stored local versions that no column holds any more: their change-log entries go.
-    private(set) var superseded: Set<Int64> = []
-    private(set) var kept: [KeptRow] = []
+    package private(set) var superseded: Set<Int64> = []
+    package private(set) var kept: [KeptRow] = []
     /// The status and tier of each issue rederived.
-    private(set) var derived: [String: (status: IssueStatus, tier: IssueTier)] = [:]
+    package private(set) var derived: [String: (status: IssueStatus, tier: IssueTier)] = [:]
 
     /// A context for `site`, its clock last at `clock`.
-    init(site: SiteID, clock: HybridLogicalClock, wallClock: any WallClock, clockOffsetMillis: Int64 = 0) {
+    package init(site: SiteID, clock: HybridLogicalClock, wallClock: any WallClock, clockOffsetMillis: Int64 = 0) {
         self.site = site
         self.clock = clock
         self.wallClock = wallClock
@@ -76,7 +81,7 @@ struct LoadedRows: MergeContext {
     // MARK: Loading
 
     /// Records row `key` as the store holds it (nil: it does not).
-    mutating func load(_ key: Key, _ row: StoredRow?) {
+    package mutating func load(_ key: Key, _ row: StoredRow?) {
         if let row {
             rows[key] = row
             absent.remove(key)
@@ -90,7 +95,7 @@ struct LoadedRows: MergeContext {
     }
 
     /// Records that every event of issue `issueID` the store holds was loaded (with `load`).
-    mutating func loadedAllEvents(of issueID: String) {
+    package mutating func loadedAllEvents(of issueID: String) {
         guard eventsOf[issueID] == nil else { return }
         var ids: Set<String> = []
         for (key, row) in rows where key.table == Schema.issueEvents.number && row.values[Self.issueColumn].text == issueID {
@@ -100,14 +105,14 @@ struct LoadedRows: MergeContext {
     }
 
     /// Records whether the store keeps a row encoded as `blob`.
-    mutating func loadKept(_ blob: [UInt8], exists: Bool) {
+    package mutating func loadKept(_ blob: [UInt8], exists: Bool) {
         keptLooked.insert(blob)
         if exists { keptBlobs.insert(blob) }
     }
 
     /// Merges `batch` (see `Replica.merge`) into a copy of these rows; the reports count only
     /// if the copy's `missed` is empty.
-    func merged(_ batch: [(Changeset, Sender)]) throws -> (LoadedRows, [ApplyReport]) {
+    package func merged(_ batch: [(Changeset, Sender)]) throws -> (LoadedRows, [ApplyReport]) {
         var attempt = self
         attempt.misses = Misses()
         let reports = try Replica.merge(batch, into: &attempt)
@@ -117,12 +122,12 @@ struct LoadedRows: MergeContext {
     // MARK: Numbering
 
     /// How many local versions the merge took (provisional: -1 through -count).
-    var versionsTaken: Int64 { -provisional }
+    package var versionsTaken: Int64 { -provisional }
 
     /// The merge's writes with the local versions it took numbered `base + 1` through
     /// `base + versionsTaken`, in the order taken: the rows (their column clocks renumbered), the
     /// change-log entries and the kept rows.
-    func numbered(after base: Int64) -> (rows: [(Key, StoredRow)], log: [LogEntry], kept: [KeptRow]) {
+    package func numbered(after base: Int64) -> (rows: [(Key, StoredRow)], log: [LogEntry], kept: [KeptRow]) {
         func number(_ lv: Int64) -> Int64 { lv < 0 ? base - lv : lv }
         let rows = written.map { key, row -> (Key, StoredRow) in
             var row = row
@@ -236,22 +241,22 @@ struct LoadedRows: MergeContext {
     private func noteMissingKept(_ blob: [UInt8]) { misses.wants.kept.insert(blob) }
 
     /// What the merge asked for that was not loaded.
-    var missed: RowWants { misses.wants }
+    package var missed: RowWants { misses.wants }
 }
 
 /// What a store loads before a merge: rows by key, every event of some issues, kept blobs.
-struct RowWants: Equatable, Sendable {
-    var rows: Set<LoadedRows.Key> = []
-    var eventsOf: Set<String> = []
-    var kept: Set<[UInt8]> = []
+package struct RowWants: Equatable, Sendable {
+    package var rows: Set<LoadedRows.Key> = []
+    package var eventsOf: Set<String> = []
+    package var kept: Set<[UInt8]> = []
 
-    var isEmpty: Bool { rows.isEmpty && eventsOf.isEmpty && kept.isEmpty }
+    package var isEmpty: Bool { rows.isEmpty && eventsOf.isEmpty && kept.isEmpty }
 
-    init() {}
+    package init() {}
 
     /// What merging `batch` will read, as far as the batch tells: its rows, the rows they
     /// reference, the issues their events name with all their events, and kept rows.
-    init(for batch: [(Changeset, Sender)]) {
+    package init(for batch: [(Changeset, Sender)]) {
         for (changeset, _) in batch {
             for row in changeset.rows {
                 guard let table = Schema.table(named: row.table) else {
@@ -282,7 +287,7 @@ struct RowWants: Equatable, Sendable {
     }
 
     /// Adds what `other` wants.
-    mutating func formUnion(_ other: RowWants) {
+    package mutating func formUnion(_ other: RowWants) {
         rows.formUnion(other.rows)
         eventsOf.formUnion(other.eventsOf)
         kept.formUnion(other.kept)

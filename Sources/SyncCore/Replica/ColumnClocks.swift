@@ -2,23 +2,23 @@ import Foundation
 
 /// The merge metadata of one column of one row: the version of its value, the version its writer
 /// had seen when writing (its base), and the local version at which it last changed here.
-struct ColumnClock: Equatable {
-    var version: Version?
-    var base: Version?
-    var localVersion: Int64
+package struct ColumnClock: Equatable, Sendable {
+    package var version: Version?
+    package var base: Version?
+    package var localVersion: Int64
 }
 
 /// The `_clock` blob of a row: for every column in storage order five little-endian 64-bit words
 /// (timestamp, site, base timestamp, base site, local version); a zero timestamp means never written.
-struct ColumnClocks: Equatable {
+package struct ColumnClocks: Equatable, Sendable {
     static let wordsPerColumn = 5
-    var entries: [ColumnClock]
+    package var entries: [ColumnClock]
 
     init(count: Int) {
         entries = Array(repeating: ColumnClock(version: nil, base: nil, localVersion: 0), count: count)
     }
 
-    init<Bytes: ContiguousBytes>(blob: Bytes, count: Int) throws(SyncCoreError) {
+    package init<Bytes: ContiguousBytes>(blob: Bytes, count: Int) throws(SyncCoreError) {
         let width = Self.wordsPerColumn * 8
         let size = blob.withUnsafeBytes { $0.count }
         guard size == count * width else {
@@ -43,7 +43,7 @@ struct ColumnClocks: Equatable {
     }
 
     /// The blob, written word by word in place (it is built for every row a merge stores).
-    var blob: Data {
+    package var blob: Data {
         var data = Data(count: entries.count * Self.wordsPerColumn * 8)
         data.withUnsafeMutableBytes { raw in
             var offset = 0

@@ -38,79 +38,98 @@ extension Replica {
             let entries = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map {
                 (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
             }
-            // Group the entries by row, reading each row once; its columns past the cursor wait.
-            var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
-            var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
-            var seen: Set<String> = []
-            var count = 0
-            var bytes = 0
-            var cursor = since
-            var stoppedEarly = false
-            for entry in entries {
-                if entry.table == Schema.keptNumber {
-                    // Data of a later release, kept as it came: sent on as it is.
-                    if skipping.contains(entry.lv) {
-                        cursor = entry.lv
-                        continue
+            return try Self.batch(
+                entries, since: since, maxChanges: maxChanges, maxBytes: maxBytes, skipping: skipping,
+                latest: scopes == nil ? nil : latest,
+                row: { table, id in try Self.loadRow(db, table, id: id) },
+                kept: { id in
+                    try Data.fetchOne(db.cachedStatement(sql: "SELECT changeset FROM kept WHERE id = ?"), arguments: [id]).map {
+                        [UInt8]($0)
                     }
-                    guard
-                        let blob = try Data.fetchOne(
-                            db.cachedStatement(sql: "SELECT changeset FROM kept WHERE id = ?"), arguments: [entry.rowID]),
-                        let row = (try? ChangesetEncoding.decode([UInt8](blob)))?.rows.first
-                    else { throw SyncCoreError.damagedReplica("change log names missing kept row \(entry.rowID)") }
-                    let size = ChangesetEncoding.expandedBytes(Changeset(rows: [row]))
-                    if !taken.isEmpty && (count + row.changes.count > maxChanges || bytes + size > maxBytes) {
-                        stoppedEarly = true
-                        break
-                    }
-                    kept[taken.count] = row
-                    taken.append(nil)
-                    count += row.changes.count
-                    bytes += size
-                    cursor = entry.lv
-                    continue
-                }
-                guard entry.table >= 0 && entry.table < Schema.all.count else {
-                    throw SyncCoreError.damagedReplica("change log names table number \(entry.table)")
-                }
-                let table = Schema.all[entry.table]
-                if skipping.contains(entry.lv) {
-                    // Written by the pull's own requester in this exchange: it has those values. Other
-                    // versions of the same row still bring the row (with all its newer columns).
-                    cursor = entry.lv
-                    continue
-                }
-                if !seen.contains("\(entry.table)/\(entry.rowID)") {
-                    guard let row = try Self.loadRow(db, table, id: entry.rowID) else {
-                        throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
-                    }
-                    var pending = 0
-                    var size = 0
-                    for (i, clock) in row.clocks.entries.enumerated() where clock.localVersion > since && clock.version != nil {
-                        pending += 1
-                        size += 24 + Self.byteSize(row.values[i])
-                    }
-                    if !taken.isEmpty && (count + pending > maxChanges || bytes + size > maxBytes) {
-                        stoppedEarly = true
-                        break
-                    }
-                    seen.insert("\(entry.table)/\(entry.rowID)")
-                    taken.append((table, entry.rowID, row))
-                    count += pending
-                    bytes += size
-                }
-                cursor = entry.lv
-            }
-            let hasMore = stoppedEarly || entries.count > maxChanges
-            let rows = taken.enumerated().compactMap { (i, t) in
-                t.map { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) } ?? kept[i]
-            }
-            if !hasMore && scopes != nil {
-                // Nothing more in scope: the cursor may skip past out-of-scope entries too.
-                cursor = max(cursor, latest)
-            }
-            return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
+                })
         }
+    }
+
+    /// One change-log entry: a local version, the table's number and the row's id.
+    package typealias LogEntry = (lv: Int64, table: Int, rowID: String)
+
+    /// The batch that `entries` (the log past `since`, in order, at most `maxChanges` + 1 of them)
+    /// make, reading each row once with `row` and each kept row's changeset with `kept`. `latest`,
+    /// given for a scoped pull, is the newest local version of the same snapshot: with nothing more
+    /// in scope the cursor moves to it. Every store builds its pulls here.
+    package static func batch(
+        _ entries: [LogEntry], since: Int64, maxChanges: Int, maxBytes: Int, skipping: Set<Int64>, latest: Int64?,
+        row load: (SyncedTable, String) throws -> StoredRow?, kept loadKept: (String) throws -> [UInt8]?
+    ) throws -> ChangeBatch {
+        // Group the entries by row, reading each row once; its columns past the cursor wait.
+        var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
+        var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
+        var seen: Set<String> = []
+        var count = 0
+        var bytes = 0
+        var cursor = since
+        var stoppedEarly = false
+        for entry in entries {
+            if entry.table == Schema.keptNumber {
+                // Data of a later release, kept as it came: sent on as it is.
+                if skipping.contains(entry.lv) {
+                    cursor = entry.lv
+                    continue
+                }
+                guard let blob = try loadKept(entry.rowID), let row = (try? ChangesetEncoding.decode(blob))?.rows.first
+                else { throw SyncCoreError.damagedReplica("change log names missing kept row \(entry.rowID)") }
+                let size = ChangesetEncoding.expandedBytes(Changeset(rows: [row]))
+                if !taken.isEmpty && (count + row.changes.count > maxChanges || bytes + size > maxBytes) {
+                    stoppedEarly = true
+                    break
+                }
+                kept[taken.count] = row
+                taken.append(nil)
+                count += row.changes.count
+                bytes += size
+                cursor = entry.lv
+                continue
+            }
+            guard entry.table >= 0 && entry.table < Schema.all.count else {
+                throw SyncCoreError.damagedReplica("change log names table number \(entry.table)")
+            }
+            let table = Schema.all[entry.table]
+            if skipping.contains(entry.lv) {
+                // Written by the pull's own requester in this exchange: it has those values. Other
+                // versions of the same row still bring the row (with all its newer columns).
+                cursor = entry.lv
+                continue
+            }
+            if !seen.contains("\(entry.table)/\(entry.rowID)") {
+                guard let row = try load(table, entry.rowID) else {
+                    throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
+                }
+                var pending = 0
+                var size = 0
+                for (i, clock) in row.clocks.entries.enumerated() where clock.localVersion > since && clock.version != nil {
+                    pending += 1
+                    size += 24 + Self.byteSize(row.values[i])
+                }
+                if !taken.isEmpty && (count + pending > maxChanges || bytes + size > maxBytes) {
+                    stoppedEarly = true
+                    break
+                }
+                seen.insert("\(entry.table)/\(entry.rowID)")
+                taken.append((table, entry.rowID, row))
+                count += pending
+                bytes += size
+            }
+            cursor = entry.lv
+        }
+        let hasMore = stoppedEarly || entries.count > maxChanges
+        let rows = taken.enumerated().compactMap { (i, t) in
+            t.map { Self.rowChanges($0.table, id: $0.rowID, $0.row, after: since, through: cursor) } ?? kept[i]
+        }
+        if !hasMore, let latest {
+            // Nothing more in scope: the cursor may skip past out-of-scope entries too.
+            cursor = max(cursor, latest)
+        }
+        return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
     }
 
     /// The SQL condition selecting change-log entries under some scopes, and its arguments.
@@ -122,6 +141,12 @@ extension Replica {
         let belowSQL: String
         let belowArguments: [DatabaseValue]
 
+        /// The areas above `scopes` (not themselves scopes), whose names a device in them shows.
+        static func areasAbove(_ scopes: [AreaPath]) -> [String] {
+            Set(scopes.flatMap { scope in (1..<scope.segments.count).map { scope.segments.prefix($0).joined(separator: "/") } })
+                .subtracting(scopes.map(\.string)).sorted()
+        }
+
         init(_ scopes: [AreaPath]) {
             // `grid = S OR S/ <= grid < S0` ('0' follows '/'): both terms can use the (grid, lv) index.
             var sql = scopes.isEmpty ? "0" : scopes.map { _ in "grid = ? OR (grid >= ? AND grid < ?)" }.joined(separator: " OR ")
@@ -130,8 +155,7 @@ extension Replica {
             }
             // The names of the areas above the scopes (`grids` rows, table 0): a grid's device shows
             // its township and village by name.
-            let above = Set(scopes.flatMap { scope in (1..<scope.segments.count).map { scope.segments.prefix($0).joined(separator: "/") } })
-                .subtracting(scopes.map(\.string)).sorted()
+            let above = Self.areasAbove(scopes)
             if !above.isEmpty {
                 sql += " OR (tbl = 0 AND grid IN (\(above.map { _ in "?" }.joined(separator: ", "))))"
                 arguments += above.map(\.databaseValue)
@@ -141,6 +165,26 @@ extension Replica {
             belowSQL = scopes.isEmpty ? "0" : scopes.map { _ in "(grid >= ? AND grid < ?)" }.joined(separator: " OR ")
             belowArguments = scopes.flatMap { scope in [(scope.string + "/").databaseValue, (scope.string + "0").databaseValue] }
         }
+    }
+
+    /// The change-log entries under `scopes` in any store: in `scopes` or below them (`S/ <=
+    /// grid < S0`, '0' following '/'), and the names (table 0) of the areas above them.
+    package static func scopeCondition(
+        _ scopes: [AreaPath], grid: String = "grid", table: String = "tbl", placeholder: (Int) -> String
+    ) -> (sql: String, arguments: [String]) {
+        var n = 0
+        func next() -> String {
+            n += 1
+            return placeholder(n)
+        }
+        var terms = scopes.map { _ in "\(grid) = \(next()) OR (\(grid) >= \(next()) AND \(grid) < \(next()))" }
+        var arguments = scopes.flatMap { [$0.string, $0.string + "/", $0.string + "0"] }
+        let above = ScopeFilter.areasAbove(scopes)
+        if !above.isEmpty {
+            terms.append("(\(table) = 0 AND \(grid) IN (\(above.map { _ in next() }.joined(separator: ", "))))")
+            arguments += above
+        }
+        return (terms.isEmpty ? "FALSE" : terms.joined(separator: " OR "), arguments)
     }
 
     /// How a scoped pull finds its entries in the change log.

@@ -3,12 +3,12 @@ import GRDB
 import struct Foundation.Data
 
 /// One synced row as stored: its grid, its merged column values and their clocks.
-struct StoredRow: Equatable {
-    var grid: String
-    var values: [Value]
-    var clocks: ColumnClocks
+package struct StoredRow: Equatable, Sendable {
+    package var grid: String
+    package var values: [Value]
+    package var clocks: ColumnClocks
 
-    init(grid: String, values: [Value], clocks: ColumnClocks) {
+    package init(grid: String, values: [Value], clocks: ColumnClocks) {
         self.grid = grid
         self.values = values
         self.clocks = clocks

@@ -90,7 +90,7 @@ public struct SyncedTable: Sendable {
     let upsertSQL: String
 
     /// The table's number in the change log: its position in `Schema.all`.
-    let number: Int
+    package let number: Int
 
     /// The storage position of `column`, or nil if this table has no such merged column.
     public func index(of column: String) -> Int? { indexByName[column] }
@@ -210,7 +210,7 @@ public enum Schema {
 
     /// The change log's table number for entries of the `kept` table: data of a later release kept
     /// as it came (`Sender.keepsUnknown`).
-    static let keptNumber = 99
+    package static let keptNumber = 99
 
     // `number` must equal the position in `all`: it is stored in the change log.
     private static let byName: [String: SyncedTable] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

@@ -1,0 +1,336 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SyncCore
+
+/// The sync server's data in PostgreSQL, for several servers sharing one database.
+///
+/// The merge is the one every replica runs (`LoadedRows`): a push's transaction locks the keys of
+/// the rows the push names, loads them (and whatever the merge asks for besides), merges in memory
+/// and writes the result. Its local versions are numbered in commit order: the transaction takes
+/// them from the one-row counter `gridsync_meta.last_lv` when it writes, and holds that row's lock
+/// until it commits, so a transaction with lower numbers has always committed before one with
+/// higher numbers can take its own. A pull of "every change after N" therefore never passes over
+/// a change that commits later (docs/SCALE-OUT.md).
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    /// The site stamping what the server itself writes (the conflicts it records).
+    public let site: SiteID
+    let wallClock: any WallClock
+    let maxDriftMillis: UInt64
+
+    /// A store on `client` (which the caller runs), created with `PostgresStore.create` before.
+    public init(
+        client: PostgresClient, site: SiteID, wallClock: any WallClock = SystemWallClock(),
+        maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres")
+    ) {
+        self.client = client
+        self.site = site
+        self.wallClock = wallClock
+        self.maxDriftMillis = maxDriftMillis
+        self.logger = logger
+    }
+
+    /// Opens the store in the database `client` reaches, creating its tables on first use (with
+    /// `newSite` as the server's site); the site it was created with wins over `newSite`.
+    public static func open(
+        client: PostgresClient, newSite: SiteID, wallClock: any WallClock = SystemWallClock(),
+        maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres")
+    ) async throws -> PostgresStore {
+        try await client.withTransaction(logger: logger) { connection in
+            // One creator at a time: servers starting together on an empty database.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.creationLock))", logger: logger)
+            for statement in PostgresSchema.statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await connection.query(
+                "INSERT INTO gridsync_meta (id, site, hlc, last_lv) VALUES (1, \(Int64(bitPattern: newSite.rawValue)), 0, 0) ON CONFLICT (id) DO NOTHING",
+                logger: logger)
+        }
+        let rows = try await client.query("SELECT site FROM gridsync_meta WHERE id = 1", logger: logger)
+        var site = newSite
+        for try await stored in rows.decode(Int64.self) { site = SiteID(rawValue: UInt64(bitPattern: stored)) }
+        return PostgresStore(client: client, site: site, wallClock: wallClock, maxDriftMillis: maxDriftMillis, logger: logger)
+    }
+
+    // MARK: Merging
+
+    /// Merges several pushes, each with its sender, in one transaction (see `Replica.apply(batch:)`).
+    /// A transaction that loses a deadlock or a race to create the same kept row is run again.
+    public func apply(batch: [(Changeset, Sender)]) async throws -> [ApplyReport] {
+        try await apply(batch: batch, beforeCommit: nil)
+    }
+
+    /// `apply(batch:)`, running `beforeCommit` after the writes and before the commit (tests hold
+    /// a transaction open there to commit others out of order).
+    package func apply(batch: [(Changeset, Sender)], beforeCommit: (@Sendable () async -> Void)?) async throws -> [ApplyReport] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    let reports = try await self.apply(batch, on: connection)
+                    await beforeCommit?()
+                    return reports
+                }
+            } catch let error as PSQLError where attempt < 8 && Self.isRetryable(error) {
+                logger.debug("merge transaction retried", metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
+                continue
+            }
+        }
+    }
+
+    /// SQLSTATEs after which the same transaction may simply run again.
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return ["40P01", "40001", "23505"].contains(state)
+    }
+
+    private func apply(_ batch: [(Changeset, Sender)], on connection: PostgresConnection) async throws -> [ApplyReport] {
+        var hlc: Int64 = 0
+        for try await value in try await connection.query("SELECT hlc FROM gridsync_meta WHERE id = 1", logger: logger).decode(Int64.self) {
+            hlc = value
+        }
+        var loaded = LoadedRows(
+            site: site, clock: HybridLogicalClock(last: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), maxDriftMillis: maxDriftMillis),
+            wallClock: wallClock)
+        var wants = RowWants(for: batch)
+        var locked: Set<Int64> = []
+        while true {
+            try await lock(wants, locked: &locked, on: connection)
+            try await load(wants, into: &loaded, on: connection)
+            let (merged, reports) = try loaded.merged(batch)
+            if !merged.missed.isEmpty {
+                wants = merged.missed
+                continue
+            }
+            let base = try await write(merged, on: connection)
+            return reports.map { report in
+                var report = report
+                report.storedVersions = report.storedVersions.map { $0 < 0 ? base - $0 : $0 }
+                return report
+            }
+        }
+    }
+
+    /// Takes the transaction's locks on the keys `wants` names (rows, and the issue of every event
+    /// log it reads), in order, so that two pushes to the same row or issue merge one after the
+    /// other; a key not yet in the database is locked as well.
+    private func lock(_ wants: RowWants, locked: inout Set<Int64>, on connection: PostgresConnection) async throws {
+        var keys = Set(wants.rows.map { PostgresSchema.lockKey(table: $0.table, id: $0.id) })
+        for issue in wants.eventsOf { keys.insert(PostgresSchema.lockKey(table: Schema.issues.number, id: issue)) }
+        for blob in wants.kept { keys.insert(PostgresSchema.lockKey(table: Schema.keptNumber, id: PostgresSchema.hex(blob.prefix(64)))) }
+        let new = keys.subtracting(locked).sorted()
+        guard !new.isEmpty else { return }
+        try await connection.query("SELECT pg_advisory_xact_lock(k) FROM unnest(\(new)::bigint[]) AS k ORDER BY k", logger: logger)
+        locked.formUnion(new)
+    }
+
+    /// Loads what `wants` names into `loaded`.
+    private func load(_ wants: RowWants, into loaded: inout LoadedRows, on connection: PostgresConnection) async throws {
+        var byTable: [Int: [String]] = [:]
+        for key in wants.rows { byTable[key.table, default: []].append(key.id) }
+        for (number, ids) in byTable {
+            guard number >= 0 && number < Schema.all.count else { continue }
+            let table = Schema.all[number]
+            let found = try await rows(of: table, where: "id = ANY($1)", ids, on: connection)
+            for id in ids { loaded.load(LoadedRows.Key(table: number, id: id), found[id]) }
+        }
+        if !wants.eventsOf.isEmpty {
+            let issues = Array(wants.eventsOf)
+            let events = try await rows(of: Schema.issueEvents, where: "issue_id = ANY($1)", issues, on: connection)
+            for (id, row) in events { loaded.load(LoadedRows.Key(table: Schema.issueEvents.number, id: id), row) }
+            for issue in issues { loaded.loadedAllEvents(of: issue) }
+        }
+        for blob in wants.kept {
+            var binds = PostgresBindings()
+            try binds.append(Data(blob))
+            let result = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT 1 FROM kept WHERE md5(changeset) = md5($1) AND changeset = $1", binds: binds),
+                logger: logger)
+            var exists = false
+            for try await _ in result { exists = true }
+            loaded.loadKept(blob, exists: exists)
+        }
+    }
+
+    /// The rows of `table` matching `condition` (whose one parameter is the text array `values`), by id.
+    func rows(of table: SyncedTable, where condition: String, _ values: [String], on connection: PostgresConnection) async throws
+        -> [String: StoredRow]
+    {
+        var binds = PostgresBindings()
+        try binds.append(values)
+        let sql =
+            "SELECT id, grid, _clock, \(table.columns.map(PostgresSchema.quoted).joined(separator: ", ")) FROM \(table.name) WHERE \(condition)"
+        var found: [String: StoredRow] = [:]
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            let (id, stored) = try PostgresSchema.storedRow(table, row)
+            found[id] = stored
+        }
+        return found
+    }
+
+    /// Writes what the merge produced; returns the base its local versions were numbered from.
+    private func write(_ merged: LoadedRows, on connection: PostgresConnection) async throws -> Int64 {
+        let taken = merged.versionsTaken
+        let hlc = Int64(bitPattern: merged.clock.last.rawValue)
+        // The counter: its row stays locked until this transaction commits (see the type's comment).
+        var base: Int64 = 0
+        let counter = try await connection.query(
+            "UPDATE gridsync_meta SET last_lv = last_lv + \(taken), hlc = greatest(hlc, \(hlc)) WHERE id = 1 RETURNING last_lv - \(taken)",
+            logger: logger)
+        for try await value in counter.decode(Int64.self) { base = value }
+        guard taken > 0 else { return base }
+        let (rows, log, kept) = merged.numbered(after: base)
+        var byTable: [Int: [(String, StoredRow)]] = [:]
+        for (key, row) in rows { byTable[key.table, default: []].append((key.id, row)) }
+        for (number, rows) in byTable.sorted(by: { $0.key < $1.key }) {
+            try await upsert(Schema.all[number], rows, on: connection)
+        }
+        if !merged.superseded.isEmpty {
+            try await connection.query("DELETE FROM change_log WHERE lv = ANY(\(Array(merged.superseded))::bigint[])", logger: logger)
+        }
+        var keptIDs: [Int64: String] = [:]
+        for row in kept {
+            var binds = PostgresBindings()
+            try binds.append(Data(row.blob))
+            try binds.append(row.row.table)
+            try binds.append(row.row.rowID)
+            try binds.append(row.row.grid)
+            try binds.append(row.localVersion)
+            let inserted = try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: "INSERT INTO kept (changeset, tbl, row_id, grid, lv) VALUES ($1, $2, $3, $4, $5) RETURNING id", binds: binds),
+                logger: logger)
+            for try await id in inserted.decode(Int64.self) { keptIDs[row.localVersion] = String(id) }
+        }
+        let entries = log.map { entry in
+            entry.table == Schema.keptNumber
+                ? (entry.localVersion, entry.table, keptIDs[entry.localVersion] ?? "", entry.grid)
+                : (entry.localVersion, entry.table, entry.id, entry.grid)
+        }
+        for chunk in stride(from: 0, to: entries.count, by: 5000) {
+            let part = entries[chunk..<min(entries.count, chunk + 5000)]
+            try await connection.query(
+                """
+                INSERT INTO change_log (lv, tbl, row_id, grid)
+                SELECT * FROM unnest(\(part.map(\.0))::bigint[], \(part.map { Int64($0.1) })::bigint[], \(part.map(\.2))::text[], \(part.map(\.3))::text[])
+                """, logger: logger)
+        }
+        if !merged.derived.isEmpty {
+            let derived = merged.derived.sorted { $0.key < $1.key }
+            try await connection.query(
+                """
+                UPDATE issues SET _status = d.status, _tier = d.tier
+                FROM unnest(\(derived.map(\.key))::text[], \(derived.map(\.value.status.rawValue))::text[], \(derived.map(\.value.tier.rawValue))::text[])
+                AS d(id, status, tier) WHERE issues.id = d.id
+                """, logger: logger)
+        }
+        return base
+    }
+
+    /// Inserts or replaces `rows` of `table`, many per statement.
+    private func upsert(_ table: SyncedTable, _ rows: [(String, StoredRow)], on connection: PostgresConnection) async throws {
+        let columns = ["id", "grid", "_clock"] + table.columns.map(PostgresSchema.quoted)
+        let perRow = columns.count
+        let rowsPerStatement = max(1, 30_000 / perRow)
+        let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        for start in stride(from: 0, to: rows.count, by: rowsPerStatement) {
+            let part = rows[start..<min(rows.count, start + rowsPerStatement)]
+            var binds = PostgresBindings(capacity: part.count * perRow)
+            var tuples: [String] = []
+            tuples.reserveCapacity(part.count)
+            var n = 0
+            for (id, row) in part {
+                try binds.append(id)
+                try binds.append(row.grid)
+                try binds.append(row.clocks.blob)
+                for (i, value) in row.values.enumerated() { try PostgresSchema.bind(value, kind: table.kinds[i], to: &binds) }
+                tuples.append("(" + (1...perRow).map { "$\(n + $0)" }.joined(separator: ", ") + ")")
+                n += perRow
+            }
+            let sql =
+                "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET \(updates)"
+            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        }
+    }
+
+    // MARK: Pulling
+
+    /// The changes after local version `since` (see `Replica.changes(since:…)`), read in one
+    /// snapshot: the same batches a SQLite store makes.
+    public func changes(
+        since: Int64, maxChanges: Int = 5000, maxBytes: Int = 4 << 20, scopes: [AreaPath]? = nil, skipping: Set<Int64> = []
+    ) async throws -> ChangeBatch {
+        let maxChanges = max(1, maxChanges)
+        return try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
+            do {
+                let batch = try await self.changes(
+                    since: since, maxChanges: maxChanges, maxBytes: maxBytes, scopes: scopes, skipping: skipping, on: connection)
+                try await connection.query("COMMIT", logger: self.logger)
+                return batch
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    private func changes(
+        since: Int64, maxChanges: Int, maxBytes: Int, scopes: [AreaPath]?, skipping: Set<Int64>, on connection: PostgresConnection
+    ) async throws -> ChangeBatch {
+        var latest: Int64 = 0
+        for try await value in try await connection.query("SELECT last_lv FROM gridsync_meta WHERE id = 1", logger: logger).decode(
+            Int64.self)
+        {
+            latest = value
+        }
+        var binds = PostgresBindings()
+        try binds.append(since)
+        var condition = "TRUE"
+        if let scopes {
+            let (sql, values) = PostgresSchema.scopeCondition(scopes, firstParameter: 2)
+            condition = sql
+            for value in values { binds.append(value) }
+        }
+        try binds.append(Int64(maxChanges + 1))
+        let sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > $1 AND (\(condition)) ORDER BY lv LIMIT $\(binds.count)"
+        var entries: [Replica.LogEntry] = []
+        for try await (lv, table, id) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(
+            (Int64, Int64, String).self)
+        {
+            entries.append((lv: lv, table: Int(table), rowID: id))
+        }
+        // Every row the entries name, read at once per table.
+        var ids: [Int: Set<String>] = [:]
+        for entry in entries { ids[entry.table, default: []].insert(entry.rowID) }
+        var rows: [LoadedRows.Key: StoredRow] = [:]
+        var kept: [String: [UInt8]] = [:]
+        for (number, set) in ids {
+            if number == Schema.keptNumber {
+                let keys = set.compactMap { Int64($0) }
+                let result = try await connection.query("SELECT id, changeset FROM kept WHERE id = ANY(\(keys)::bigint[])", logger: logger)
+                for try await (id, blob) in result.decode((Int64, Data).self) { kept[String(id)] = [UInt8](blob) }
+                continue
+            }
+            guard number >= 0 && number < Schema.all.count else { continue }
+            for (id, row) in try await self.rows(of: Schema.all[number], where: "id = ANY($1)", Array(set), on: connection) {
+                rows[LoadedRows.Key(table: number, id: id)] = row
+            }
+        }
+        return try Replica.batch(
+            entries, since: since, maxChanges: maxChanges, maxBytes: maxBytes, skipping: skipping, latest: scopes == nil ? nil : latest,
+            row: { table, id in rows[LoadedRows.Key(table: table.number, id: id)] }, kept: { kept[$0] })
+    }
+
+    /// The newest local version committed.
+    public func localVersion() async throws -> Int64 {
+        var latest: Int64 = 0
+        for try await value in try await client.query("SELECT last_lv FROM gridsync_meta WHERE id = 1", logger: logger).decode(Int64.self) {
+            latest = value
+        }
+        return latest
+    }
+}
