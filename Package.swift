@@ -80,6 +80,8 @@ let package = Package(
             name: "SyncServer",
             dependencies: [
                 "SyncCore",
+                "SyncPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -142,11 +144,21 @@ let package = Package(
             dependencies: ["SyncCore"],
             path: "Tests/CrashProbe"
         ),
+        // A PostgreSQL cluster of its own for a test (`initdb` in a temporary folder).
+        .target(
+            name: "PostgresFixture",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PostgresFixture"
+        ),
         .testTarget(
             name: "SyncServerTests",
             dependencies: [
                 "SyncCore",
                 "SyncServer",
+                "PostgresFixture",
                 "ServerBenchmarks",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -171,6 +183,7 @@ let package = Package(
             dependencies: [
                 "SyncCore",
                 "SyncPostgres",
+                "PostgresFixture",
                 "CrashProbe",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -136,11 +136,13 @@ enum PostgresSchema {
 public enum PostgresStoreError: Error, CustomStringConvertible {
     case valueOfWrongKind(String)
     case damaged(String)
+    case address(String)
 
     public var description: String {
         switch self {
         case let .valueOfWrongKind(value): return "a value of the wrong kind for its column: \(value)"
         case let .damaged(what): return "the PostgreSQL store holds \(what)"
+        case let .address(problem): return "PostgreSQL address \(problem)"
         }
     }
 }

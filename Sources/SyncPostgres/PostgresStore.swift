@@ -325,6 +325,15 @@ public final class PostgresStore: Sendable {
             row: { table, id in rows[LoadedRows.Key(table: table.number, id: id)] }, kept: { kept[$0] })
     }
 
+    /// The grids whose living records reference photo `sha256`.
+    public func gridsReferencing(photo sha256: String) async throws -> [String] {
+        var grids: [String] = []
+        let rows = try await client.query(
+            "SELECT DISTINCT grid FROM photo_refs WHERE sha256 = \(sha256) AND coalesce(deleted, 0) = 0 ORDER BY grid", logger: logger)
+        for try await grid in rows.decode(String.self) { grids.append(grid) }
+        return grids
+    }
+
     /// The newest local version committed.
     public func localVersion() async throws -> Int64 {
         var latest: Int64 = 0

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import PostgresFixture
 import PostgresNIO
 import SyncPostgres
 import Synchronization

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import PostgresFixture
 import SyncCore
 
 /// A real `gridsync-server` process on loopback with a fresh data folder and CA.
@@ -11,6 +12,8 @@ final class LiveServer: @unchecked Sendable {
     let process = Process()
     let port: Int
     let client: HTTPClient
+    /// The cluster holding the records of a server made with `store: .postgres`.
+    private(set) var postgres: TemporaryPostgres?
 
     static var binaries: URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -37,6 +40,19 @@ final class LiveServer: @unchecked Sendable {
         let made = try Self.run(["init", folder.path, "--port", "0"] + extraInit)
         guard made.status == 0 else { throw ServerTestError.setup(made.output) }
         try self.init(serving: folder)
+    }
+
+    /// A server whose records are in `store`: the data folder's SQLite file, or a PostgreSQL
+    /// cluster of its own (`init --store`).
+    convenience init(store: StoreKind, extraInit: [String] = []) throws {
+        switch store {
+        case .sqlite:
+            try self.init(extraInit: extraInit)
+        case .postgres:
+            let cluster = try TemporaryPostgres()
+            try self.init(extraInit: extraInit + ["--store", cluster.address])
+            postgres = cluster
+        }
     }
 
     /// A server on an existing data folder (one made by an earlier release, say).
@@ -101,6 +117,7 @@ final class LiveServer: @unchecked Sendable {
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: folder)
+        postgres = nil
         let client = self.client
         Task { try? await client.shutdown() }
     }
@@ -113,6 +130,12 @@ final class LiveServer: @unchecked Sendable {
         }
         if !keepingFolder { try? FileManager.default.removeItem(at: folder) }
     }
+}
+
+/// Where a live server keeps its records.
+enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
 }
 
 enum ServerTestError: Error {

@@ -15,8 +15,8 @@ import Testing
         return json?["sequence"] as? Int ?? -1
     }
 
-    @Test func enrollmentCodesWorkOnceAndTwoDevicesConvergeThroughTheServer() async throws {
-        let server = try LiveServer()
+    @Test(arguments: StoreKind.allCases) func enrollmentCodesWorkOnceAndTwoDevicesConvergeThroughTheServer(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
         defer { server.finish() }
         let worker = try TestDevice(server: server, name: "worker")
         let officer = try TestDevice(server: server, name: "officer")
@@ -51,11 +51,16 @@ import Testing
         // The receipt covers everything the worker wrote.
         let cursor = try worker.replica.peerCursor(server.baseURL)
         #expect(try worker.replica.pendingOwnChanges(after: cursor.acknowledged) == 0)
+        if let postgres = server.postgres {
+            // The records are in PostgreSQL, not in the data folder.
+            #expect(try postgres.psql("SELECT door_plate FROM households") == "3村12号\n")
+            #expect(!FileManager.default.fileExists(atPath: server.folder.appendingPathComponent("store.sqlite").path))
+        }
     }
 
     /// S6: a change into a grid outside the device's scopes is refused with its reason; the rest lands.
-    @Test func outOfScopeChangesAreRefusedWhileTheRestOfTheBatchLands() async throws {
-        let server = try LiveServer()
+    @Test(arguments: StoreKind.allCases) func outOfScopeChangesAreRefusedWhileTheRestOfTheBatchLands(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
         defer { server.finish() }
         let device = try TestDevice(server: server, name: "a")
         try await device.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
@@ -73,8 +78,8 @@ import Testing
     /// Every device pulls exactly the records under its scopes, in small batches and large, at
     /// first and later: grids, a village (areas below it) and the county, with a sibling grid whose
     /// name extends another's (g2 and g20).
-    @Test func eachDevicePullsExactlyWhatLiesUnderItsScopes() async throws {
-        let server = try LiveServer()
+    @Test(arguments: StoreKind.allCases) func eachDevicePullsExactlyWhatLiesUnderItsScopes(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
         defer { server.finish() }
         let village = "xizang/lhasa/maizhokunggar/zhaxigang/v3"
         let grids = [Self.gridA, village + "/g20", Self.gridB]

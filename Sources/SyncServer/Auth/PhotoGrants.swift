@@ -48,11 +48,11 @@ final class PhotoGrants: Sendable {
 
     /// Once per data folder: photos completed before grants existed stay visible to the grids
     /// whose records referenced them then (their uploaders'); from then on a grid needs a grant.
-    func grantPhotosHeldBeforeGrants(blobs: BlobStore, store: any SyncStore) throws {
-        let done = try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM grants_meta WHERE key = 'legacy'") != nil }
+    func grantPhotosHeldBeforeGrants(blobs: BlobStore, store: any SyncStore) async throws {
+        let done = try await database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM grants_meta WHERE key = 'legacy'") != nil }
         if done { return }
-        for hash in blobs.completeHashes() { try grant(hash, grids: try store.photoGrids(hash)) }
-        try database.write { db in try db.execute(sql: "INSERT INTO grants_meta (key) VALUES ('legacy')") }
+        for hash in blobs.completeHashes() { try grant(hash, grids: try await store.photoGrids(hash)) }
+        try await database.write { db in try db.execute(sql: "INSERT INTO grants_meta (key) VALUES ('legacy')") }
     }
 
     /// The challenge for `device` over photo `hash` in the period of `nowMillis` (64 hex digits).

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import SyncCore
+import SyncPostgres
 
 /// `gridsync-server init DIR`: a data folder with the store, a private CA, a server certificate
 /// and the config.
-struct InitCommand: ParsableCommand {
+struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", abstract: "Create a server data folder: store, private CA, server certificate, config.")
 
@@ -38,6 +39,12 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Bytes of photos one device may upload per day (default 1 GiB).")
     var devicePhotoBudget: Int = 1 << 30
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep the records in this PostgreSQL database instead of the data folder's SQLite file, so that several servers can share them.",
+            valueName: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"))
+    var store: String?
+
     @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
     var certificate: String?
     @Option(help: "The private key (PEM) of --certificate.")
@@ -53,12 +60,13 @@ struct InitCommand: ParsableCommand {
         let given = [certificate, key, ca].compactMap { $0 }.count
         guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
         guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
+        if let store { _ = try PostgresAddress(store) }
         guard deviceRecordBudget >= 1 << 20, devicePhotoBudget >= 1 << 20 else {
             throw ValidationError("--device-record-budget and --device-photo-budget are at least 1048576 bytes")
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let folder = DataFolder(self.folder)
         if FileManager.default.fileExists(atPath: folder.config.path) {
             throw ValidationError("\(self.folder) is already a server data folder")
@@ -91,11 +99,18 @@ struct InitCommand: ParsableCommand {
             try DataFolder.pem(server.certificatePEM).write(to: folder.serverCertificate)
             try DataFolder.writeSecret(server.keyPEM, to: folder.serverKey)
         }
-        _ = try Replica(path: folder.store.path)
+        if let store {
+            // The tables, made now so that a wrong address fails here rather than at `serve`.
+            let address = try PostgresAddress(store)
+            _ = try await PostgresDatabase.withStore(address, newSite: .random()) { _ in }
+            config.database = store
+        } else {
+            _ = try Replica(path: folder.store.path)
+        }
         _ = try DeviceRegistry(path: folder.registry.path)
         try folder.save(config)
         print(
-            "created \(self.folder): store, CA (\(folder.caCertificate.lastPathComponent)), certificate for \(hosts.joined(separator: ", ")), port \(port)"
+            "created \(self.folder): store\(store.map { " in \((try? PostgresAddress($0))?.description ?? $0)" } ?? ""), CA (\(folder.caCertificate.lastPathComponent)), certificate for \(hosts.joined(separator: ", ")), port \(port)"
         )
     }
 }

@@ -8,6 +8,7 @@ import NIOCore
 import NIOSSL
 import Prometheus
 import SyncCore
+import SyncPostgres
 
 /// The TLS settings the server serves with.
 enum ServerTLS {
@@ -29,16 +30,34 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = DataFolder(data.data)
-        var config = try folder.loadConfig()
-        if let port { config.port = port }
-        var logger = Logger(label: "gridsync-server")
-        logger.logLevel = .info
+        var configured = try folder.loadConfig()
+        if let port { configured.port = port }
+        var serverLogger = Logger(label: "gridsync-server")
+        serverLogger.logLevel = .info
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
 
-        var storeConfig = Replica.Configuration()
-        storeConfig.maxDriftMillis = config.maxDriftMillis
-        let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
+        let (config, logger) = (configured, serverLogger)
+        if let database = config.database {
+            // The records in PostgreSQL: the client runs beside the server and stops after it.
+            let address = try PostgresAddress(database)
+            logger.info("records in PostgreSQL", metadata: ["database": "\(address)"])
+            try await PostgresDatabase.withStore(
+                address, newSite: .random(), maxDriftMillis: config.maxDriftMillis, connections: 40, logger: logger
+            ) { store in
+                try await serve(folder: folder, config: config, store: PostgresSyncStore(store: store), logger: logger, metrics: metrics)
+            }
+        } else {
+            var storeConfig = Replica.Configuration()
+            storeConfig.maxDriftMillis = config.maxDriftMillis
+            let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
+            try await serve(folder: folder, config: config, store: store, logger: logger, metrics: metrics)
+        }
+    }
+
+    private func serve(
+        folder: DataFolder, config: ServerConfig, store: any SyncStore, logger: Logger, metrics: PrometheusCollectorRegistry
+    ) async throws {
         let registry = try DeviceRegistry(
             path: folder.registry.path, syncRecordDelay: .milliseconds(config.syncRecordDelay), logger: logger)
         let service = SyncService(
@@ -70,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { expiry.cancel() }
         let grants = try PhotoGrants(path: folder.photoGrants.path)
-        try grants.grantPhotosHeldBeforeGrants(blobs: blobs, store: store)
+        try await grants.grantPhotosHeldBeforeGrants(blobs: blobs, store: store)
         let photos = PhotoService(
             blobs: blobs, store: store, grants: grants,
             maxPhotoBytes: config.maxPhotoBytes, wallClock: SystemWallClock(), budget: service.budget)

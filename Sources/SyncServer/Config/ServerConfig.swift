@@ -37,6 +37,10 @@ struct ServerConfig: Codable, Equatable {
     /// Bytes of photos one device may upload per day; nil in older configs: the default.
     var devicePhotoBytesPerDay: Int?
 
+    /// The PostgreSQL database holding the records (`postgres://USER@HOST:PORT/DATABASE`); nil:
+    /// the embedded SQLite store in the data folder.
+    var database: String?
+
     /// The daily record budget in effect: 64 MiB, thousands of times a worker's day.
     var recordBudget: Int { deviceRecordBytesPerDay ?? 64 << 20 }
 

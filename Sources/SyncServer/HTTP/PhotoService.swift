@@ -48,21 +48,23 @@ struct PhotoService: Sendable {
         var complete: Bool
     }
 
-    func inScope(_ hash: String, device: Device) throws(APIError) -> Bool { try !referencingGrids(hash, device: device).isEmpty }
+    func inScope(_ hash: String, device: Device) async throws(APIError) -> Bool {
+        try await !referencingGrids(hash, device: device).isEmpty
+    }
 
     /// The grids of the device's scopes whose records reference photo `hash`.
-    func referencingGrids(_ hash: String, device: Device) throws(APIError) -> [String] {
+    func referencingGrids(_ hash: String, device: Device) async throws(APIError) -> [String] {
         do {
             let scopes = device.areaScopes
-            return try store.photoGrids(hash).filter { AreaPath.isInScopes($0, scopes) }
+            return try await store.photoGrids(hash).filter { AreaPath.isInScopes($0, scopes) }
         } catch {
             throw .badRequest("\(error)")
         }
     }
 
     /// The device's grids referencing `hash` that may see it, and those that may not yet.
-    func visibility(_ hash: String, device: Device) throws(APIError) -> (granted: [String], waiting: [String]) {
-        let grids = try referencingGrids(hash, device: device)
+    func visibility(_ hash: String, device: Device) async throws(APIError) -> (granted: [String], waiting: [String]) {
+        let grids = try await referencingGrids(hash, device: device)
         if grids.isEmpty { return ([], []) }
         do {
             let granted = try grants.grids(hash)
@@ -73,9 +75,11 @@ struct PhotoService: Sendable {
     }
 
     /// True when one of the device's grids referencing `hash` may see it (see `PhotoGrants`).
-    func mayRead(_ hash: String, device: Device) throws(APIError) -> Bool { try !visibility(hash, device: device).granted.isEmpty }
+    func mayRead(_ hash: String, device: Device) async throws(APIError) -> Bool {
+        try await !visibility(hash, device: device).granted.isEmpty
+    }
 
-    func status(_ body: Data, device: Device) throws(APIError) -> StatusResponse {
+    func status(_ body: Data, device: Device) async throws(APIError) -> StatusResponse {
         guard let request = try? JSONDecoder().decode(StatusRequest.self, from: body), request.hashes.count <= 1000 else {
             throw .badRequest("expected JSON {\"hashes\": [up to 1000 SHA-256 hex digests]}")
         }
@@ -83,12 +87,12 @@ struct PhotoService: Sendable {
         for raw in request.hashes {
             let hash = raw.lowercased()
             guard (try? InputRules.checkHash(hash)) != nil else { throw .badRequest("not a SHA-256 hex digest: \(raw)") }
-            let allowed = try inScope(hash, device: device)
+            let allowed = try await inScope(hash, device: device)
             let received = allowed ? blobs.receivedBytes(hash) : 0
             let complete = allowed && blobs.contains(hash)
             var challenge: String?
             // A challenge while any grid of the device that references it may not see it yet.
-            if complete, try !visibility(hash, device: device).waiting.isEmpty {
+            if complete, try await !visibility(hash, device: device).waiting.isEmpty {
                 challenge = grants.challenge(device: device.id, hash: hash, nowMillis: wallClock.nowMillis())
             }
             result.append(PhotoStatus(sha256: hash, referenced: allowed, received: received, complete: complete, challenge: challenge))
@@ -96,13 +100,13 @@ struct PhotoService: Sendable {
         return StatusResponse(photos: result)
     }
 
-    func upload(hash raw: String, offset: Int, total: Int, chunk: Data, device: Device) throws(APIError) -> UploadResponse {
+    func upload(hash raw: String, offset: Int, total: Int, chunk: Data, device: Device) async throws(APIError) -> UploadResponse {
         let hash = raw.lowercased()
         guard (try? InputRules.checkHash(hash)) != nil else { throw .badRequest("not a SHA-256 hex digest: \(raw)") }
         guard total > 0, total <= maxPhotoBytes else {
             throw APIError(status: 413, code: "too_large", message: "a photo may have 1 to \(maxPhotoBytes) bytes")
         }
-        guard try inScope(hash, device: device) else {
+        guard try await inScope(hash, device: device) else {
             throw APIError(
                 status: 409, code: "not_referenced", message: "no record in your scopes references photo \(hash): sync records first")
         }
@@ -112,7 +116,7 @@ struct PhotoService: Sendable {
         do {
             result = try blobs.append(hash, offset: offset, chunk: chunk, total: total)
             // Whoever sent the last bytes of a verified upload held them all: its grids may see it.
-            if case .complete = result, !heldBefore { try grants.grant(hash, grids: try referencingGrids(hash, device: device)) }
+            if case .complete = result, !heldBefore { try grants.grant(hash, grids: try await referencingGrids(hash, device: device)) }
         } catch let error as APIError {
             throw error
         } catch {
@@ -131,11 +135,13 @@ struct PhotoService: Sendable {
 
     /// The bytes of photo `hash` (or `range` of them) for a device that may see it; nil when it may
     /// not, or the photo is not (completely) here: both answer 404, so nothing leaks.
-    func download(hash raw: String, range: ClosedRange<Int>?, device: Device) throws(APIError) -> (
+    func download(hash raw: String, range: ClosedRange<Int>?, device: Device) async throws(APIError) -> (
         data: Data, total: Int, range: Range<Int>
     )? {
         let hash = raw.lowercased()
-        guard (try? InputRules.checkHash(hash)) != nil, try mayRead(hash, device: device), let total = blobs.size(hash) else { return nil }
+        guard (try? InputRules.checkHash(hash)) != nil, try await mayRead(hash, device: device), let total = blobs.size(hash) else {
+            return nil
+        }
         var slice = 0..<total
         if let range {
             guard range.lowerBound < total else {
@@ -152,13 +158,13 @@ struct PhotoService: Sendable {
 
     /// Checks a device's answer to its challenge over photo `hash`; on success its grids that
     /// reference the photo may see it.
-    func prove(hash raw: String, _ body: Data, device: Device) throws(APIError) -> ProofResponse {
+    func prove(hash raw: String, _ body: Data, device: Device) async throws(APIError) -> ProofResponse {
         let hash = raw.lowercased()
         guard (try? InputRules.checkHash(hash)) != nil else { throw .badRequest("not a SHA-256 hex digest: \(raw)") }
         guard let request = try? JSONDecoder().decode(ProofRequest.self, from: body) else {
             throw .badRequest("expected JSON {\"challenge\": \"<64 hex digits>\", \"proof\": \"<64 hex digits>\"}")
         }
-        let grids = try referencingGrids(hash, device: device)
+        let grids = try await referencingGrids(hash, device: device)
         guard !grids.isEmpty, blobs.contains(hash) else {
             throw APIError(status: 404, code: "not_found", message: "no such photo in your scopes")
         }

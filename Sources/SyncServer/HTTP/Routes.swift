@@ -31,7 +31,7 @@ enum Routes {
         let limit = service.config.maxBodyBytes
 
         router.get("/health") { _, _ -> Response in
-            let sequence = (try? service.store.sequence()) ?? -1
+            let sequence = (try? await service.store.sequence()) ?? -1
             var answer = json(
                 200,
                 [
@@ -105,7 +105,7 @@ enum Routes {
             await respond {
                 let device = try service.authenticate(request.headers[.authorization])
                 let body = try await collect(request, limit: limit)
-                return try encoded(try photos.status(Data(buffer: body), device: device))
+                return try encoded(try await photos.status(Data(buffer: body), device: device))
             }
         }
 
@@ -123,11 +123,12 @@ enum Routes {
                     chunk = try await collect(request, limit: limit)
                 } catch Partial.body(let part) {
                     if part.readableBytes > 0 {
-                        _ = try? photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: part), device: device)
+                        _ = try? await photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: part), device: device)
                     }
                     throw Partial.body(part)
                 }
-                return try encoded(try photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: chunk), device: device))
+                return try encoded(
+                    try await photos.upload(hash: hash, offset: offset, total: total, chunk: Data(buffer: chunk), device: device))
             }
         }
 
@@ -135,7 +136,7 @@ enum Routes {
             await respond {
                 let device = try service.authenticate(request.headers[.authorization])
                 let body = try await collect(request, limit: 4096)
-                return try encoded(try photos.prove(hash: context.parameters.get("hash") ?? "", Data(buffer: body), device: device))
+                return try encoded(try await photos.prove(hash: context.parameters.get("hash") ?? "", Data(buffer: body), device: device))
             }
         }
 
@@ -143,7 +144,7 @@ enum Routes {
             await respond {
                 let device = try service.authenticate(request.headers[.authorization])
                 let range = try request.headers[.range].map(parseRange)
-                guard let found = try photos.download(hash: context.parameters.get("hash") ?? "", range: range, device: device) else {
+                guard let found = try await photos.download(hash: context.parameters.get("hash") ?? "", range: range, device: device) else {
                     throw APIError(status: 404, code: "not_found", message: "no such photo in your scopes")
                 }
                 var headers: HTTPFields = [.contentType: "application/octet-stream", .acceptRanges: "bytes"]

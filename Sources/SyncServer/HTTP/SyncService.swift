@@ -12,7 +12,6 @@ struct SyncService: Sendable {
     let wallClock: any WallClock
     let metrics = ServerMetrics()
     let logger: Logger
-    let committer: GroupCommitter
     let budget: StorageBudget
 
     init(
@@ -25,7 +24,6 @@ struct SyncService: Sendable {
         self.caCertificatePEM = caCertificatePEM
         self.wallClock = wallClock
         self.logger = logger
-        self.committer = GroupCommitter(store: store)
         self.budget = StorageBudget(recordBytesPerDay: config.recordBudget, photoBytesPerDay: config.photoBudget)
     }
 
@@ -90,7 +88,7 @@ struct SyncService: Sendable {
         let started = ContinuousClock.now
         do {
             // Idempotent: a batch repeated after a lost response changes nothing the second time.
-            let report = request.changes.isEmpty ? ApplyReport() : try await committer.apply(request.changes, from: sender)
+            let report = request.changes.isEmpty ? ApplyReport() : try await store.apply(request.changes, from: sender)
             let rejections = Self.locate(report.rejected, in: request.changes)
             let accepted = report.applied
             // What this push stored stays out of this pull: the device has it.
@@ -98,9 +96,7 @@ struct SyncService: Sendable {
             let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
             let now = wallClock.nowMillis()
-            let batch = try await runBlocking {
-                try store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
-            }
+            let batch = try await store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
             registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
             let site = includeOwn ? nil : SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.

@@ -12,15 +12,16 @@ final class GroupCommitter: @unchecked Sendable {
         var continuation: CheckedContinuation<ApplyReport, any Error>
     }
 
-    private let store: any SyncStore
+    private let merge: @Sendable ([(Changeset, Sender)]) throws -> [ApplyReport]
     private let lock = NSLock()
     private var pending: [Pending] = []
     private var draining = false
     /// At most this many changes go into one transaction.
     let maxChangesPerCommit: Int
 
-    init(store: any SyncStore, maxChangesPerCommit: Int = 50_000) {
-        self.store = store
+    /// A committer merging each group with `merge`, in one transaction.
+    init(maxChangesPerCommit: Int = 50_000, merge: @escaping @Sendable ([(Changeset, Sender)]) throws -> [ApplyReport]) {
+        self.merge = merge
         self.maxChangesPerCommit = maxChangesPerCommit
     }
 
@@ -51,7 +52,7 @@ final class GroupCommitter: @unchecked Sendable {
             lock.unlock()
             if group.isEmpty { return }
             do {
-                let reports = try store.apply(batch: group.map { ($0.changes, $0.sender) })
+                let reports = try merge(group.map { ($0.changes, $0.sender) })
                 for (item, report) in zip(group, reports) { item.continuation.resume(returning: report) }
             } catch {
                 for item in group { item.continuation.resume(throwing: error) }

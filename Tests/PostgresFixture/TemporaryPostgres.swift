@@ -6,13 +6,13 @@ import PostgresNIO
 /// loopback port, stopped and removed when the value is released. Uses Debian's `postgresql`
 /// package (`.ci/run` installs it); `GRIDSYNC_PG_BIN` names another folder of its programs. When
 /// run as root, the cluster runs as the `postgres` user, since PostgreSQL refuses root.
-final class TemporaryPostgres: @unchecked Sendable {
-    let folder: URL
-    let port: Int
-    let bin: String
+public final class TemporaryPostgres: @unchecked Sendable {
+    public let folder: URL
+    public let port: Int
+    public let bin: String
     private let runAs: [String]
 
-    init() throws {
+    public init() throws {
         bin = try Self.findPrograms()
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gridsync-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -38,7 +38,7 @@ final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// A client for database `postgres` as `gridsync` over TCP; the caller runs it (`run()`).
-    func client(logger: Logger = Logger(label: "test.postgres")) -> PostgresClient {
+    public func client(logger: Logger = Logger(label: "test.postgres")) -> PostgresClient {
         var configuration = PostgresClient.Configuration(
             host: "127.0.0.1", port: port, username: "gridsync", password: nil, database: "postgres", tls: .disable)
         configuration.options.maximumConnections = 20
@@ -46,7 +46,7 @@ final class TemporaryPostgres: @unchecked Sendable {
     }
 
     /// Runs `body` with a running client, shut down afterwards.
-    func withClient<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    public func withClient<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         let client = client()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
@@ -55,8 +55,11 @@ final class TemporaryPostgres: @unchecked Sendable {
         }
     }
 
+    /// The cluster's address for `gridsync-server init --store`.
+    public var address: String { "postgres://gridsync@127.0.0.1:\(port)/postgres?sslmode=disable" }
+
     /// `psql` against the cluster, for checks by hand in a test.
-    func psql(_ sql: String) throws -> String {
+    public func psql(_ sql: String) throws -> String {
         try Self.run(["\(bin)/psql", "-h", "127.0.0.1", "-p", "\(port)", "-U", "gridsync", "-d", "postgres", "-Atc", sql])
     }
 
@@ -118,7 +121,7 @@ final class TemporaryPostgres: @unchecked Sendable {
     }
 }
 
-struct TemporaryPostgresError: Error, CustomStringConvertible {
+public struct TemporaryPostgresError: Error, CustomStringConvertible {
     let message: String
-    var description: String { message }
+    public var description: String { message }
 }
