@@ -124,6 +124,11 @@ enum PostgresSchema {
         return (id, StoredRow(grid: grid, values: values, clocks: clocks))
     }
 
+    /// The condition selecting rows in `area` or below it (`$1`, `$2`, `$3`), and its values.
+    static func areaCondition(_ area: String) -> (String, [String]) {
+        ("grid = $1 OR (grid >= $2 AND grid < $3)", [area, area + "/", area + "0"])
+    }
+
     /// The condition selecting change-log entries under `scopes`, its parameters numbered from
     /// `firstParameter`.
     static func scopeCondition(_ scopes: [AreaPath], firstParameter: Int) -> (String, [String]) {

@@ -13,8 +13,8 @@ import SyncCore
 /// higher numbers can take its own. A pull of "every change after N" therefore never passes over
 /// a change that commits later (docs/SCALE-OUT.md).
 public final class PostgresStore: Sendable {
-    let client: PostgresClient
-    let logger: Logger
+    package let client: PostgresClient
+    package let logger: Logger
     /// The site stamping what the server itself writes (the conflicts it records).
     public let site: SiteID
     let wallClock: any WallClock
@@ -62,20 +62,29 @@ public final class PostgresStore: Sendable {
         try await apply(batch: batch, beforeCommit: nil)
     }
 
-    /// `apply(batch:)`, running `beforeCommit` after the writes and before the commit (tests hold
-    /// a transaction open there to commit others out of order).
-    package func apply(batch: [(Changeset, Sender)], beforeCommit: (@Sendable () async -> Void)?) async throws -> [ApplyReport] {
+    /// `apply(batch:)`, running `beforeCommit` on the transaction's connection after the merge's
+    /// writes and before the commit: a server writes the receipts the push earns there, so that a
+    /// receipt never names a change that did not commit (tests also hold the transaction open there).
+    public func apply(
+        batch: [(Changeset, Sender)], beforeCommit: (@Sendable (PostgresConnection) async throws -> Void)?
+    ) async throws -> [ApplyReport] {
+        try await transaction { connection in
+            let reports = try await self.apply(batch, on: connection)
+            try await beforeCommit?(connection)
+            return reports
+        }
+    }
+
+    /// Runs `body` in a transaction, again when it loses a deadlock or a race to create the same
+    /// kept row (nothing of a lost attempt stays).
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let reports = try await self.apply(batch, on: connection)
-                    await beforeCommit?()
-                    return reports
-                }
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             } catch let error as PSQLError where attempt < 8 && Self.isRetryable(error) {
-                logger.debug("merge transaction retried", metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
+                logger.debug("transaction retried", metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
                 continue
             }
         }
@@ -87,14 +96,19 @@ public final class PostgresStore: Sendable {
         return ["40P01", "40001", "23505"].contains(state)
     }
 
-    private func apply(_ batch: [(Changeset, Sender)], on connection: PostgresConnection) async throws -> [ApplyReport] {
+    /// An empty context for a transaction's merge or local writes, its clock where the store's is.
+    private func context(on connection: PostgresConnection) async throws -> LoadedRows {
         var hlc: Int64 = 0
         for try await value in try await connection.query("SELECT hlc FROM gridsync_meta WHERE id = 1", logger: logger).decode(Int64.self) {
             hlc = value
         }
-        var loaded = LoadedRows(
+        return LoadedRows(
             site: site, clock: HybridLogicalClock(last: HLCTimestamp(rawValue: UInt64(bitPattern: hlc)), maxDriftMillis: maxDriftMillis),
             wallClock: wallClock)
+    }
+
+    private func apply(_ batch: [(Changeset, Sender)], on connection: PostgresConnection) async throws -> [ApplyReport] {
+        var loaded = try await context(on: connection)
         var wants = RowWants(for: batch)
         var locked: Set<Int64> = []
         while true {
@@ -256,6 +270,96 @@ public final class PostgresStore: Sendable {
         }
     }
 
+    // MARK: Areas
+
+    /// Makes the area tree exactly `areas` (see `Replica.importAreas`): the same rules and writes,
+    /// in one transaction that no other import runs beside.
+    public func importAreas(_ areas: [AreaName]) async throws -> AreaImport {
+        let rows = try Replica.areaRows(areas)
+        return try await transaction { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey(table: Schema.grids.number, id: "/")))", logger: logger)
+            var current: [String: (Value, Value)] = [:]
+            for try await (id, zh, bo) in try await connection.query(
+                "SELECT id, name_zh, name_bo FROM grids WHERE name_zh IS NOT NULL OR name_bo IS NOT NULL", logger: logger
+            ).decode((String, String?, String?).self) {
+                current[id] = (Replica.textValue(zh), Replica.textValue(bo))
+            }
+            let listed = Set(rows.map(\.path))
+            var counts: [String: [(table: String, count: Int)]] = [:]
+            for path in current.keys where !listed.contains(path) {
+                for table in ["households", "issues"] {
+                    let (condition, values) = PostgresSchema.areaCondition(path)
+                    var binds = PostgresBindings()
+                    for value in values { try binds.append(value) }
+                    let sql = "SELECT count(*) FROM \(table) WHERE coalesce(deleted, 0) = 0 AND (\(condition))"
+                    for try await n in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(
+                        Int64.self)
+                    {
+                        counts[path, default: []].append((table, Int(n)))
+                    }
+                }
+            }
+            var wants = RowWants()
+            for path in listed.union(current.keys) { wants.rows.insert(LoadedRows.Key(table: Schema.grids.number, id: path)) }
+            var loaded = try await context(on: connection)
+            var locked: Set<Int64> = []
+            try await lock(wants, locked: &locked, on: connection)
+            try await load(wants, into: &loaded, on: connection)
+            let result = try Replica.importAreas(rows, current: current, into: &loaded) { counts[$0] ?? [] }
+            guard loaded.missed.isEmpty else { throw PostgresStoreError.damaged("an area import that read rows it did not load") }
+            _ = try await write(loaded, on: connection)
+            return result
+        }
+    }
+
+    /// Names one area (see `Replica.putGrid`).
+    public func putGrid(_ path: String, nameZh: String?, nameBo: String?) async throws {
+        let path = try AreaPath(path).string
+        let edits = try Replica.gridEdits(nameZh: nameZh, nameBo: nameBo)
+        try await transaction { connection in
+            var wants = RowWants()
+            wants.rows.insert(LoadedRows.Key(table: Schema.grids.number, id: path))
+            var loaded = try await context(on: connection)
+            var locked: Set<Int64> = []
+            try await lock(wants, locked: &locked, on: connection)
+            try await load(wants, into: &loaded, on: connection)
+            try loaded.writeLocal(Schema.grids, id: path, grid: path, edits)
+            _ = try await write(loaded, on: connection)
+        }
+    }
+
+    /// The named areas at or under `area` (all when nil), by path.
+    public func areas(under area: String? = nil) async throws -> [AreaName] {
+        var sql = "SELECT id, name_zh, name_bo FROM grids WHERE (name_zh IS NOT NULL OR name_bo IS NOT NULL)"
+        var binds = PostgresBindings()
+        if let area {
+            let (condition, values) = PostgresSchema.areaCondition(area)
+            sql += " AND (\(condition))"
+            for value in values { try binds.append(value) }
+        }
+        var areas: [AreaName] = []
+        for try await (id, zh, bo) in try await client.query(PostgresQuery(unsafeSQL: sql + " ORDER BY id", binds: binds), logger: logger)
+            .decode((String, String?, String?).self)
+        {
+            areas.append(AreaName(path: id, nameZh: zh, nameBo: bo))
+        }
+        return areas
+    }
+
+    /// Whether `area` is a named area, has named areas below it, or holds living records.
+    public func knowsArea(_ area: String) async throws -> Bool {
+        let (condition, values) = PostgresSchema.areaCondition(area)
+        for table in ["grids", "households", "issues"] {
+            var binds = PostgresBindings()
+            for value in values { try binds.append(value) }
+            let extra = table == "grids" ? "(name_zh IS NOT NULL OR name_bo IS NOT NULL)" : "coalesce(deleted, 0) = 0"
+            let sql = "SELECT 1 FROM \(table) WHERE (\(condition)) AND \(extra) LIMIT 1"
+            for try await _ in try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { return true }
+        }
+        return false
+    }
+
     // MARK: Pulling
 
     /// The changes after local version `since` (see `Replica.changes(since:…)`), read in one
@@ -332,6 +436,15 @@ public final class PostgresStore: Sendable {
             "SELECT DISTINCT grid FROM photo_refs WHERE sha256 = \(sha256) AND coalesce(deleted, 0) = 0 ORDER BY grid", logger: logger)
         for try await grid in rows.decode(String.self) { grids.append(grid) }
         return grids
+    }
+
+    /// Every photo hash referenced by a living record.
+    public func referencedPhotos() async throws -> [String] {
+        var hashes: [String] = []
+        let rows = try await client.query(
+            "SELECT DISTINCT sha256 FROM photo_refs WHERE coalesce(deleted, 0) = 0 AND sha256 IS NOT NULL ORDER BY sha256", logger: logger)
+        for try await hash in rows.decode(String.self) { hashes.append(hash) }
+        return hashes
     }
 
     /// The newest local version committed.

@@ -127,7 +127,7 @@ import Testing
             let (released, release) = AsyncStream<Void>.makeStream()
             let (written, wrote) = AsyncStream<Void>.makeStream()
             let a = Task {
-                try await store.apply(batch: [(held, .server)]) {
+                try await store.apply(batch: [(held, .server)]) { _ in
                     wrote.yield()
                     for await _ in released { break }
                 }

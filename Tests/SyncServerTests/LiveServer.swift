@@ -112,6 +112,10 @@ final class LiveServer: @unchecked Sendable {
     /// tests. (A task started in `defer` to call `stop()` may never run before the test process
     /// exits, which left servers running after `swift test`.)
     func finish() {
+        if ProcessInfo.processInfo.environment["GRIDSYNC_KEEP_SERVER_LOG"] == "1" {
+            try? FileManager.default.copyItem(
+                at: folder.appendingPathComponent("server.log"), to: URL(fileURLWithPath: "/tmp/\(folder.lastPathComponent).log"))
+        }
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()

@@ -116,8 +116,8 @@ import Testing
     }
 
     /// S5: a revoked device is refused at once; others are not affected.
-    @Test func aRevokedDeviceIsRefusedAndOthersAreNot() async throws {
-        let server = try LiveServer()
+    @Test(arguments: StoreKind.allCases) func aRevokedDeviceIsRefusedAndOthersAreNot(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
         defer { server.finish() }
         let lost = try TestDevice(server: server, name: "lost")
         let other = try TestDevice(server: server, name: "other")
@@ -134,6 +134,44 @@ import Testing
         try other.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "7号"))
         try await other.sync()
         #expect(!devices.output.contains(lost.credential), "credentials never leave the server")
+    }
+
+    /// The operator's area tree, on either store: imported, listed, sent to the devices under it;
+    /// an import that would remove an area holding records is refused whole.
+    @Test(arguments: StoreKind.allCases) func theAreaTreeIsTheOperatorsOnEitherStore(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
+        defer { server.finish() }
+        let tree = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Sources/FieldCLI/Demo/areas-maizhokunggar.csv"
+        ).standardized
+        let imported = try LiveServer.run(["areas", "import", "--data", server.folder.path, tree.path])
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(imported.output.contains("15 added"))
+        let listed = try LiveServer.run([
+            "areas", "list", "--data", server.folder.path, "--under", "xizang/lhasa/maizhokunggar/zhaxigang", "--json",
+        ])
+        let areas = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]] ?? []
+        #expect(areas.first?["nameZh"] as? String == "扎西岗乡")
+        #expect(try LiveServer.run(["areas", "list", "--data", server.folder.path, "--under", "xizang/nowhere"]).status != 0)
+        let grid = "xizang/lhasa/maizhokunggar/zhaxigang/v1/g1"
+        let worker = try TestDevice(server: server, name: "worker")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [grid]))
+        try worker.replica.addHousehold(grid: grid, HouseholdFields(doorPlate: "1村1号"))
+        try await worker.sync()
+        #expect(try worker.replica.areaNames().byPath[grid]?.nameZh == "1网格")
+        // Leaving out the worker's grid, which holds a household now, is refused and changes nothing.
+        let smaller = server.folder.appendingPathComponent("smaller.csv")
+        let text = try String(contentsOf: tree, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix(grid + ",") }
+            .joined(separator: "\n")
+        try text.write(to: smaller, atomically: true, encoding: .utf8)
+        let refused = try LiveServer.run(["areas", "import", "--data", server.folder.path, smaller.path])
+        #expect(refused.status != 0 && refused.output.contains("hold records"), "\(refused.output)")
+        try #require(try LiveServer.run(["name-area", "--data", server.folder.path, grid, "--zh", "一网格"]).status == 0)
+        let county = try TestDevice(server: server, name: "county")
+        try await county.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        try await county.sync()
+        #expect(try county.replica.areas().count == 15)
+        #expect(try county.replica.areaNames().byPath[grid]?.nameZh == "一网格")
     }
 
     /// S4: a device years behind learns the server's time; changes stamped days ahead are refused.

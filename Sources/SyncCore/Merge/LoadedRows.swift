@@ -37,13 +37,13 @@ package struct LoadedRows: MergeContext {
         package var localVersion: Int64
     }
 
-    let site: SiteID
+    package let site: SiteID
     let wallClock: any WallClock
     let clockOffsetMillis: Int64
     package var clock: HybridLogicalClock
-    var transactionTimestamp: HLCTimestamp?
-    var touchedIssues: Set<String> = []
-    var newIssues: Set<String> = []
+    package var transactionTimestamp: HLCTimestamp?
+    package var touchedIssues: Set<String> = []
+    package var newIssues: Set<String> = []
     private var provisional: Int64 = 0
 
     // What the store loaded.
@@ -73,7 +73,7 @@ package struct LoadedRows: MergeContext {
         self.clockOffsetMillis = clockOffsetMillis
     }
 
-    var wallMillis: UInt64 {
+    package var wallMillis: UInt64 {
         let raw = Int64(clamping: wallClock.nowMillis())
         return UInt64(max(0, raw &+ clockOffsetMillis))
     }
@@ -141,24 +141,24 @@ package struct LoadedRows: MergeContext {
 
     // MARK: MergeContext
 
-    mutating func nextLocalVersion() -> Int64 {
+    package mutating func nextLocalVersion() -> Int64 {
         provisional -= 1
         return provisional
     }
 
-    func loadRow(_ table: SyncedTable, id: String) throws -> StoredRow? {
+    package func loadRow(_ table: SyncedTable, id: String) throws -> StoredRow? {
         let key = Key(table: table.number, id: id)
         if let row = rows[key] { return row }
         if !absent.contains(key) { noteMissing(key) }
         return nil
     }
 
-    func grid(of id: String, in table: String) throws -> String? {
+    package func grid(of id: String, in table: String) throws -> String? {
         guard let synced = Schema.table(named: table) else { return nil }
         return try loadRow(synced, id: id)?.grid
     }
 
-    mutating func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
+    package mutating func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
         let key = Key(table: table.number, id: id)
         rows[key] = row
         absent.remove(key)
@@ -179,7 +179,7 @@ package struct LoadedRows: MergeContext {
         }
     }
 
-    mutating func keep(_ row: RowChanges) throws -> Int64? {
+    package mutating func keep(_ row: RowChanges) throws -> Int64? {
         let blob = ChangesetEncoding.encode(Changeset(rows: [row]))
         if keptBlobs.contains(blob) { return nil }
         if !keptLooked.contains(blob) { noteMissingKept(blob) }
@@ -191,7 +191,7 @@ package struct LoadedRows: MergeContext {
         return localVersion
     }
 
-    func history(ofIssue issueID: String) throws -> (reported: IssueTier?, steps: [IssueLifecycle.Step]) {
+    package func history(ofIssue issueID: String) throws -> (reported: IssueTier?, steps: [IssueLifecycle.Step]) {
         let issue = try loadRow(Schema.issues, id: issueID)
         guard let ids = eventsOf[issueID] else {
             noteMissingEvents(issueID)
@@ -214,7 +214,7 @@ package struct LoadedRows: MergeContext {
         return (issue?.values[tierColumn].text.flatMap(IssueTier.init), steps)
     }
 
-    func hasEvents(issueID: String) throws -> Bool {
+    package func hasEvents(issueID: String) throws -> Bool {
         guard let ids = eventsOf[issueID] else {
             noteMissingEvents(issueID)
             return false
@@ -222,7 +222,7 @@ package struct LoadedRows: MergeContext {
         return !ids.isEmpty
     }
 
-    mutating func storeDerived(issueID: String, status: IssueStatus, tier: IssueTier) throws {
+    package mutating func storeDerived(issueID: String, status: IssueStatus, tier: IssueTier) throws {
         derived[issueID] = (status, tier)
     }
 

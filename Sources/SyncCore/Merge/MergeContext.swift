@@ -4,7 +4,7 @@
 /// the database as the merge meets it; and `LoadedRows`, rows a store loaded ahead for a batch of
 /// pushes, where the merge runs in memory and the store writes what it produced in one
 /// transaction (a database across a network cannot be asked row by row).
-protocol MergeContext {
+package protocol MergeContext {
     /// The site stamping this replica's own writes (the conflicts it records).
     var site: SiteID { get }
     /// The wall clock, corrected by what the replica learned from its server.
@@ -39,7 +39,7 @@ protocol MergeContext {
 
 extension MergeContext {
     /// The version stamping every local change of this transaction (one timestamp per transaction).
-    mutating func localStamp() throws -> Version {
+    package mutating func localStamp() throws -> Version {
         if let t = transactionTimestamp { return Version(timestamp: t, site: site) }
         let t = try clock.now(wallMillis: wallMillis)
         transactionTimestamp = t
@@ -47,7 +47,7 @@ extension MergeContext {
     }
 
     /// Takes in a remote timestamp, refusing it when too far ahead of the wall clock.
-    mutating func receive(_ remote: HLCTimestamp) throws(ClockError) {
+    package mutating func receive(_ remote: HLCTimestamp) throws(ClockError) {
         try clock.receive(remote, wallMillis: wallMillis)
     }
 
@@ -55,7 +55,7 @@ extension MergeContext {
     /// value changes gets this transaction's version, with the version it overwrote as its base.
     /// Returns false when nothing changed.
     @discardableResult
-    mutating func writeLocal(_ table: SyncedTable, id: String, grid: String, _ edits: [(String, Value)]) throws -> Bool {
+    package mutating func writeLocal(_ table: SyncedTable, id: String, grid: String, _ edits: [(String, Value)]) throws -> Bool {
         let previous = try loadRow(table, id: id)
         var row =
             previous
@@ -88,13 +88,13 @@ extension MergeContext {
     }
 
     /// The status and tier issue `issueID` stands at, folded from its events.
-    func derive(issueID: String) throws -> (IssueStatus, IssueTier) {
+    package func derive(issueID: String) throws -> (IssueStatus, IssueTier) {
         let (reported, steps) = try history(ofIssue: issueID)
         return IssueLifecycle.derive(reportedTier: reported ?? .small, events: steps)
     }
 
     /// Stores the derived status and tier of every issue touched in this transaction.
-    mutating func rederiveTouchedIssues() throws {
+    package mutating func rederiveTouchedIssues() throws {
         for id in newIssues where try hasEvents(issueID: id) {
             touchedIssues.insert(id)
         }

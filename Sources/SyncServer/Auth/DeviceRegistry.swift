@@ -174,15 +174,10 @@ final class DeviceRegistry: Sendable {
                 let device = Self.device(former)
                 formerSites = device.formerSites + [device.site]
             }
-            let id = "dev-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            var device = Device(
-                id: id, site: site.hex, role: DeviceRole(rawValue: row["role"]) ?? .worker,
-                // The person is the operator's to name: a device cannot choose whom it speaks for.
-                // Its id stands in when the operator gave no name.
-                name: (row["name"] as String?) ?? id,
-                scopes: (row["scopes"] as String).split(separator: " ").map(String.init), enrolledMillis: nowMillis,
-                revokedMillis: nil, lastSyncMillis: nil, acknowledged: 0)
-            device.formerSites = formerSites
+            let device = Device.enrolled(
+                role: DeviceRole(rawValue: row["role"]) ?? .worker, scopes: row["scopes"], name: row["name"], site: site,
+                formerSites: formerSites, nowMillis: nowMillis)
+            let id = device.id
             try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [id, digest])
             try db.execute(
                 sql: """

@@ -11,16 +11,14 @@ struct AreasCommand: ParsableCommand {
         subcommands: [ImportAreasCommand.self, ListAreasCommand.self])
 }
 
-/// Opens the server's store for the operator's commands (the server may be running: SQLite
-/// serialises the writes).
-private func openStore(_ data: DataOption) throws -> Replica {
+/// Runs `body` with the server's store, for the operator's commands (the server may be running:
+/// SQLite serialises the writes, PostgreSQL orders the transactions).
+private func withStore<T: Sendable>(_ data: DataOption, _ body: @Sendable (any SyncStore) async throws -> T) async throws -> T {
     let folder = DataFolder(data.data)
-    var storeConfig = Replica.Configuration()
-    storeConfig.maxDriftMillis = try folder.loadConfig().maxDriftMillis
-    return try Replica(path: folder.store.path, configuration: storeConfig)
+    return try await folder.withStores(try folder.loadConfig()) { store, _ in try await body(store) }
 }
 
-struct ImportAreasCommand: ParsableCommand {
+struct ImportAreasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Make the area tree what FILE lists (CSV: path, level, Chinese name, Tibetan name).",
         discussion: """
@@ -41,13 +39,13 @@ struct ImportAreasCommand: ParsableCommand {
     @Flag(help: "Check the file and say what would change, without changing anything.")
     var dryRun = false
 
-    func run() throws {
+    func run() async throws {
         guard let bytes = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw ValidationError("\(file) is not UTF-8 text") }
         let areas = try AreaTreeFile.parse(text)
-        let store = try openStore(data)
         if dryRun {
-            let known = Dictionary(try store.areas().map { ($0.path, $0) }, uniquingKeysWith: { $1 })
+            let known = Dictionary(
+                try await withStore(data) { try await $0.areas(under: nil) }.map { ($0.path, $0) }, uniquingKeysWith: { $1 })
             let listed = Set(areas.map(\.path))
             let added = areas.filter { known[$0.path] == nil }.count
             let renamed = areas.filter { a in known[a.path].map { $0 != a } ?? false }.count
@@ -55,14 +53,14 @@ struct ImportAreasCommand: ParsableCommand {
             print("\(file): \(areas.count) areas; would add \(added), rename \(renamed), remove \(removed) (nothing changed)")
             return
         }
-        let result = try store.importAreas(areas)
+        let result = try await withStore(data) { try await $0.importAreas(areas) }
         print(
             "imported \(file): \(result.added.count) added, \(result.renamed.count) renamed, \(result.removed.count) removed, "
                 + "\(result.unchanged) unchanged; devices receive the names with their next sync")
     }
 }
 
-struct ListAreasCommand: ParsableCommand {
+struct ListAreasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the named areas.")
 
     @OptionGroup var data: DataOption
@@ -76,13 +74,16 @@ struct ListAreasCommand: ParsableCommand {
     @Flag(help: "Print CSV in the form `import` reads.")
     var csv = false
 
-    func run() throws {
-        let store = try openStore(data)
+    func run() async throws {
+        let under = under
         if let under {
             do { _ = try AreaPath(under) } catch { throw ValidationError(error.description) }
-            guard try store.knowsArea(under) else { throw ValidationError("no area \(under) in the tree") }
         }
-        let areas = try store.areas(under: under)
+        let found = try await withStore(data) { store -> [AreaName]? in
+            if let under, try await !store.knowsArea(under) { return nil }
+            return try await store.areas(under: under)
+        }
+        guard let areas = found else { throw ValidationError("no area \(under ?? "") in the tree") }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -103,7 +104,7 @@ struct ListAreasCommand: ParsableCommand {
 }
 
 /// `gridsync-server name-area PATH --zh NAME --bo NAME`: names one area of the tree.
-struct NameAreaCommand: ParsableCommand {
+struct NameAreaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "name-area", abstract: "Give one area its Chinese and Tibetan names (devices receive them when they sync).")
 
@@ -123,8 +124,9 @@ struct NameAreaCommand: ParsableCommand {
         guard zh != nil || bo != nil else { throw ValidationError("give --zh, --bo or both") }
     }
 
-    func run() throws {
-        try openStore(data).putGrid(path, nameZh: zh, nameBo: bo)
+    func run() async throws {
+        let (path, zh, bo) = (path, zh, bo)
+        try await withStore(data) { try await $0.putGrid(path, nameZh: zh, nameBo: bo) }
         print("named \(path): \([zh, bo].compactMap { $0 }.joined(separator: " / "))")
     }
 }

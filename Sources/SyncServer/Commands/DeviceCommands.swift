@@ -3,7 +3,7 @@ import Foundation
 import SyncCore
 
 /// `gridsync-server enroll`: prints a one-time enrollment code.
-struct EnrollCommand: ParsableCommand {
+struct EnrollCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enroll", abstract: "Print a one-time enrollment code for a new device.")
 
@@ -35,24 +35,23 @@ struct EnrollCommand: ParsableCommand {
         guard (1...10_000).contains(count) else { throw ValidationError("count must be 1 to 10000") }
     }
 
-    func run() throws {
+    func run() async throws {
         let folder = DataFolder(data.data)
         let config = try folder.loadConfig()
-        let registry = try DeviceRegistry(path: folder.registry.path)
-        for n in 1...count {
-            let code = try registry.createEnrollment(
-                role: DeviceRole(rawValue: role)!,
-                scopes: try scopes.map { try AreaPath($0.replacingOccurrences(of: "{n}", with: String(n))) },
-                name: try name.map(InputRules.personName),
-                ttlSeconds: config.enrollmentTTLSeconds,
-                nowMillis: Int64(SystemWallClock().nowMillis()))
-            print(code)
+        let (role, scopes, name, count) = (DeviceRole(rawValue: role)!, scopes, try name.map(InputRules.personName), count)
+        try await folder.withStores(config) { _, registry in
+            for n in 1...count {
+                let code = try await registry.createEnrollment(
+                    role: role, scopes: try scopes.map { try AreaPath($0.replacingOccurrences(of: "{n}", with: String(n))) }, name: name,
+                    ttlSeconds: config.enrollmentTTLSeconds, nowMillis: Int64(SystemWallClock().nowMillis()))
+                print(code)
+            }
         }
     }
 }
 
 /// `gridsync-server revoke DEVICE`: refuses the device's requests from now on.
-struct RevokeCommand: ParsableCommand {
+struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a device at once.")
 
     @OptionGroup var data: DataOption
@@ -60,11 +59,13 @@ struct RevokeCommand: ParsableCommand {
     @Argument(help: "The device id (see `devices`).")
     var device: String
 
-    func run() throws {
+    func run() async throws {
         let folder = DataFolder(data.data)
-        _ = try folder.loadConfig()
-        let registry = try DeviceRegistry(path: folder.registry.path)
-        guard try registry.revoke(device, nowMillis: Int64(SystemWallClock().nowMillis())) else {
+        let device = device
+        let revoked = try await folder.withStores(try folder.loadConfig()) { _, registry in
+            try await registry.revoke(device, nowMillis: Int64(SystemWallClock().nowMillis()))
+        }
+        guard revoked else {
             // One line, no usage text: the command was right, the id is not.
             throw ServerError.setup("no device \(device) here: `gridsync-server devices --data \(data.data)` lists them")
         }
@@ -73,7 +74,7 @@ struct RevokeCommand: ParsableCommand {
 }
 
 /// `gridsync-server devices`: the enrolled devices.
-struct DevicesCommand: ParsableCommand {
+struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "devices", abstract: "List devices, scopes, last sync.")
 
     @OptionGroup var data: DataOption
@@ -81,20 +82,17 @@ struct DevicesCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let folder = DataFolder(data.data)
-        _ = try folder.loadConfig()
-        let devices = try DeviceRegistry(path: folder.registry.path).devices()
-        // Photos referenced by records in a device's scopes whose bytes the server does not hold yet.
-        let store = try Replica(path: folder.store.path)
         let blobs = try BlobStore(folder: folder.photos)
-        let missing = try store.referencedPhotos().filter { !blobs.contains($0) }
-        var listing: [Listing] = []
-        for d in devices {
-            let scopes = d.areaScopes
-            let pending = try missing.filter { hash in try store.gridsReferencing(photo: hash).contains { AreaPath.isInScopes($0, scopes) }
+        let listing = try await folder.withStores(try folder.loadConfig()) { store, registry in
+            // Photos referenced by records in a device's scopes whose bytes the server does not hold yet.
+            var grids: [String: [String]] = [:]
+            for hash in try await store.referencedPhotos() where !blobs.contains(hash) { grids[hash] = try await store.photoGrids(hash) }
+            return try await registry.devices().map { d in
+                let scopes = d.areaScopes
+                return Listing(device: d, pendingPhotos: grids.values.filter { $0.contains { AreaPath.isInScopes($0, scopes) } }.count)
             }
-            listing.append(Listing(device: d, pendingPhotos: pending.count))
         }
         if json {
             let encoder = JSONEncoder()

@@ -102,12 +102,14 @@ struct InitCommand: AsyncParsableCommand {
         if let store {
             // The tables, made now so that a wrong address fails here rather than at `serve`.
             let address = try PostgresAddress(store)
-            _ = try await PostgresDatabase.withStore(address, newSite: .random()) { _ in }
+            _ = try await PostgresDatabase.withStore(address, newSite: .random()) { store in
+                _ = try await PostgresDeviceRegistry.open(client: store.client, logger: store.logger)
+            }
             config.database = store
         } else {
             _ = try Replica(path: folder.store.path)
+            _ = try DeviceRegistry(path: folder.registry.path)
         }
-        _ = try DeviceRegistry(path: folder.registry.path)
         try folder.save(config)
         print(
             "created \(self.folder): store\(store.map { " in \((try? PostgresAddress($0))?.description ?? $0)" } ?? ""), CA (\(folder.caCertificate.lastPathComponent)), certificate for \(hosts.joined(separator: ", ")), port \(port)"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import SyncCore
+import SyncPostgres
 
 /// `gridsync-server backup --to DIR`: a consistent copy of the data folder, taken while serving.
 struct BackupCommand: ParsableCommand {
@@ -16,7 +17,12 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let source = DataFolder(data.data)
-        _ = try source.loadConfig()
+        if let database = try source.loadConfig().database {
+            throw ServerError.setup(
+                "the records and devices of \(data.data) are in PostgreSQL (\((try? PostgresAddress(database))?.description ?? database)): "
+                    + "back them up with pg_dump or pg_basebackup (README, \"Several servers on PostgreSQL\"), and this folder's keys and photos as files"
+            )
+        }
         let target = DataFolder(to)
         if FileManager.default.fileExists(atPath: target.url.path) {
             throw ValidationError("\(to) exists: back up into a new folder")
@@ -67,7 +73,9 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let folder = DataFolder(data.data)
-        _ = try folder.loadConfig()
+        if try folder.loadConfig().database != nil {
+            throw ServerError.setup("the records of \(data.data) are in PostgreSQL: `check` reads a data folder's SQLite stores only")
+        }
         var problems: [String] = []
         for file in [folder.store, folder.registry, folder.photoGrants] where FileManager.default.fileExists(atPath: file.path) {
             var config = Configuration()

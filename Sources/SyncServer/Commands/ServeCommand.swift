@@ -39,27 +39,21 @@ struct ServeCommand: AsyncParsableCommand {
 
         let (config, logger) = (configured, serverLogger)
         if let database = config.database {
-            // The records in PostgreSQL: the client runs beside the server and stops after it.
             let address = try PostgresAddress(database)
-            logger.info("records in PostgreSQL", metadata: ["database": "\(address)"])
-            try await PostgresDatabase.withStore(
-                address, newSite: .random(), maxDriftMillis: config.maxDriftMillis, connections: 40, logger: logger
-            ) { store in
-                try await serve(folder: folder, config: config, store: PostgresSyncStore(store: store), logger: logger, metrics: metrics)
-            }
-        } else {
-            var storeConfig = Replica.Configuration()
-            storeConfig.maxDriftMillis = config.maxDriftMillis
-            let store = ReplicaStore(replica: try Replica(path: folder.store.path, configuration: storeConfig))
-            try await serve(folder: folder, config: config, store: store, logger: logger, metrics: metrics)
+            logger.info("records and devices in PostgreSQL", metadata: ["database": "\(address)"])
+        }
+        // With PostgreSQL, the client runs beside the server and stops after it.
+        try await folder.withStores(
+            config, logger: logger, syncRecordDelay: .milliseconds(config.syncRecordDelay), connections: 40
+        ) { store, registry in
+            try await serve(folder: folder, config: config, store: store, registry: registry, logger: logger, metrics: metrics)
         }
     }
 
     private func serve(
-        folder: DataFolder, config: ServerConfig, store: any SyncStore, logger: Logger, metrics: PrometheusCollectorRegistry
+        folder: DataFolder, config: ServerConfig, store: any SyncStore, registry: any DeviceDirectory, logger: Logger,
+        metrics: PrometheusCollectorRegistry
     ) async throws {
-        let registry = try DeviceRegistry(
-            path: folder.registry.path, syncRecordDelay: .milliseconds(config.syncRecordDelay), logger: logger)
         let service = SyncService(
             store: store, registry: registry, config: config,
             caCertificatePEM: String(decoding: try Data(contentsOf: folder.caCertificate), as: UTF8.self), wallClock: SystemWallClock(),
@@ -111,9 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await app.runService()
         } catch {
-            try? registry.flushSyncRecords()
+            try? await registry.flushSyncRecords()
             throw error
         }
-        try registry.flushSyncRecords()
+        try await registry.flushSyncRecords()
     }
 }

@@ -47,7 +47,7 @@ enum Routes {
         router.post("/v1/enroll") { request, _ -> Response in
             await respond {
                 let body = try await collect(request, limit: limit)
-                let answer = try service.enroll(Data(buffer: body))
+                let answer = try await service.enroll(Data(buffer: body))
                 let data = try JSONEncoder().encode(answer)
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
             }
@@ -65,7 +65,7 @@ enum Routes {
                     if let tooOld = versions.tooOld { throw APIError(status: 426, code: "upgrade_needed", message: tooOld) }
                     format = versions.readableChangesetFormat
                 }
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 guard request.headers[.contentType] == syncContentType else {
                     throw APIError.unsupported("Content-Type must be \(syncContentType)")
                 }
@@ -84,26 +84,28 @@ enum Routes {
         // Device oversight for the county and townships: the devices under the asker's scopes.
         router.get("/v1/devices") { request, _ -> Response in
             await respond {
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 guard device.role == .county || device.role == .township else {
                     throw APIError(
                         status: 403, code: "not_permitted", message: "only county and township devices see the devices of their area")
                 }
-                try? service.registry.flushSyncRecords()
+                try? await service.registry.flushSyncRecords()
                 let scopes = device.areaScopes
-                let seen = try service.registry.devices().filter { d in d.areaScopes.contains { AreaPath.isInScopes($0.string, scopes) } }
-                    .map {
-                        DeviceSeen(
-                            id: $0.id, name: $0.name, role: $0.role.rawValue, scopes: $0.scopes, enrolledMillis: $0.enrolledMillis,
-                            lastSyncMillis: $0.lastSyncMillis, acknowledged: $0.acknowledged, revoked: $0.revokedMillis != nil)
-                    }
+                let seen = try await service.registry.devices().filter { d in
+                    d.areaScopes.contains { AreaPath.isInScopes($0.string, scopes) }
+                }
+                .map {
+                    DeviceSeen(
+                        id: $0.id, name: $0.name, role: $0.role.rawValue, scopes: $0.scopes, enrolledMillis: $0.enrolledMillis,
+                        lastSyncMillis: $0.lastSyncMillis, acknowledged: $0.acknowledged, revoked: $0.revokedMillis != nil)
+                }
                 return try encoded(DeviceListing(serverMillis: Int64(Date().timeIntervalSince1970 * 1000), devices: seen))
             }
         }
 
         router.post("/v1/photos/status") { request, _ -> Response in
             await respond {
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 let body = try await collect(request, limit: limit)
                 return try encoded(try await photos.status(Data(buffer: body), device: device))
             }
@@ -111,7 +113,7 @@ enum Routes {
 
         router.put("/v1/photos/:hash") { request, context -> Response in
             await respond {
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 let hash = context.parameters.get("hash") ?? ""
                 guard let offset = request.uri.queryParameters.get("offset").flatMap({ Int($0) }),
                     let total = request.uri.queryParameters.get("total").flatMap({ Int($0) }), offset >= 0
@@ -134,7 +136,7 @@ enum Routes {
 
         router.post("/v1/photos/:hash/proof") { request, context -> Response in
             await respond {
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 let body = try await collect(request, limit: 4096)
                 return try encoded(try await photos.prove(hash: context.parameters.get("hash") ?? "", Data(buffer: body), device: device))
             }
@@ -142,7 +144,7 @@ enum Routes {
 
         router.get("/v1/photos/:hash") { request, context -> Response in
             await respond {
-                let device = try service.authenticate(request.headers[.authorization])
+                let device = try await service.authenticate(request.headers[.authorization])
                 let range = try request.headers[.range].map(parseRange)
                 guard let found = try await photos.download(hash: context.parameters.get("hash") ?? "", range: range, device: device) else {
                     throw APIError(status: 404, code: "not_found", message: "no such photo in your scopes")

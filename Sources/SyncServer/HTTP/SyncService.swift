@@ -6,7 +6,7 @@ import SyncCore
 /// bytes to response bytes. The HTTP layer only authenticates and moves bytes.
 struct SyncService: Sendable {
     let store: any SyncStore
-    let registry: DeviceRegistry
+    let registry: any DeviceDirectory
     let config: ServerConfig
     let caCertificatePEM: String
     let wallClock: any WallClock
@@ -15,7 +15,7 @@ struct SyncService: Sendable {
     let budget: StorageBudget
 
     init(
-        store: any SyncStore, registry: DeviceRegistry, config: ServerConfig, caCertificatePEM: String, wallClock: any WallClock,
+        store: any SyncStore, registry: any DeviceDirectory, config: ServerConfig, caCertificatePEM: String, wallClock: any WallClock,
         logger: Logger
     ) {
         self.store = store
@@ -27,7 +27,7 @@ struct SyncService: Sendable {
         self.budget = StorageBudget(recordBytesPerDay: config.recordBudget, photoBytesPerDay: config.photoBudget)
     }
 
-    func enroll(_ body: Data) throws(APIError) -> EnrollResponse {
+    func enroll(_ body: Data) async throws(APIError) -> EnrollResponse {
         guard let request = try? JSONDecoder().decode(EnrollRequest.self, from: body) else {
             throw .badRequest("expected JSON {\"code\": \"XXXX-XXXX-XXXX\", \"site\": \"<16 hex digits>\"}")
         }
@@ -35,7 +35,7 @@ struct SyncService: Sendable {
             throw .badRequest("site must be 16 hex digits, not zero")
         }
         do {
-            let (device, credential) = try registry.enroll(
+            let (device, credential) = try await registry.enroll(
                 code: request.code, site: site, reserved: store.site, formerCredential: request.formerCredential,
                 nowMillis: Int64(wallClock.nowMillis()))
             logger.info("enrolled", metadata: ["device": "\(device.id)", "role": "\(device.role.rawValue)", "scopes": "\(device.scopes)"])
@@ -46,15 +46,16 @@ struct SyncService: Sendable {
         } catch let error as AuthError {
             throw APIError(error)
         } catch {
+            logger.error("enrollment failed", metadata: ["error": "\(String(reflecting: error))"])
             throw .internal("enrollment failed")
         }
     }
 
     /// The device presenting `authorization` (`Bearer <credential>`).
-    func authenticate(_ authorization: String?) throws(APIError) -> Device {
+    func authenticate(_ authorization: String?) async throws(APIError) -> Device {
         guard let authorization, authorization.hasPrefix("Bearer "), authorization.count > 7 else { throw .unauthenticated }
         do {
-            return try registry.authenticate(credential: String(authorization.dropFirst(7)))
+            return try await registry.authenticate(credential: String(authorization.dropFirst(7)))
         } catch let error as AuthError {
             if case let .revoked(id) = error { logger.notice("refused revoked device", metadata: ["device": "\(id)"]) }
             throw APIError(error)
@@ -87,17 +88,21 @@ struct SyncService: Sendable {
         }
         let started = ContinuousClock.now
         do {
+            let receipt = max(device.acknowledged, request.pushThrough)
+            let now = wallClock.nowMillis()
             // Idempotent: a batch repeated after a lost response changes nothing the second time.
-            let report = request.changes.isEmpty ? ApplyReport() : try await store.apply(request.changes, from: sender)
+            let report =
+                request.changes.isEmpty
+                ? ApplyReport()
+                : try await store.apply(
+                    request.changes, from: sender, receipt: Receipt(device: device.id, acknowledged: receipt, nowMillis: Int64(now)))
             let rejections = Self.locate(report.rejected, in: request.changes)
             let accepted = report.applied
             // What this push stored stays out of this pull: the device has it.
             let skipping = Set(report.storedVersions)
-            let receipt = max(device.acknowledged, request.pushThrough)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
-            let now = wallClock.nowMillis()
             let batch = try await store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
-            registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+            try await registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
             let site = includeOwn ? nil : SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in

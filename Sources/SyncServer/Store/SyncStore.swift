@@ -1,3 +1,5 @@
+import Dispatch
+import Logging
 import SyncCore
 import SyncPostgres
 
@@ -5,8 +7,9 @@ import SyncPostgres
 /// that several servers can share. Every accepted change goes through SyncCore's merge.
 protocol SyncStore: Sendable {
     /// Merges a device's push durably, refusing what `sender` may not write or is otherwise
-    /// invalid, one change at a time.
-    func apply(_ changes: Changeset, from sender: Sender) async throws -> ApplyReport
+    /// invalid, one change at a time; writes `receipt` with it where the device directory lives in
+    /// the same database.
+    func apply(_ changes: Changeset, from sender: Sender, receipt: Receipt) async throws -> ApplyReport
     /// The changes after server sequence `cursor` under `scopes`, at most `maxChanges`, leaving out
     /// the sequence numbers in `skipping` (what the requesting device itself just pushed).
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) async throws -> ChangeBatch
@@ -16,6 +19,23 @@ protocol SyncStore: Sendable {
     var site: SiteID { get }
     /// The grids whose living records reference photo `sha256`.
     func photoGrids(_ sha256: String) async throws -> [String]
+    /// Every photo hash referenced by a living record.
+    func referencedPhotos() async throws -> [String]
+    /// The named areas at or under `area` (all when nil), by path.
+    func areas(under area: String?) async throws -> [AreaName]
+    /// Whether `area` is named, has named areas below it, or holds living records.
+    func knowsArea(_ area: String) async throws -> Bool
+    /// Makes the area tree exactly `areas` (`Replica.importAreas`).
+    func importAreas(_ areas: [AreaName]) async throws -> AreaImport
+    /// Names one area.
+    func putGrid(_ path: String, nameZh: String?, nameBo: String?) async throws
+}
+
+/// What a push earns its device: its receipt, and the time of its sync.
+struct Receipt: Sendable {
+    var device: String
+    var acknowledged: Int64
+    var nowMillis: Int64
 }
 
 /// The embedded store: a SyncCore replica whose local versions are the server's sequence numbers.
@@ -29,7 +49,8 @@ struct ReplicaStore: SyncStore {
         self.committer = GroupCommitter { batch in try replica.apply(batch: batch) }
     }
 
-    func apply(_ changes: Changeset, from sender: Sender) async throws -> ApplyReport {
+    /// The receipt goes to the device registry's queue after the commit (`DeviceRegistry.recordSync`).
+    func apply(_ changes: Changeset, from sender: Sender, receipt: Receipt) async throws -> ApplyReport {
         try await committer.apply(changes, from: sender)
     }
 
@@ -43,15 +64,33 @@ struct ReplicaStore: SyncStore {
     var site: SiteID { replica.site }
 
     func photoGrids(_ sha256: String) async throws -> [String] { try replica.gridsReferencing(photo: sha256) }
+
+    func referencedPhotos() async throws -> [String] { try replica.referencedPhotos() }
+
+    func areas(under area: String?) async throws -> [AreaName] { try replica.areas(under: area) }
+
+    func knowsArea(_ area: String) async throws -> Bool { try replica.knowsArea(area) }
+
+    func importAreas(_ areas: [AreaName]) async throws -> AreaImport { try replica.importAreas(areas) }
+
+    func putGrid(_ path: String, nameZh: String?, nameBo: String?) async throws {
+        try replica.putGrid(path, nameZh: nameZh, nameBo: nameBo)
+    }
 }
 
 /// The PostgreSQL store: each push is its own transaction (the database orders concurrent ones,
-/// from this server or another), its change log numbered in commit order.
+/// from this server or another), its change log numbered in commit order, the device's receipt
+/// written in the same transaction.
 struct PostgresSyncStore: SyncStore {
     let store: PostgresStore
 
-    func apply(_ changes: Changeset, from sender: Sender) async throws -> ApplyReport {
-        try await store.apply(batch: [(changes, sender)])[0]
+    func apply(_ changes: Changeset, from sender: Sender, receipt: Receipt) async throws -> ApplyReport {
+        let (client, logger) = (store.client, store.logger)
+        return try await store.apply(batch: [(changes, sender)]) { connection in
+            try await PostgresDeviceRegistry.recordSync(
+                receipt.device, acknowledged: receipt.acknowledged, nowMillis: receipt.nowMillis, on: connection, client: client,
+                logger: logger)
+        }[0]
     }
 
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) async throws -> ChangeBatch {
@@ -63,4 +102,41 @@ struct PostgresSyncStore: SyncStore {
     var site: SiteID { store.site }
 
     func photoGrids(_ sha256: String) async throws -> [String] { try await store.gridsReferencing(photo: sha256) }
+
+    func referencedPhotos() async throws -> [String] { try await store.referencedPhotos() }
+
+    func areas(under area: String?) async throws -> [AreaName] { try await store.areas(under: area) }
+
+    func knowsArea(_ area: String) async throws -> Bool { try await store.knowsArea(area) }
+
+    func importAreas(_ areas: [AreaName]) async throws -> AreaImport { try await store.importAreas(areas) }
+
+    func putGrid(_ path: String, nameZh: String?, nameBo: String?) async throws {
+        try await store.putGrid(path, nameZh: nameZh, nameBo: nameBo)
+    }
+}
+
+extension DataFolder {
+    /// Runs `body` with the store of records and the device directory `config` names: the data
+    /// folder's SQLite files, or the PostgreSQL database (`init --store`).
+    func withStores<T: Sendable>(
+        _ config: ServerConfig, logger: Logger = Logger(label: "gridsync-server"),
+        syncRecordDelay: DispatchTimeInterval = .milliseconds(100),
+        connections: Int = 4, _ body: @Sendable (any SyncStore, any DeviceDirectory) async throws -> T
+    ) async throws -> T {
+        if let database = config.database {
+            let address = try PostgresAddress(database)
+            return try await PostgresDatabase.withStore(
+                address, newSite: .random(), maxDriftMillis: config.maxDriftMillis, connections: connections, logger: logger
+            ) { store in
+                let directory = try await PostgresDeviceRegistry.open(client: store.client, logger: logger)
+                return try await body(PostgresSyncStore(store: store), directory)
+            }
+        }
+        var storeConfig = Replica.Configuration()
+        storeConfig.maxDriftMillis = config.maxDriftMillis
+        let store = ReplicaStore(replica: try Replica(path: self.store.path, configuration: storeConfig))
+        let registry = try DeviceRegistry(path: registry.path, syncRecordDelay: syncRecordDelay, logger: logger)
+        return try await body(store, registry)
+    }
 }
