@@ -74,3 +74,15 @@ public enum PostgresDatabase {
         }
     }
 }
+
+extension PostgresClient {
+    /// `withTransaction`, throwing what went wrong itself: the body's error, else the commit's or
+    /// the BEGIN's, so that callers see their own errors and PostgreSQL's SQLSTATEs unwrapped.
+    package func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
+        do {
+            return try await withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
+    }
+}

@@ -38,7 +38,7 @@ public final class PostgresStore: Sendable {
         client: PostgresClient, newSite: SiteID, wallClock: any WallClock = SystemWallClock(),
         maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres")
     ) async throws -> PostgresStore {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             // One creator at a time: servers starting together on an empty database.
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.creationLock))", logger: logger)
             for statement in PostgresSchema.statements {
@@ -82,7 +82,7 @@ public final class PostgresStore: Sendable {
         while true {
             attempt += 1
             do {
-                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                return try await client.transaction(logger: logger) { connection in try await body(connection) }
             } catch let error as PSQLError where attempt < 8 && Self.isRetryable(error) {
                 logger.debug("transaction retried", metadata: ["sqlstate": "\(error.serverInfo?[.sqlState] ?? "")"])
                 continue

@@ -75,7 +75,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
                 + "or in GRIDSYNC_PG_BIN")
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -83,6 +83,42 @@ final class LiveServer: @unchecked Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
+    /// A front for servers already running: `executable ARGUMENTS` (haproxy, say) listening on
+    /// `port`, trusted with the CA at `ca`; `folder` is its own (removed with it).
+    init(front executable: String, arguments: [String], port: Int, folder: URL, ca: URL) throws {
+        self.folder = folder
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let log = folder.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !Self.accepts(port: port), Date() < deadline, process.isRunning { usleep(50_000) }
+        guard Self.accepts(port: port) else {
+            throw ServerTestError.setup("\(executable) did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca.path))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    /// Whether something accepts TCP connections on loopback `port`.
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     var baseURL: String { "https://localhost:\(port)" }
     /// What the server has logged so far.
     var log: String { (try? String(contentsOf: folder.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }

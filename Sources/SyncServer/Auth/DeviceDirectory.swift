@@ -64,7 +64,7 @@ struct PostgresDeviceRegistry: DeviceDirectory {
 
     /// Opens the directory, creating its tables on first use.
     static func open(client: PostgresClient, logger: Logger) async throws -> PostgresDeviceRegistry {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(7)", logger: logger)
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             try await connection.query(
@@ -109,7 +109,7 @@ struct PostgresDeviceRegistry: DeviceDirectory {
     {
         let digest = Secrets.digest(Secrets.normalizeCode(code))
         let credential = Secrets.credential()
-        let device = try await client.withTransaction(logger: logger) { connection -> Device in
+        let device = try await client.transaction(logger: logger) { connection -> Device in
             var enrollment: (role: String, scopes: String, name: String?)?
             for try await (role, scopes, name, used, expires) in try await connection.query(
                 "SELECT role, scopes, name, used_by, expires_millis FROM enrollments WHERE code_digest = \(digest) FOR UPDATE",

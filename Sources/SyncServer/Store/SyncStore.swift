@@ -117,10 +117,18 @@ struct PostgresSyncStore: SyncStore {
 }
 
 extension DataFolder {
+    /// The operator commands' logger: their output is their answer (an enrollment code, a
+    /// listing), and what fails is thrown as one line.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "gridsync-server")
+        logger.logLevel = .critical
+        return logger
+    }
+
     /// Runs `body` with the store of records and the device directory `config` names: the data
     /// folder's SQLite files, or the PostgreSQL database (`init --store`).
     func withStores<T: Sendable>(
-        _ config: ServerConfig, logger: Logger = Logger(label: "gridsync-server"),
+        _ config: ServerConfig, logger: Logger = DataFolder.quietLogger,
         syncRecordDelay: DispatchTimeInterval = .milliseconds(100),
         connections: Int = 4, _ body: @Sendable (any SyncStore, any DeviceDirectory) async throws -> T
     ) async throws -> T {
