@@ -252,7 +252,8 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
     if profiling { try await Task.sleep(nanoseconds: 300_000_000) }
 
     note("burst")
-    let serverCPUBefore = cpuSeconds(server.processIdentifier)
+    let serverCPUBefore = servers.reduce(0) { $0 + cpuSeconds($1.processIdentifier) }
+    let databaseCPUBefore = database == nil ? 0 : databaseCPUSeconds()
     let ownCPUBefore = cpuSeconds(getpid())
     let start = ContinuousClock.now
     let workers = grids.reduce(0) { $0 + $1.count }
@@ -323,7 +324,8 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
             let s = d - start
             return Double(s.components.seconds) + Double(s.components.attoseconds) / 1e18
         } ?? drained
-    let serverCPU = cpuSeconds(server.processIdentifier) - serverCPUBefore
+    let serverCPU = servers.reduce(0) { $0 + cpuSeconds($1.processIdentifier) } - serverCPUBefore
+    let databaseCPU = database == nil ? 0 : databaseCPUSeconds() - databaseCPUBefore
     let ownCPU = cpuSeconds(getpid()) - ownCPUBefore
     var sqliteShare: Double?
     if profiling {
@@ -354,7 +356,17 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
         "load_generator_cpu_s": ownCPU, "conflicts_recorded": conflictsRecorded(), "errors": await figures.errors,
         "target_changes_per_s": 50_000, "target_p99_ms": 500, "server_pid": server.processIdentifier,
     ]
-    if let sqliteShare { record["server_cpu_share_in_sqlite"] = sqliteShare }
+    if let sqliteShare, database == nil { record["server_cpu_share_in_sqlite"] = sqliteShare }
+    if database != nil {
+        // PostgreSQL's own processes: its share of the CPU the servers and the database used.
+        record["store"] = "postgresql"
+        record["servers"] = servers.count
+        record["database_cpu_s"] = databaseCPU
+        record["database_cpu_us_per_change"] = databaseCPU / Double(max(1, pushed)) * 1e6
+        record["database_cpu_share"] = databaseCPU / max(1e-9, databaseCPU + serverCPU)
+    } else {
+        record["store"] = "sqlite"
+    }
     if photoCount != photos.count { record["photos_expected"] = photoCount }
     return record
 }
@@ -398,11 +410,40 @@ func put(_ path: String, _ body: [UInt8], credential: String) async throws -> (I
     return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 1 << 20)))
 }
 
+/// CPU seconds of every PostgreSQL process on this machine (the server and its backends).
+func databaseCPUSeconds() -> Double {
+    let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+    return pids.reduce(0) { total, pid in
+        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        return comm.hasPrefix("postgres") ? total + cpuSeconds(pid) : total
+    }
+}
+
+/// A free TCP port on loopback.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw MixFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
 /// Conflicts the server recorded (its store, read after the burst).
 func conflictsRecorded() -> Int {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    p.arguments = [folder.appendingPathComponent("store.sqlite").path, "SELECT count(*) FROM conflicts"]
+    if let database {
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = [database, "-Atc", "SELECT count(*) FROM conflicts"]
+    } else {
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [folder.appendingPathComponent("store.sqlite").path, "SELECT count(*) FROM conflicts"]
+    }
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice

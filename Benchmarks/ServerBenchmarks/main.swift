@@ -14,6 +14,8 @@ import SyncCore
 //   [--duration S [--interval 2]]: soak instead of a burst; see Soak.swift.
 //   [--mix [--county 4]]: the realistic mix instead (2-4 devices per grid, edits, pulls, photos,
 //   county pulls during the burst); see Mix.swift.
+//   [--store postgres://USER@HOST:PORT/DB [--servers N]]: the records in PostgreSQL (an empty
+//   database), served by N servers behind haproxy (/usr/sbin/haproxy) when N > 1.
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
@@ -44,7 +46,21 @@ func run(_ args: [String]) throws -> String {
 }
 
 let county = "xizang/lhasa/maizhokunggar"
-try run(["init", folder.path, "--port", "0"])
+/// The PostgreSQL database holding the records (`--store`), or nil for the data folder's SQLite.
+let database = arguments.contains("--store") ? option("--store", "") : nil
+let serverCount = database == nil ? 1 : max(1, Int(option("--servers", "1"))!)
+try run(["init", folder.path, "--port", "0"] + (database.map { ["--store", $0] } ?? []))
+// Further servers share the database, the CA and the server's key.
+var folders = [folder]
+for n in 1..<serverCount {
+    let more = folder.appendingPathExtension("\(n)")
+    try run([
+        "init", more.path, "--port", "0", "--store", database!, "--certificate", folder.appendingPathComponent("server.pem").path,
+        "--key", folder.appendingPathComponent("server-key.pem").path, "--ca", folder.appendingPathComponent("ca.pem").path,
+    ])
+    folders.append(more)
+}
+defer { for more in folders.dropFirst() { try? FileManager.default.removeItem(at: more) } }
 // One grid per device, as in the field: `{n}` becomes 1, 2, 3, … In soak mode two devices share
 // each grid, so that every sync also pulls what the other one wrote.
 let grids = soakSeconds > 0 ? (deviceCount + 1) / 2 : deviceCount
@@ -55,21 +71,51 @@ while !mix && codes.count < deviceCount {
 }
 codes = Array(codes.prefix(deviceCount))
 
-let server = Process()
-server.executableURL = URL(fileURLWithPath: serverBinary)
-server.arguments = ["serve", "--data", folder.path]
-let serverOut = Pipe()
-server.standardOutput = serverOut
-server.standardError = FileHandle.nullDevice
-try server.run()
-var banner = ""
-while !banner.split(separator: "\n").contains(where: { $0.hasPrefix("listening on") }) {
-    let chunk = serverOut.fileHandleForReading.availableData
-    if chunk.isEmpty { break }
-    banner += String(decoding: chunk, as: UTF8.self)
+/// Starts `gridsync-server serve` on `data`; returns the process and its port.
+func serve(_ data: URL) throws -> (Process, Int) {
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: serverBinary)
+    server.arguments = ["serve", "--data", data.path]
+    let serverOut = Pipe()
+    server.standardOutput = serverOut
+    server.standardError = FileHandle.nullDevice
+    try server.run()
+    var banner = ""
+    while !banner.split(separator: "\n").contains(where: { $0.hasPrefix("listening on") }) {
+        let chunk = serverOut.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        banner += String(decoding: chunk, as: UTF8.self)
+    }
+    return (server, Int(banner.split(separator: "\n").first { $0.hasPrefix("listening on") }!.split(separator: ":").last!)!)
 }
-let port = Int(banner.split(separator: "\n").first { $0.hasPrefix("listening on") }!.split(separator: ":").last!)!
-defer { server.terminate() }
+let started = try folders.map(serve)
+let servers = started.map(\.0)
+let server = servers[0]
+defer { for s in servers { s.terminate() } }
+/// The port devices talk to: the server's, or haproxy's in front of several.
+let port: Int
+let haproxy = Process()
+if serverCount > 1 {
+    let front = try freeLoopbackPort()
+    var config = [
+        "global", "    maxconn 8192", "defaults", "    mode tcp", "    timeout connect 2s", "    timeout client 300s",
+        "    timeout server 300s", "frontend gridsync", "    bind 127.0.0.1:\(front)", "    default_backend servers", "backend servers",
+        "    balance roundrobin", "    option httpchk GET /health", "    http-check expect status 200",
+    ]
+    for (n, s) in started.enumerated() { config.append("    server s\(n + 1) 127.0.0.1:\(s.1) check check-ssl verify none inter 1s") }
+    let path = folder.appendingPathComponent("haproxy.cfg")
+    try (config.joined(separator: "\n") + "\n").write(to: path, atomically: true, encoding: .utf8)
+    haproxy.executableURL = URL(fileURLWithPath: option("--haproxy", "/usr/sbin/haproxy"))
+    haproxy.arguments = ["-db", "-f", path.path]
+    haproxy.standardOutput = FileHandle.nullDevice
+    haproxy.standardError = FileHandle.nullDevice
+    try haproxy.run()
+    try await Task.sleep(for: .seconds(2))  // its first health checks
+    port = front
+} else {
+    port = started[0].1
+}
+defer { if haproxy.isRunning { haproxy.terminate() } }
 
 var tls = TLSConfiguration.makeClientConfiguration()
 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))

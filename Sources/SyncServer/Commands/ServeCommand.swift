@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // With PostgreSQL, the client runs beside the server and stops after it.
         try await folder.withStores(
-            config, logger: logger, syncRecordDelay: .milliseconds(config.syncRecordDelay), connections: 40
+            config, logger: logger, syncRecordDelay: .milliseconds(config.syncRecordDelay), connections: config.databaseConnections
         ) { store, registry in
             try await serve(folder: folder, config: config, store: store, registry: registry, logger: logger, metrics: metrics)
         }

@@ -41,6 +41,13 @@ struct ServerConfig: Codable, Equatable {
     /// the embedded SQLite store in the data folder.
     var database: String?
 
+    /// Connections one server opens to the database at most; nil: the default. Several servers
+    /// together must stay under PostgreSQL's `max_connections` (100 unless raised).
+    var databaseConnectionsMax: Int?
+
+    /// The database connections in effect: 20 per server.
+    var databaseConnections: Int { databaseConnectionsMax ?? 20 }
+
     /// The daily record budget in effect: 64 MiB, thousands of times a worker's day.
     var recordBudget: Int { deviceRecordBytesPerDay ?? 64 << 20 }
 

@@ -46,7 +46,10 @@ struct ReplicaStore: SyncStore {
 
     init(replica: Replica) {
         self.replica = replica
-        self.committer = GroupCommitter { batch in try replica.apply(batch: batch) }
+        // SQLite's work stays off the concurrency pool's few threads.
+        self.committer = GroupCommitter { pushes in
+            try await runBlocking { try replica.apply(batch: pushes.map { ($0.changes, $0.sender) }) }
+        }
     }
 
     /// The receipt goes to the device registry's queue after the commit (`DeviceRegistry.recordSync`).
@@ -78,19 +81,28 @@ struct ReplicaStore: SyncStore {
     }
 }
 
-/// The PostgreSQL store: each push is its own transaction (the database orders concurrent ones,
-/// from this server or another), its change log numbered in commit order, the device's receipt
-/// written in the same transaction.
+/// The PostgreSQL store: the pushes that arrive while a transaction commits go in together in the
+/// next one (as on SQLite), with the receipts they earn; the database orders the transactions of
+/// several servers, and numbers the change log in commit order.
 struct PostgresSyncStore: SyncStore {
     let store: PostgresStore
+    let committer: GroupCommitter
+
+    init(store: PostgresStore) {
+        self.store = store
+        self.committer = GroupCommitter { pushes in
+            try await store.apply(batch: pushes.map { ($0.changes, $0.sender) }) { connection in
+                for receipt in pushes.compactMap(\.receipt) {
+                    try await PostgresDeviceRegistry.recordSync(
+                        receipt.device, acknowledged: receipt.acknowledged, nowMillis: receipt.nowMillis, on: connection,
+                        client: store.client, logger: store.logger)
+                }
+            }
+        }
+    }
 
     func apply(_ changes: Changeset, from sender: Sender, receipt: Receipt) async throws -> ApplyReport {
-        let (client, logger) = (store.client, store.logger)
-        return try await store.apply(batch: [(changes, sender)]) { connection in
-            try await PostgresDeviceRegistry.recordSync(
-                receipt.device, acknowledged: receipt.acknowledged, nowMillis: receipt.nowMillis, on: connection, client: client,
-                logger: logger)
-        }[0]
+        try await committer.apply(changes, from: sender, receipt: receipt)
     }
 
     func changes(since cursor: Int64, maxChanges: Int, scopes: [AreaPath], skipping: Set<Int64>) async throws -> ChangeBatch {
