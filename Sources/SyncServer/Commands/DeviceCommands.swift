@@ -84,8 +84,9 @@ struct DevicesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = DataFolder(data.data)
-        let blobs = try BlobStore(folder: folder.photos)
-        let listing = try await folder.withStores(try folder.loadConfig()) { store, registry in
+        let config = try folder.loadConfig()
+        let blobs = try BlobStore(folder: folder.photos(config))
+        let listing = try await folder.withStores(config) { store, registry in
             // Photos referenced by records in a device's scopes whose bytes the server does not hold yet.
             var grids: [String: [String]] = [:]
             for hash in try await store.referencedPhotos() where !blobs.contains(hash) { grids[hash] = try await store.photoGrids(hash) }

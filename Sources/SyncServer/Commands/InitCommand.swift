@@ -45,6 +45,12 @@ struct InitCommand: AsyncParsableCommand {
             valueName: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"))
     var store: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With --store: keep photos in this folder, one every server sharing the database mounts, instead of the data folder.",
+            valueName: "DIR"))
+    var photos: String?
+
     @Option(help: "Use this CA-signed certificate (PEM) instead of making a CA; needs --key and --ca.")
     var certificate: String?
     @Option(help: "The private key (PEM) of --certificate.")
@@ -61,6 +67,9 @@ struct InitCommand: AsyncParsableCommand {
         guard given == 0 || given == 3 else { throw ValidationError("--certificate, --key and --ca go together") }
         guard !hosts.isEmpty else { throw ValidationError("give at least one --host") }
         if let store { _ = try PostgresAddress(store) }
+        if photos != nil && store == nil {
+            throw ValidationError("--photos goes with --store (one server keeps photos in its data folder)")
+        }
         guard deviceRecordBudget >= 1 << 20, devicePhotoBudget >= 1 << 20 else {
             throw ValidationError("--device-record-budget and --device-photo-budget are at least 1048576 bytes")
         }
@@ -106,6 +115,12 @@ struct InitCommand: AsyncParsableCommand {
                 _ = try await PostgresDeviceRegistry.open(client: store.client, logger: store.logger)
             }
             config.database = store
+            if let photos {
+                let shared = URL(fileURLWithPath: photos, isDirectory: true).standardizedFileURL
+                try FileManager.default.createDirectory(
+                    at: shared, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                config.photosFolder = shared.path
+            }
         } else {
             _ = try Replica(path: folder.store.path)
             _ = try DeviceRegistry(path: folder.registry.path)

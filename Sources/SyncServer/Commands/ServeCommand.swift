@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         let deadlineLogger = logger
         let address = config.bindAddress
         let configuredPort = config.port
-        let blobs = try BlobStore(folder: folder.photos)
+        let blobs = try BlobStore(folder: folder.photos(config))
         // Uploads left unfinished for a week are dropped, at start and every hour.
         let expiryLogger = logger
         let expiry = Task.detached {
@@ -82,7 +82,15 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { expiry.cancel() }
-        let grants = try PhotoGrants(path: folder.photoGrants.path)
+        let grants: PhotoGrants
+        if let postgres = store as? PostgresSyncStore {
+            // Shared by every server: the grants in the database, challenges keyed by the shared key.
+            grants = PhotoGrants(
+                postgres: try await PostgresPhotoGrants.open(client: postgres.store.client, logger: logger),
+                challengeKey: PhotoGrants.sharedChallengeKey(serverKeyPEM: try Data(contentsOf: folder.serverKey)))
+        } else {
+            grants = try PhotoGrants(path: folder.photoGrants.path)
+        }
         try await grants.grantPhotosHeldBeforeGrants(blobs: blobs, store: store)
         let photos = PhotoService(
             blobs: blobs, store: store, grants: grants,

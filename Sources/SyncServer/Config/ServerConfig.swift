@@ -45,6 +45,11 @@ struct ServerConfig: Codable, Equatable {
     /// together must stay under PostgreSQL's `max_connections` (100 unless raised).
     var databaseConnectionsMax: Int?
 
+    /// The folder of photos and unfinished uploads when it is not the data folder's `photos`: one
+    /// every server sharing a database mounts (`init --photos`), so that an upload cut on one
+    /// server resumes on another.
+    var photosFolder: String?
+
     /// The database connections in effect: 20 per server.
     var databaseConnections: Int { databaseConnectionsMax ?? 20 }
 
@@ -78,6 +83,8 @@ struct DataFolder {
     var serverCertificate: URL { url.appendingPathComponent("server.pem") }
     var serverKey: URL { url.appendingPathComponent("server-key.pem") }
     var photos: URL { url.appendingPathComponent("photos") }
+    /// The photos folder `config` names (`photosFolder`), else the data folder's own.
+    func photos(_ config: ServerConfig) -> URL { config.photosFolder.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? photos }
     /// Which grids may see which photo (`PhotoGrants`).
     var photoGrants: URL { url.appendingPathComponent("photo-grants.sqlite") }
 

@@ -67,7 +67,7 @@ struct PhotoService: Sendable {
         let grids = try await referencingGrids(hash, device: device)
         if grids.isEmpty { return ([], []) }
         do {
-            let granted = try grants.grids(hash)
+            let granted = try await grants.grids(hash)
             return (grids.filter { granted.contains($0) }, grids.filter { !granted.contains($0) })
         } catch {
             throw .internal("internal server error")
@@ -116,7 +116,9 @@ struct PhotoService: Sendable {
         do {
             result = try blobs.append(hash, offset: offset, chunk: chunk, total: total)
             // Whoever sent the last bytes of a verified upload held them all: its grids may see it.
-            if case .complete = result, !heldBefore { try grants.grant(hash, grids: try await referencingGrids(hash, device: device)) }
+            if case .complete = result, !heldBefore {
+                try await grants.grant(hash, grids: try await referencingGrids(hash, device: device))
+            }
         } catch let error as APIError {
             throw error
         } catch {
@@ -183,7 +185,7 @@ struct PhotoService: Sendable {
             throw APIError(status: 403, code: "proof_refused", message: "the proof does not match the photo's bytes")
         }
         do {
-            try grants.grant(hash, grids: grids)
+            try await grants.grant(hash, grids: grids)
         } catch {
             throw .internal("internal server error")
         }
