@@ -18,43 +18,10 @@ import Testing
         let store = DictionaryStore(site: SiteID(rawValue: site), wallClock: clock, localVersion: try replica.localVersion())
         store.clock = HybridLogicalClock(last: try replica.lastTimestamp(), maxDriftMillis: HybridLogicalClock.defaultMaxDriftMillis)
 
-        // Three devices working on the same records offline, trading some changes among themselves.
-        let sources = try (0..<3).map { i in
-            try makeReplica(folder, "source\(i)", clock: ManualWallClock(millis: testEpochMillis + UInt64(i) * 1000), site: UInt64(100 + i))
-        }
-        try Workload().seed(sources[0], &rng)
-        for j in 1..<3 { try sync(sources[0], sources[j]) }
-        for _ in 0..<300 {
-            let i = Int.random(in: 0..<3, using: &rng)
-            try Workload().step(sources[i], &rng)
-            if Int.random(in: 0..<20, using: &rng) == 0 { try sync(sources[i], sources[(i + 1) % 3]) }
-        }
-
+        let sources = try Workload.offlineDevices(folder, &rng)
         // Their changes reach both stores in small batches, from senders trusted and not.
-        let worker = Sender(
-            scopes: [try AreaPath(Workload.grids[0])], site: SiteID(rawValue: 101), role: .worker, author: .unchecked)
-        var cursors = [Int64](repeating: 0, count: 3)
         var rounds = 0
-        while cursors.enumerated().contains(where: { (try? sources[$0.offset].localVersion()) ?? 0 > $0.element }) {
-            var batch: [(Changeset, Sender)] = []
-            for _ in 0..<Int.random(in: 1...2, using: &rng) {
-                let i = Int.random(in: 0..<3, using: &rng)
-                let b = try sources[i].changes(since: cursors[i], maxChanges: Int.random(in: 5...60, using: &rng))
-                cursors[i] = b.cursor
-                var sender = Int.random(in: 0..<4, using: &rng) == 0 ? worker : Sender.server
-                var changeset = b.changeset
-                if Int.random(in: 0..<8, using: &rng) == 0, let first = changeset.rows.first?.changes.first {
-                    // Data of a later release, which a server keeps and sends on.
-                    sender.keepsUnknown = true
-                    changeset.rows.append(
-                        RowChanges(
-                            table: "livestock", rowID: "yak-\(rounds)", grid: Workload.grids[1],
-                            changes: [
-                                ColumnChange(column: "count", value: .integer(Int64(rounds)), version: first.version, base: nil)
-                            ]))
-                }
-                batch.append((changeset, sender))
-            }
+        for batch in try Workload.pushBatches(from: sources, &rng) {
             clock.advance(by: 500)
             let expected = try replica.apply(batch: batch)
             let got = try store.apply(batch)

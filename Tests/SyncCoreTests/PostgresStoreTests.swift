@@ -13,21 +13,6 @@ import Testing
 /// exactly as a SQLite replica does, and its change log is numbered in commit order, so a pull
 /// never passes over a change that commits later.
 @Suite(.serialized) struct PostgresStoreTests {
-    /// Field work from three devices, trading some changes among themselves; returns them.
-    static func sources(_ folder: TemporaryFolder, _ rng: inout SeededRandom, steps: Int = 300) throws -> [Replica] {
-        let sources = try (0..<3).map { i in
-            try makeReplica(folder, "source\(i)", clock: ManualWallClock(millis: testEpochMillis + UInt64(i) * 1000), site: UInt64(100 + i))
-        }
-        try Workload().seed(sources[0], &rng)
-        for j in 1..<3 { try sync(sources[0], sources[j]) }
-        for _ in 0..<steps {
-            let i = Int.random(in: 0..<3, using: &rng)
-            try Workload().step(sources[i], &rng)
-            if Int.random(in: 0..<20, using: &rng) == 0 { try sync(sources[i], sources[(i + 1) % 3]) }
-        }
-        return sources
-    }
-
     @Test func mergesAndPullsAsAReplicaDoes() async throws {
         let postgres = try TemporaryPostgres()
         var rng = SeededRandom(seed: 4242)
@@ -35,33 +20,9 @@ import Testing
         let site: UInt64 = 0x5e_4e_4e_4e
         let clock = ManualWallClock(millis: testEpochMillis + 3_600_000)
         let replica = try makeReplica(folder, "target", clock: clock, site: site)
-        let sources = try Self.sources(folder, &rng)
         // The same batches as `LoadedRowsTests`: small, from trusted and untrusted senders, some
         // with a later release's data.
-        let worker = Sender(scopes: [try AreaPath(Workload.grids[0])], site: SiteID(rawValue: 101), role: .worker, author: .unchecked)
-        var batches: [[(Changeset, Sender)]] = []
-        var cursors = [Int64](repeating: 0, count: 3)
-        while cursors.enumerated().contains(where: { (try? sources[$0.offset].localVersion()) ?? 0 > $0.element }) {
-            var batch: [(Changeset, Sender)] = []
-            for _ in 0..<Int.random(in: 1...2, using: &rng) {
-                let i = Int.random(in: 0..<3, using: &rng)
-                let b = try sources[i].changes(since: cursors[i], maxChanges: Int.random(in: 5...60, using: &rng))
-                cursors[i] = b.cursor
-                var sender = Int.random(in: 0..<4, using: &rng) == 0 ? worker : Sender.server
-                var changeset = b.changeset
-                if Int.random(in: 0..<8, using: &rng) == 0, let first = changeset.rows.first?.changes.first {
-                    sender.keepsUnknown = true
-                    changeset.rows.append(
-                        RowChanges(
-                            table: "livestock", rowID: "yak-\(batches.count)", grid: Workload.grids[1],
-                            changes: [
-                                ColumnChange(column: "count", value: .integer(Int64(batches.count)), version: first.version, base: nil)
-                            ]))
-                }
-                batch.append((changeset, sender))
-            }
-            batches.append(batch)
-        }
+        let batches = try Workload.pushBatches(from: try Workload.offlineDevices(folder, &rng), &rng)
         #expect(batches.count > 10)
         let work = batches
 
@@ -161,7 +122,7 @@ import Testing
         let postgres = try TemporaryPostgres()
         var rng = SeededRandom(seed: 9001)
         let folder = TemporaryFolder()
-        let sources = try Self.sources(folder, &rng, steps: 200)
+        let sources = try Workload.offlineDevices(folder, &rng, steps: 200)
         var pushes: [Changeset] = []
         for source in sources {
             var cursor: Int64 = 0

@@ -90,3 +90,52 @@ struct Workload {
         }
     }
 }
+
+extension Workload {
+    /// Three devices working on the same records offline (seeded, then `steps` random operations),
+    /// trading some changes among themselves.
+    static func offlineDevices(_ folder: TemporaryFolder, _ rng: inout SeededRandom, steps: Int = 300) throws -> [Replica] {
+        let sources = try (0..<3).map { i in
+            try makeReplica(folder, "source\(i)", clock: ManualWallClock(millis: testEpochMillis + UInt64(i) * 1000), site: UInt64(100 + i))
+        }
+        try Workload().seed(sources[0], &rng)
+        for j in 1..<3 { try sync(sources[0], sources[j]) }
+        for _ in 0..<steps {
+            let i = Int.random(in: 0..<3, using: &rng)
+            try Workload().step(sources[i], &rng)
+            if Int.random(in: 0..<20, using: &rng) == 0 { try sync(sources[i], sources[(i + 1) % 3]) }
+        }
+        return sources
+    }
+
+    /// All of `sources`' changes as a store receives them: batches of one or two small pushes,
+    /// a quarter from a grid worker of the first grid (bound to site 101), the others trusted, one
+    /// in eight carrying a later release's table (kept, not refused).
+    static func pushBatches(from sources: [Replica], _ rng: inout SeededRandom) throws -> [[(Changeset, Sender)]] {
+        let worker = Sender(scopes: [try AreaPath(grids[0])], site: SiteID(rawValue: 101), role: .worker, author: .unchecked)
+        var batches: [[(Changeset, Sender)]] = []
+        var cursors = [Int64](repeating: 0, count: sources.count)
+        while try cursors.enumerated().contains(where: { try sources[$0.offset].localVersion() > $0.element }) {
+            var batch: [(Changeset, Sender)] = []
+            for _ in 0..<Int.random(in: 1...2, using: &rng) {
+                let i = Int.random(in: 0..<sources.count, using: &rng)
+                let b = try sources[i].changes(since: cursors[i], maxChanges: Int.random(in: 5...60, using: &rng))
+                cursors[i] = b.cursor
+                var sender = Int.random(in: 0..<4, using: &rng) == 0 ? worker : Sender.server
+                var changeset = b.changeset
+                if Int.random(in: 0..<8, using: &rng) == 0, let first = changeset.rows.first?.changes.first {
+                    sender.keepsUnknown = true
+                    changeset.rows.append(
+                        RowChanges(
+                            table: "livestock", rowID: "yak-\(batches.count)", grid: grids[1],
+                            changes: [
+                                ColumnChange(column: "count", value: .integer(Int64(batches.count)), version: first.version, base: nil)
+                            ]))
+                }
+                batch.append((changeset, sender))
+            }
+            batches.append(batch)
+        }
+        return batches
+    }
+}
