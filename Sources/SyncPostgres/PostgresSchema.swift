@@ -28,7 +28,8 @@ enum PostgresSchema {
                 id bigserial PRIMARY KEY, changeset bytea NOT NULL, tbl text NOT NULL, row_id text NOT NULL,
                 grid text COLLATE "C" NOT NULL, lv bigint NOT NULL)
             """,
-            "CREATE UNIQUE INDEX IF NOT EXISTS kept_changeset ON kept (md5(changeset))",
+            // SHA-256, not MD5: a device must not be able to make two kept rows collide.
+            "CREATE UNIQUE INDEX IF NOT EXISTS kept_changeset_sha256 ON kept (sha256(changeset))",
         ]
         for table in Schema.all {
             var columns = ["id text PRIMARY KEY", "grid text COLLATE \"C\" NOT NULL", "_clock bytea NOT NULL"]

@@ -108,9 +108,12 @@ public final class PostgresStore: Sendable {
     }
 
     private func apply(_ batch: [(Changeset, Sender)], on connection: PostgresConnection) async throws -> [ApplyReport] {
-        var loaded = try await context(on: connection)
         var wants = RowWants(for: batch)
         var locked: Set<Int64> = []
+        // The clock is read once the rows are locked: a write another transaction committed to
+        // them is then behind it, and this one's own stamps come after.
+        try await lock(wants, locked: &locked, on: connection)
+        var loaded = try await context(on: connection)
         while true {
             try await lock(wants, locked: &locked, on: connection)
             try await load(wants, into: &loaded, on: connection)
@@ -133,7 +136,7 @@ public final class PostgresStore: Sendable {
     /// other; a key not yet in the database is locked as well.
     private func lock(_ wants: RowWants, locked: inout Set<Int64>, on connection: PostgresConnection) async throws {
         var keys = Set(wants.rows.map { PostgresSchema.lockKey(table: $0.table, id: $0.id) })
-        for issue in wants.eventsOf { keys.insert(PostgresSchema.lockKey(table: Schema.issues.number, id: issue)) }
+        for issue in wants.eventsOf { keys.insert(PostgresSchema.lockKey(table: Schema.issues.number, id: issue.string)) }
         for blob in wants.kept { keys.insert(PostgresSchema.lockKey(table: Schema.keptNumber, id: PostgresSchema.hex(blob.prefix(64)))) }
         let new = keys.subtracting(locked).sorted()
         guard !new.isEmpty else { return }
@@ -149,19 +152,19 @@ public final class PostgresStore: Sendable {
             guard number >= 0 && number < Schema.all.count else { continue }
             let table = Schema.all[number]
             let found = try await rows(of: table, where: "id = ANY($1)", ids, on: connection)
-            for id in ids { loaded.load(LoadedRows.Key(table: number, id: id), found[id]) }
+            for id in ids { loaded.load(LoadedRows.Key(table: number, id: id), found[ExactString(id)]) }
         }
         if !wants.eventsOf.isEmpty {
-            let issues = Array(wants.eventsOf)
+            let issues = wants.eventsOf.map(\.string)
             let events = try await rows(of: Schema.issueEvents, where: "issue_id = ANY($1)", issues, on: connection)
-            for (id, row) in events { loaded.load(LoadedRows.Key(table: Schema.issueEvents.number, id: id), row) }
+            for (id, row) in events { loaded.load(LoadedRows.Key(table: Schema.issueEvents.number, id: id.string), row) }
             for issue in issues { loaded.loadedAllEvents(of: issue) }
         }
         for blob in wants.kept {
             var binds = PostgresBindings()
             try binds.append(Data(blob))
             let result = try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT 1 FROM kept WHERE md5(changeset) = md5($1) AND changeset = $1", binds: binds),
+                PostgresQuery(unsafeSQL: "SELECT 1 FROM kept WHERE sha256(changeset) = sha256($1) AND changeset = $1", binds: binds),
                 logger: logger)
             var exists = false
             for try await _ in result { exists = true }
@@ -171,16 +174,16 @@ public final class PostgresStore: Sendable {
 
     /// The rows of `table` matching `condition` (whose one parameter is the text array `values`), by id.
     func rows(of table: SyncedTable, where condition: String, _ values: [String], on connection: PostgresConnection) async throws
-        -> [String: StoredRow]
+        -> [ExactString: StoredRow]
     {
         var binds = PostgresBindings()
         try binds.append(values)
         let sql =
             "SELECT id, grid, _clock, \(table.columns.map(PostgresSchema.quoted).joined(separator: ", ")) FROM \(table.name) WHERE \(condition)"
-        var found: [String: StoredRow] = [:]
+        var found: [ExactString: StoredRow] = [:]
         for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
             let (id, stored) = try PostgresSchema.storedRow(table, row)
-            found[id] = stored
+            found[ExactString(id)] = stored
         }
         return found
     }
@@ -302,9 +305,9 @@ public final class PostgresStore: Sendable {
             }
             var wants = RowWants()
             for path in listed.union(current.keys) { wants.rows.insert(LoadedRows.Key(table: Schema.grids.number, id: path)) }
-            var loaded = try await context(on: connection)
             var locked: Set<Int64> = []
             try await lock(wants, locked: &locked, on: connection)
+            var loaded = try await context(on: connection)
             try await load(wants, into: &loaded, on: connection)
             let result = try Replica.importAreas(rows, current: current, into: &loaded) { counts[$0] ?? [] }
             guard loaded.missed.isEmpty else { throw PostgresStoreError.damaged("an area import that read rows it did not load") }
@@ -318,11 +321,14 @@ public final class PostgresStore: Sendable {
         let path = try AreaPath(path).string
         let edits = try Replica.gridEdits(nameZh: nameZh, nameBo: nameBo)
         try await transaction { connection in
+            // As an import does: one change of the tree at a time.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey(table: Schema.grids.number, id: "/")))", logger: logger)
             var wants = RowWants()
             wants.rows.insert(LoadedRows.Key(table: Schema.grids.number, id: path))
-            var loaded = try await context(on: connection)
             var locked: Set<Int64> = []
             try await lock(wants, locked: &locked, on: connection)
+            var loaded = try await context(on: connection)
             try await load(wants, into: &loaded, on: connection)
             try loaded.writeLocal(Schema.grids, id: path, grid: path, edits)
             _ = try await write(loaded, on: connection)
@@ -339,9 +345,10 @@ public final class PostgresStore: Sendable {
             for value in values { try binds.append(value) }
         }
         var areas: [AreaName] = []
-        for try await (id, zh, bo) in try await client.query(PostgresQuery(unsafeSQL: sql + " ORDER BY id", binds: binds), logger: logger)
-            .decode((String, String?, String?).self)
-        {
+        for try await (id, zh, bo) in try await client.query(
+            PostgresQuery(unsafeSQL: sql + " ORDER BY id COLLATE \"C\"", binds: binds), logger: logger
+        )
+        .decode((String, String?, String?).self) {
             areas.append(AreaName(path: id, nameZh: zh, nameBo: bo))
         }
         return areas
@@ -408,20 +415,20 @@ public final class PostgresStore: Sendable {
             entries.append((lv: lv, table: Int(table), rowID: id))
         }
         // Every row the entries name, read at once per table.
-        var ids: [Int: Set<String>] = [:]
-        for entry in entries { ids[entry.table, default: []].insert(entry.rowID) }
+        var ids: [Int: Set<ExactString>] = [:]
+        for entry in entries { ids[entry.table, default: []].insert(ExactString(entry.rowID)) }
         var rows: [LoadedRows.Key: StoredRow] = [:]
         var kept: [String: [UInt8]] = [:]
         for (number, set) in ids {
             if number == Schema.keptNumber {
-                let keys = set.compactMap { Int64($0) }
+                let keys = set.compactMap { Int64($0.string) }
                 let result = try await connection.query("SELECT id, changeset FROM kept WHERE id = ANY(\(keys)::bigint[])", logger: logger)
                 for try await (id, blob) in result.decode((Int64, Data).self) { kept[String(id)] = [UInt8](blob) }
                 continue
             }
             guard number >= 0 && number < Schema.all.count else { continue }
-            for (id, row) in try await self.rows(of: Schema.all[number], where: "id = ANY($1)", Array(set), on: connection) {
-                rows[LoadedRows.Key(table: number, id: id)] = row
+            for (id, row) in try await self.rows(of: Schema.all[number], where: "id = ANY($1)", set.map(\.string), on: connection) {
+                rows[LoadedRows.Key(table: number, id: id.string)] = row
             }
         }
         return try Replica.batch(

@@ -13,7 +13,7 @@ struct GridSyncServer: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ServeCommand.self, EnrollCommand.self, RevokeCommand.self, DevicesCommand.self, AreasCommand.self,
             NameAreaCommand.self,
-            BackupCommand.self, CheckCommand.self, RenewCertificateCommand.self,
+            BackupCommand.self, CheckCommand.self, RenewCertificateCommand.self, RenewEpochCommand.self,
         ]
     )
 }

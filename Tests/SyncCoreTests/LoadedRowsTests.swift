@@ -121,10 +121,11 @@ final class DictionaryStore {
         for key in wants.rows { loaded.load(key, rows[key]) }
         let issueColumn = Schema.issueEvents.index(of: "issue_id")!
         for issue in wants.eventsOf {
-            for (key, row) in rows where key.table == Schema.issueEvents.number && row.values[issueColumn].text == issue {
+            for (key, row) in rows
+            where key.table == Schema.issueEvents.number && row.values[issueColumn].text.map(ExactString.init) == issue {
                 loaded.load(key, row)
             }
-            loaded.loadedAllEvents(of: issue)
+            loaded.loadedAllEvents(of: issue.string)
         }
         for blob in wants.kept { loaded.loadKept(blob, exists: kept[blob] != nil) }
     }

@@ -115,6 +115,36 @@ import Testing
         }
     }
 
+    /// Ids that Swift's `==` takes for one ("é" as one code point and as "e" with a combining
+    /// accent) are two rows, as in SQLite: a device of grid A cannot reach grid B's "é" by writing
+    /// its twin first.
+    @Test func canonicallyEquivalentIdsAreDifferentRows() async throws {
+        let postgres = try TemporaryPostgres()
+        let folder = TemporaryFolder()
+        let replica = try makeReplica(folder, "target", site: 0x77)
+        let victim = try makeReplica(folder, "victim", site: 0x78)
+        let hostile = try makeReplica(folder, "hostile", site: 0x79)
+        let (gridA, gridB) = (Workload.grids[0], Workload.grids[1])
+        try victim.addHousehold(grid: gridB, HouseholdFields(doorPlate: "受害者"), id: "\u{e9}")
+        try hostile.addHousehold(grid: gridA, HouseholdFields(doorPlate: "1"), id: "e\u{301}")
+        try hostile.addHousehold(grid: gridA, HouseholdFields(doorPlate: "2"), id: "\u{e9}")
+        let first = try victim.changes(since: 0, maxChanges: 1000).changeset
+        let second = try hostile.changes(since: 0, maxChanges: 1000).changeset
+        let sender = Sender(scopes: [try AreaPath(gridA)], site: SiteID(rawValue: 0x79))
+        try await postgres.withClient { client in
+            let store = try await PostgresStore.open(client: client, newSite: SiteID(rawValue: 0x77))
+            for (changeset, from) in [(first, Sender.server), (second, sender)] {
+                let expected = try replica.apply(changeset, from: from)
+                let got = try await store.apply(batch: [(changeset, from)])[0]
+                #expect(got.summary == expected.summary)
+            }
+            let pulled = try await store.changes(since: 0, maxChanges: 1000, scopes: [try AreaPath(gridA)])
+            #expect(pulled.changeset == (try replica.changes(since: 0, maxChanges: 1000, scopes: [try AreaPath(gridA)]).changeset))
+            #expect(pulled.changeset.rows.allSatisfy { $0.grid == gridA })
+            #expect(!pulled.changeset.rows.contains { $0.changes.contains { $0.value == .text("受害者") } })
+        }
+    }
+
     /// Many pushes at once, to the same rows, from several connections (as several servers
     /// would), with pulls running throughout: every pull sequence sees every change exactly in
     /// the order of the final log, and the store ends as a replica that merged all of it.

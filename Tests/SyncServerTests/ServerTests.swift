@@ -136,6 +136,31 @@ import Testing
         #expect(!devices.output.contains(lost.credential), "credentials never leave the server")
     }
 
+    /// A store restored by other means than `backup` (PostgreSQL's own tools) gets a new epoch
+    /// with `renew-epoch`: a device that synced before sees it change and sends everything again.
+    @Test(arguments: StoreKind.allCases) func renewEpochMakesDevicesSyncAgainFromTheStart(store: StoreKind) async throws {
+        let server = try LiveServer(store: store)
+        defer { server.finish() }
+        let worker = try TestDevice(server: server, name: "worker")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
+        try worker.replica.addHousehold(grid: Self.gridA, HouseholdFields(doorPlate: "1号"))
+        func epoch() async throws -> String? {
+            let r = try await worker.exchange(try SyncSession(replica: worker.replica, peer: server.baseURL).nextRequest())
+            return r.headers.first(name: "GridSync-Store-Epoch")
+        }
+        try await worker.sync()
+        let before = try await epoch()
+        server.process.terminate()
+        server.process.waitUntilExit()
+        #expect(try LiveServer.run(["renew-epoch", "--data", server.folder.path]).status == 0)
+        let again = try LiveServer(serving: server.folder)
+        defer { again.finish() }
+        let device = TestDevice(worker, server: again)
+        let after = try await device.exchange(try SyncSession(replica: device.replica, peer: again.baseURL).nextRequest())
+            .headers.first(name: "GridSync-Store-Epoch")
+        #expect(before != nil && after != nil && before != after)
+    }
+
     /// The operator's area tree, on either store: imported, listed, sent to the devices under it;
     /// an import that would remove an area holding records is refused whole.
     @Test(arguments: StoreKind.allCases) func theAreaTreeIsTheOperatorsOnEitherStore(store: StoreKind) async throws {

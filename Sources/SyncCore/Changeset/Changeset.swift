@@ -68,14 +68,14 @@ public struct ChangeBatch: Sendable {
 /// A string compared and hashed by its UTF-8 bytes. Swift's `String` equality treats canonically
 /// equivalent texts (a precomposed and a decomposed vowel sign) as equal; an encoder that shared one
 /// entry between them would change the bytes a receiver stores.
-struct ExactString: Hashable {
-    let string: String
+package struct ExactString: Hashable, Sendable {
+    package let string: String
 
-    init(_ string: String) { self.string = string }
+    package init(_ string: String) { self.string = string }
 
-    static func == (a: Self, b: Self) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    package static func == (a: Self, b: Self) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
 
-    func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         var copy = string
         copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }

@@ -11,7 +11,9 @@
 /// when it commits (`numbered(from:)`): commit order is what makes "every change after cursor N"
 /// safe when several transactions write at once.
 package struct LoadedRows: MergeContext {
-    /// A row by table number (`SyncedTable.number`) and id.
+    /// A row by table number (`SyncedTable.number`) and id, the id compared byte for byte as the
+    /// databases compare it (Swift's `==` would take two canonically equivalent ids, "é" written
+    /// as one code point and as two, for one row).
     package struct Key: Hashable, Sendable {
         package var table: Int
         package var id: String
@@ -19,6 +21,13 @@ package struct LoadedRows: MergeContext {
         package init(table: Int, id: String) {
             self.table = table
             self.id = id
+        }
+
+        package static func == (a: Key, b: Key) -> Bool { a.table == b.table && a.id.utf8.elementsEqual(b.id.utf8) }
+
+        package func hash(into hasher: inout Hasher) {
+            hasher.combine(table)
+            hasher.combine(ExactString(id))
         }
     }
 
@@ -50,7 +59,7 @@ package struct LoadedRows: MergeContext {
     private var rows: [Key: StoredRow] = [:]
     private var absent: Set<Key> = []
     /// Issues all of whose events are among `rows`, with their events' ids.
-    private var eventsOf: [String: Set<String>] = [:]
+    private var eventsOf: [ExactString: Set<ExactString>] = [:]
     private var keptBlobs: Set<[UInt8]> = []
     private var keptLooked: Set<[UInt8]> = []
 
@@ -86,7 +95,7 @@ package struct LoadedRows: MergeContext {
             rows[key] = row
             absent.remove(key)
             if key.table == Schema.issueEvents.number, let issue = row.values[Self.issueColumn].text {
-                eventsOf[issue]?.insert(key.id)
+                eventsOf[ExactString(issue)]?.insert(ExactString(key.id))
             }
         } else {
             rows[key] = nil
@@ -96,12 +105,13 @@ package struct LoadedRows: MergeContext {
 
     /// Records that every event of issue `issueID` the store holds was loaded (with `load`).
     package mutating func loadedAllEvents(of issueID: String) {
-        guard eventsOf[issueID] == nil else { return }
-        var ids: Set<String> = []
-        for (key, row) in rows where key.table == Schema.issueEvents.number && row.values[Self.issueColumn].text == issueID {
-            ids.insert(key.id)
+        let issue = ExactString(issueID)
+        guard eventsOf[issue] == nil else { return }
+        var ids: Set<ExactString> = []
+        for (key, row) in rows where key.table == Schema.issueEvents.number {
+            if let named = row.values[Self.issueColumn].text, ExactString(named) == issue { ids.insert(ExactString(key.id)) }
         }
-        eventsOf[issueID] = ids
+        eventsOf[issue] = ids
     }
 
     /// Records whether the store keeps a row encoded as `blob`.
@@ -165,7 +175,7 @@ package struct LoadedRows: MergeContext {
         written[key] = row
         log.append(LogEntry(localVersion: localVersion, table: table.number, id: id, grid: row.grid))
         if table.number == Schema.issueEvents.number, let issue = row.values[Self.issueColumn].text {
-            eventsOf[issue]?.insert(id)
+            eventsOf[ExactString(issue)]?.insert(ExactString(id))
         }
         if let previous {
             let live = Set(row.clocks.entries.map(\.localVersion))
@@ -193,14 +203,15 @@ package struct LoadedRows: MergeContext {
 
     package func history(ofIssue issueID: String) throws -> (reported: IssueTier?, steps: [IssueLifecycle.Step]) {
         let issue = try loadRow(Schema.issues, id: issueID)
-        guard let ids = eventsOf[issueID] else {
+        guard let ids = eventsOf[ExactString(issueID)] else {
             noteMissingEvents(issueID)
             return (nil, [])
         }
         let tierColumn = Schema.issues.index(of: "tier")!
         let events = Schema.issueEvents
         var steps: [IssueLifecycle.Step] = []
-        for id in ids {
+        for exact in ids {
+            let id = exact.string
             // The events in the issue's grid (as the SQLite store joins them).
             guard let row = rows[Key(table: events.number, id: id)], row.grid == issue?.grid,
                 let kind = row.values[events.index(of: "kind")!].text.flatMap(IssueEventKind.init)
@@ -215,7 +226,7 @@ package struct LoadedRows: MergeContext {
     }
 
     package func hasEvents(issueID: String) throws -> Bool {
-        guard let ids = eventsOf[issueID] else {
+        guard let ids = eventsOf[ExactString(issueID)] else {
             noteMissingEvents(issueID)
             return false
         }
@@ -237,7 +248,7 @@ package struct LoadedRows: MergeContext {
     }
 
     private func noteMissing(_ key: Key) { misses.wants.rows.insert(key) }
-    private func noteMissingEvents(_ issueID: String) { misses.wants.eventsOf.insert(issueID) }
+    private func noteMissingEvents(_ issueID: String) { misses.wants.eventsOf.insert(ExactString(issueID)) }
     private func noteMissingKept(_ blob: [UInt8]) { misses.wants.kept.insert(blob) }
 
     /// What the merge asked for that was not loaded.
@@ -247,7 +258,7 @@ package struct LoadedRows: MergeContext {
 /// What a store loads before a merge: rows by key, every event of some issues, kept blobs.
 package struct RowWants: Equatable, Sendable {
     package var rows: Set<LoadedRows.Key> = []
-    package var eventsOf: Set<String> = []
+    package var eventsOf: Set<ExactString> = []
     package var kept: Set<[UInt8]> = []
 
     package var isEmpty: Bool { rows.isEmpty && eventsOf.isEmpty && kept.isEmpty }
@@ -264,7 +275,7 @@ package struct RowWants: Equatable, Sendable {
                     continue
                 }
                 rows.insert(LoadedRows.Key(table: table.number, id: row.rowID))
-                if table.number == Schema.issues.number { eventsOf.insert(row.rowID) }
+                if table.number == Schema.issues.number { eventsOf.insert(ExactString(row.rowID)) }
                 for change in row.changes {
                     guard let i = table.index(of: change.column), let id = change.value.text else { continue }
                     switch table.rules[i].reference {
@@ -279,7 +290,7 @@ package struct RowWants: Equatable, Sendable {
                     }
                     if table.number == Schema.issueEvents.number && change.column == "issue_id" {
                         rows.insert(LoadedRows.Key(table: Schema.issues.number, id: id))
-                        eventsOf.insert(id)
+                        eventsOf.insert(ExactString(id))
                     }
                 }
             }

@@ -64,7 +64,7 @@ extension Replica {
         // Group the entries by row, reading each row once; its columns past the cursor wait.
         var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
         var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
-        var seen: Set<String> = []
+        var seen: Set<ExactString> = []
         var count = 0
         var bytes = 0
         var cursor = since
@@ -100,7 +100,7 @@ extension Replica {
                 cursor = entry.lv
                 continue
             }
-            if !seen.contains("\(entry.table)/\(entry.rowID)") {
+            if !seen.contains(ExactString("\(entry.table)/\(entry.rowID)")) {
                 guard let row = try load(table, entry.rowID) else {
                     throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
                 }
@@ -114,7 +114,7 @@ extension Replica {
                     stoppedEarly = true
                     break
                 }
-                seen.insert("\(entry.table)/\(entry.rowID)")
+                seen.insert(ExactString("\(entry.table)/\(entry.rowID)"))
                 taken.append((table, entry.rowID, row))
                 count += pending
                 bytes += size

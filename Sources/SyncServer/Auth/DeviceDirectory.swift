@@ -107,6 +107,17 @@ struct PostgresDeviceRegistry: DeviceDirectory {
 
     func enroll(code: String, site: SiteID, reserved: SiteID?, formerCredential: String?, nowMillis: Int64) async throws -> (Device, String)
     {
+        do {
+            return try await redeem(code: code, site: site, reserved: reserved, formerCredential: formerCredential, nowMillis: nowMillis)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            // Another server enrolled a device with this site at the same moment.
+            throw AuthError.siteTaken
+        }
+    }
+
+    private func redeem(code: String, site: SiteID, reserved: SiteID?, formerCredential: String?, nowMillis: Int64) async throws -> (
+        Device, String
+    ) {
         let digest = Secrets.digest(Secrets.normalizeCode(code))
         let credential = Secrets.credential()
         let device = try await client.transaction(logger: logger) { connection -> Device in
@@ -196,6 +207,11 @@ struct PostgresDeviceRegistry: DeviceDirectory {
     }
 
     func flushSyncRecords() async throws {}
+
+    /// Gives the store a new epoch (after a restore from a backup: see `RenewEpochCommand`).
+    static func renewEpoch(client: PostgresClient, logger: Logger) async throws {
+        try await client.query("UPDATE server_meta SET value = \(DeviceRegistry.newEpoch()) WHERE key = 'epoch'", logger: logger)
+    }
 
     func devices() async throws -> [Device] {
         var devices: [Device] = []

@@ -112,9 +112,13 @@ struct PostgresPhotoGrants: Sendable {
     let logger: Logger
 
     static func open(client: PostgresClient, logger: Logger) async throws -> PostgresPhotoGrants {
-        try await client.query(
-            "CREATE TABLE IF NOT EXISTS photo_grants (sha256 text NOT NULL, grid text NOT NULL, PRIMARY KEY (sha256, grid))", logger: logger
-        )
+        try await client.transaction(logger: logger) { connection in
+            // One creator at a time: servers starting together on an empty database.
+            try await connection.query("SELECT pg_advisory_xact_lock(8)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS photo_grants (sha256 text NOT NULL, grid text NOT NULL, PRIMARY KEY (sha256, grid))",
+                logger: logger)
+        }
         return PostgresPhotoGrants(client: client, logger: logger)
     }
 

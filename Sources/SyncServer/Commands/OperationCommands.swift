@@ -160,3 +160,29 @@ struct RenewCertificateCommand: ParsableCommand {
         print("renewed the server certificate for \(config.hosts.joined(separator: ", ")), valid \(days) days: restart `serve` to use it")
     }
 }
+
+/// `gridsync-server renew-epoch`: a new store epoch, for a store restored from a backup by other
+/// means than `backup` (which renews it itself): PostgreSQL's `pg_restore` or `pg_basebackup`.
+/// Devices that synced after the backup notice the new epoch and sync again from the start, sending
+/// what the backup lacks (protocol.md §4.3). Run it with every server stopped, before they serve.
+struct RenewEpochCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renew-epoch", abstract: "Give a restored store a new epoch, so that devices send again what it lacks.")
+
+    @OptionGroup var data: DataOption
+
+    func run() async throws {
+        let folder = DataFolder(data.data)
+        let config = try folder.loadConfig()
+        if let database = config.database {
+            let address = try PostgresAddress(database)
+            try await PostgresDatabase.withStore(address, newSite: .random(), logger: DataFolder.quietLogger) { store in
+                _ = try await PostgresDeviceRegistry.open(client: store.client, logger: store.logger)
+                try await PostgresDeviceRegistry.renewEpoch(client: store.client, logger: store.logger)
+            }
+        } else {
+            try DeviceRegistry.renewEpoch(path: folder.registry.path)
+        }
+        print("renewed the store epoch of \(data.data): devices will sync again from the start")
+    }
+}
