@@ -88,7 +88,8 @@ func serve(_ data: URL) throws -> (Process, Int) {
     }
     return (server, Int(banner.split(separator: "\n").first { $0.hasPrefix("listening on") }!.split(separator: ":").last!)!)
 }
-let started = try folders.map(serve)
+let serverFolders = folders
+let started = try serverFolders.map(serve)
 let servers = started.map(\.0)
 let server = servers[0]
 defer { for s in servers { s.terminate() } }
@@ -115,7 +116,13 @@ if serverCount > 1 {
 } else {
     port = started[0].1
 }
-defer { if haproxy.isRunning { haproxy.terminate() } }
+/// Stops every server and haproxy.
+func stopServers() {
+    for s in servers where s.isRunning { s.terminate() }
+    if haproxy.isRunning { haproxy.terminate() }
+    for data in serverFolders { try? FileManager.default.removeItem(at: data) }
+}
+defer { stopServers() }
 
 var tls = TLSConfiguration.makeClientConfiguration()
 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("ca.pem").path))
@@ -139,7 +146,7 @@ if mix {
         devices: deviceCount, countyDevices: Int(option("--county", "4"))!, changesPerDevice: changesPerDevice)
     try await client.shutdown() as Void
     print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
-    server.terminate()
+    stopServers()  // `exit` runs no `defer`
     exit((record["errors"] as? [String])?.isEmpty == true ? 0 : 1)
 }
 
@@ -192,7 +199,7 @@ if soakSeconds > 0 {
         serverPID: server.processIdentifier)
     try await client.shutdown() as Void
     print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
-    server.terminate()
+    stopServers()
     exit(record["errors"] as? Int == 0 ? 0 : 1)
 }
 // Each device's request is encoded before the clock starts: on a real device that work is the
