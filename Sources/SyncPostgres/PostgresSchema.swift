@@ -130,12 +130,6 @@ enum PostgresSchema {
         ("grid = $1 OR (grid >= $2 AND grid < $3)", [area, area + "/", area + "0"])
     }
 
-    /// The condition selecting change-log entries under `scopes`, its parameters numbered from
-    /// `firstParameter`.
-    static func scopeCondition(_ scopes: [AreaPath], firstParameter: Int) -> (String, [String]) {
-        let (sql, arguments) = Replica.scopeCondition(scopes) { "$\(firstParameter + $0 - 1)" }
-        return (sql, arguments)
-    }
 }
 
 /// What a PostgreSQL store refuses or finds wrong.

@@ -402,7 +402,7 @@ public final class PostgresStore: Sendable {
         try binds.append(since)
         var condition = "TRUE"
         if let scopes {
-            let (sql, values) = PostgresSchema.scopeCondition(scopes, firstParameter: 2)
+            let (sql, values) = Replica.scopeCondition(scopes) { "$\($0 + 1)" }  // $1 is the cursor
             condition = sql
             for value in values { binds.append(value) }
         }

@@ -58,15 +58,8 @@ final class LiveServer: @unchecked Sendable {
     /// A server on an existing data folder (one made by an earlier release, say).
     init(serving folder: URL) throws {
         self.folder = folder
-        process.executableURL = Self.binaries.appendingPathComponent("gridsync-server")
-        process.arguments = ["serve", "--data", folder.path]
-        // The server's output goes to a file (a pipe nobody drains would fill and stall it).
-        let log = folder.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let log = try Self.start(
+            process, Self.binaries.appendingPathComponent("gridsync-server"), ["serve", "--data", folder.path], in: folder)
         var text = ""
         let deadline = Date().addingTimeInterval(30)
         // Hummingbird logs "… listening on …" first; ours is the line that starts with it.
@@ -88,14 +81,7 @@ final class LiveServer: @unchecked Sendable {
     init(front executable: String, arguments: [String], port: Int, folder: URL, ca: URL) throws {
         self.folder = folder
         self.port = port
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let log = folder.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let log = try Self.start(process, URL(fileURLWithPath: executable), arguments, in: folder)
         let deadline = Date().addingTimeInterval(30)
         while !Self.accepts(port: port), Date() < deadline, process.isRunning { usleep(50_000) }
         guard Self.accepts(port: port) else {
@@ -104,6 +90,20 @@ final class LiveServer: @unchecked Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca.path))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    /// Runs `executable ARGUMENTS` as `process`, its output going to `server.log` in `folder` (a
+    /// pipe nobody drains would fill and stall it); returns the log's address.
+    static func start(_ process: Process, _ executable: URL, _ arguments: [String], in folder: URL) throws -> URL {
+        process.executableURL = executable
+        process.arguments = arguments
+        let log = folder.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return log
     }
 
     /// Whether something accepts TCP connections on loopback `port`.

@@ -177,15 +177,14 @@ final class DeviceRegistry: Sendable {
             let device = Device.enrolled(
                 role: DeviceRole(rawValue: row["role"]) ?? .worker, scopes: row["scopes"], name: row["name"], site: site,
                 formerSites: formerSites, nowMillis: nowMillis)
-            let id = device.id
-            try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [id, digest])
+            try db.execute(sql: "UPDATE enrollments SET used_by = ? WHERE code_digest = ?", arguments: [device.id, digest])
             try db.execute(
                 sql: """
                     INSERT INTO devices (id, credential_digest, site, role, scopes, enrolled_millis, name, former_sites)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    id, Secrets.digest(credential), site.hex, device.role.rawValue, device.scopes.joined(separator: " "), nowMillis,
+                    device.id, Secrets.digest(credential), site.hex, device.role.rawValue, device.scopes.joined(separator: " "), nowMillis,
                     device.name, formerSites.joined(separator: " "),
                 ])
             return device

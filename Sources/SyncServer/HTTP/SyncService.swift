@@ -102,7 +102,10 @@ struct SyncService: Sendable {
             let skipping = Set(report.storedVersions)
             let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
             let batch = try await store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
-            try await registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+            // A push's receipt went with it where the store keeps the devices; a pull alone records its time here.
+            if request.changes.isEmpty || !store.writesReceipts {
+                try await registry.recordSync(device.id, acknowledged: receipt, nowMillis: Int64(now))
+            }
             let site = includeOwn ? nil : SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in

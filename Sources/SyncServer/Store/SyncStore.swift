@@ -21,6 +21,8 @@ protocol SyncStore: Sendable {
     func photoGrids(_ sha256: String) async throws -> [String]
     /// Every photo hash referenced by a living record.
     func referencedPhotos() async throws -> [String]
+    /// Whether `apply` writes the push's receipt itself (then the device directory need not).
+    var writesReceipts: Bool { get }
     /// The named areas at or under `area` (all when nil), by path.
     func areas(under area: String?) async throws -> [AreaName]
     /// Whether `area` is named, has named areas below it, or holds living records.
@@ -70,6 +72,8 @@ struct ReplicaStore: SyncStore {
 
     func referencedPhotos() async throws -> [String] { try replica.referencedPhotos() }
 
+    var writesReceipts: Bool { false }
+
     func areas(under area: String?) async throws -> [AreaName] { try replica.areas(under: area) }
 
     func knowsArea(_ area: String) async throws -> Bool { try replica.knowsArea(area) }
@@ -116,6 +120,8 @@ struct PostgresSyncStore: SyncStore {
     func photoGrids(_ sha256: String) async throws -> [String] { try await store.gridsReferencing(photo: sha256) }
 
     func referencedPhotos() async throws -> [String] { try await store.referencedPhotos() }
+
+    var writesReceipts: Bool { true }
 
     func areas(under area: String?) async throws -> [AreaName] { try await store.areas(under: area) }
 
