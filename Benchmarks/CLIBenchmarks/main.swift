@@ -1,7 +1,7 @@
 // gridsync-clibench: wall times of the field tool as a person meets them, on the built binaries.
 //
 //   swift build -c release && .build/release/gridsync-clibench [--households 60000] [--issues 9000] [--runs 50] [--read-runs 7]
-//     [--packaged dist/gridsync-…/bin]   (also time `issue report` of a `scripts/package` build, alternating)
+//     [--packaged dist/gridsync-…/bin]   (also time `issue report` and the county reads of a `scripts/package` build, alternating)
 //
 // 1. `gridsync issue report` wall time, process start to exit (target ≤ 30 ms).
 // 2. S7: a county of 300 grids is pushed to a real server over TLS on loopback, then a fresh county
@@ -104,6 +104,25 @@ func device(_ name: String, role: String, scope: String) -> String {
     return home
 }
 
+/// With --packaged DIR (`scripts/package`'s bin folder): its `gridsync` (static Swift runtime, as
+/// a handheld or an office PC runs it), timed alternately with this build's.
+let packagedTool = arguments.firstIndex(of: "--packaged").flatMap { i in
+    i + 1 < arguments.count ? URL(fileURLWithPath: arguments[i + 1]).appendingPathComponent("gridsync").path : nil
+}
+
+/// Median wall time in ms of `readRuns` new `gridsync` processes, this build's and (alternating
+/// with it) the packaged one's when given; printed as "N ms" or "N ms (packaged M ms)".
+func medianOfRuns(_ args: [String]) -> String {
+    var own: [Double] = []
+    var packaged: [Double] = []
+    for _ in 0..<readRuns {
+        own.append(spawnSeconds("gridsync", args) * 1000)
+        if let packagedTool { packaged.append(spawnSeconds(packagedTool, args) * 1000) }
+    }
+    let text = String(format: "%.0f ms", pct(own, 0.5))
+    return packaged.isEmpty ? text : text + String(format: " (packaged %.0f ms)", pct(packaged, 0.5))
+}
+
 // 1. `gridsync issue report`, each run a new process writing one durable transaction.
 if !arguments.contains("--field-only") {
     let worker = device("worker", role: "worker", scope: "\(county)/zhaxigang/v3/g2")
@@ -127,8 +146,7 @@ if !arguments.contains("--field-only") {
             pct(helpTimes, 0.5)))
     // With --packaged DIR (`scripts/package`'s bin folder): the same `issue report`, alternating
     // between this build and the packaged one (static Swift runtime) in one run.
-    if let i = arguments.firstIndex(of: "--packaged"), i + 1 < arguments.count {
-        let packaged = URL(fileURLWithPath: arguments[i + 1]).appendingPathComponent("gridsync").path
+    if let packaged = packagedTool {
         var dynamic: [Double] = []
         var statically: [Double] = []
         for n in 0..<runs {
@@ -198,13 +216,11 @@ if !arguments.contains("--field-only") {
             pull.seconds))
     let report = run("gridsync", ["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"])
     check(report, "county report")
-    let reportTimes = (0..<readRuns).map { _ in
-        spawnSeconds("gridsync", ["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"]) * 1000
-    }
+    let reportTimes = medianOfRuns(["report", "--home", center, "--from", "2020-01-01", "--to", "2099-12-31"])
     print(
         String(
-            format: "county report over %d issues: wall %.0f ms first, median of %d more %.0f ms (target ≤ 150 ms)", issueCount,
-            report.seconds * 1000, readRuns, pct(reportTimes, 0.5)))
+            format: "county report over %d issues: wall %.0f ms first, median of %d more %@ (target ≤ 150 ms)", issueCount,
+            report.seconds * 1000, readRuns, reportTimes))
     print(report.output.split(separator: "\n").prefix(2).joined(separator: "\n"))
     let export = run(
         "gridsync", ["export", "--home", center, "--format", "csv", "--bom", "--out", folder.appendingPathComponent("export").path])
@@ -223,11 +239,8 @@ if !arguments.contains("--field-only") {
     for (label, arguments) in reads {
         let r = run("gridsync", arguments + ["--home", center])
         check(r, label)
-        let times = (0..<readRuns).map { _ in spawnSeconds("gridsync", arguments + ["--home", center]) * 1000 }
-        print(
-            String(
-                format: "county replica, %@: wall %.0f ms first, median of %d more %.0f ms", label, r.seconds * 1000, readRuns,
-                pct(times, 0.5)))
+        let times = medianOfRuns(arguments + ["--home", center])
+        print(String(format: "county replica, %@: wall %.0f ms first, median of %d more %@", label, r.seconds * 1000, readRuns, times))
     }
     try dashboardTimings(center: center, issue: (try? replica.issues().first?.id) ?? "")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import SyncCore
@@ -21,6 +22,75 @@ import Testing
         #expect(try r.household(id)?.notes == "草场使用权纠纷\n已调解")
         #expect(try r.households(area: "xizang/lhasa").count == 1)
         #expect(try r.households(area: "xizang/shigatse").isEmpty)
+    }
+
+    /// A register sorted in memory (every row of the area within the limit) is in exactly the
+    /// order SQLite's `ORDER BY door_plate, id` gives, and one cut by the limit too: NULL plates
+    /// first, bytes compared (not Swift's canonical equivalence), ties by id.
+    @Test func registerOrderIsSQLitesByteOrder() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let plates = ["10", "9", "é", "e\u{301}", "a", "A", "村1", "村10", "村2", "ཁྱིམ་ 3", "9", "村1", "", "a "]
+        for (n, plate) in plates.enumerated() {
+            try r.addHousehold(grid: n % 2 == 0 ? grid : grid + "x", HouseholdFields(doorPlate: plate, headNameZh: "户\(n)"))
+        }
+        // A plate merged in without a value (a device may send any row): NULL sorts first.
+        try r.database.write { db in try db.execute(sql: "UPDATE households SET door_plate = NULL WHERE head_name_zh IN ('户3', '户6')") }
+        let area = "xizang/lhasa/maizhokunggar/zhaxigang/v3"
+        let expected = try r.database.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM households WHERE IFNULL(deleted, 0) = 0 AND (grid = ? OR (grid >= ? AND grid < ?))
+                    ORDER BY door_plate, id
+                    """,
+                arguments: [area, area + "/", area + "0"])
+        }
+        #expect(expected.count == plates.count)
+        #expect(try r.households(area: area).map(\.id) == expected)  // sorted here
+        #expect(try r.households(area: area, limit: 5).map(\.id) == Array(expected.prefix(5)))  // sorted by SQLite
+        #expect(try r.households(area: area, limit: plates.count).map(\.id) == expected)
+        #expect(try r.households(limit: Int.max).map(\.id) == expected)
+        #expect(try r.households(area: area, limit: 0).isEmpty)
+    }
+
+    /// A device's register is read from its covering index alone (one range of it, not two
+    /// joined by OR), and an old device's grid index is replaced by it when the replica opens.
+    @Test func registerIsReadFromItsCoveringIndex() throws {
+        let folder = TemporaryFolder()
+        let path = folder.path("device.sqlite")
+        var config = Replica.Configuration()
+        config.gridIndexes = true
+        try Replica(path: path).database.write { db in try db.execute(sql: "CREATE INDEX households_grid ON households(grid)") }
+        let r = try Replica(path: path, configuration: config)
+        try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "3号", headNameZh: "卓玛"))
+        let plan = try r.database.read { db in
+            var sql = "EXPLAIN QUERY PLAN SELECT \(Replica.householdColumns) FROM households WHERE IFNULL(deleted, 0) = 0"
+            var arguments: [DatabaseValueConvertible] = []
+            Replica.areaCondition("xizang/lhasa", sql: &sql, arguments: &arguments)
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String? ?? "" }
+        }
+        #expect(plan == ["SEARCH households USING COVERING INDEX households_register (grid>? AND grid<?)"])
+        let indexes = try r.database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'households' AND sql IS NOT NULL")
+        }
+        #expect(indexes.sorted() == ["households_lv", "households_register"])
+        #expect(try r.households(area: "xizang/lhasa").map(\.headNameZh) == ["卓玛"])
+    }
+
+    /// The last connection to close leaves an empty WAL: the next process has no old frames to
+    /// index again and copy into the database again when it closes.
+    @Test func closingLeavesAnEmptyWAL() throws {
+        let folder = TemporaryFolder()
+        let path = folder.path("device.sqlite")
+        do {
+            let r = try makeReplica(folder, "device")
+            for n in 0..<50 { try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(n)号")) }
+            #expect((try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0) > 0)
+        }
+        #expect((try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) == 0)
+        #expect(try makeReplica(folder, "device").households().count == 50)
     }
 
     @Test func badInputGetsAClearErrorAndStoresNothing() throws {

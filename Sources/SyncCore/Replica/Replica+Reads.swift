@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Which issues `Replica.issues(_:)` lists.
@@ -44,15 +45,71 @@ extension Replica {
         }
     }
 
-    /// The living households of `area` (a grid or any area above it), by door plate.
+    /// The living households of `area` (a grid or any area above it), by door plate (then id),
+    /// compared byte for byte as SQLite's `ORDER BY` compares them; at most `limit`.
     public func households(area: String? = nil, limit: Int = 10_000) throws(SyncCoreError) -> [Household] {
         try read { db in
             var sql = "SELECT \(Self.householdColumns) FROM households WHERE IFNULL(deleted, 0) = 0"
             var arguments: [DatabaseValueConvertible] = []
             if let area { Self.areaCondition(area, sql: &sql, arguments: &arguments) }
-            sql += " ORDER BY door_plate, id LIMIT \(max(0, limit))"
-            return try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household))
+            // SQLite's sorter costs more than reading the rows it sorts (a township's 6,000
+            // households: 15 ms of 25). When every row of the area fits in the limit (counted on
+            // an index, deleted rows included), they are read unordered and sorted here.
+            if limit < Int.max {
+                var counting = "SELECT count(*) FROM households WHERE 1"
+                var countArguments: [DatabaseValueConvertible] = []
+                if let area { Self.areaCondition(area, sql: &counting, arguments: &countArguments) }
+                if try Int.fetchOne(db, sql: counting, arguments: StatementArguments(countArguments)) ?? 0 > limit {
+                    sql += " ORDER BY door_plate, id LIMIT \(max(0, limit))"
+                    return try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household))
+                }
+            }
+            let list = try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household))
+            return Array(Self.byDoorPlate(list).prefix(max(0, limit)))
         }
+    }
+
+    /// `households` by door plate (NULL first), then id, their UTF-8 bytes compared as SQLite's
+    /// BINARY collation compares them (Swift's `<` takes canonical equivalents as equal). The
+    /// keys are packed in one buffer: sorting the households themselves moves eleven references
+    /// a swap, more than the comparisons cost.
+    static func byDoorPlate(_ households: [Household]) -> [Household] {
+        var bytes: [UInt8] = []
+        var keys: [(plate: Range<Int>?, id: Range<Int>, row: Int)] = []
+        keys.reserveCapacity(households.count)
+        for (row, h) in households.enumerated() {
+            let plate = h.doorPlate.map { text in
+                let start = bytes.count
+                bytes.append(contentsOf: text.utf8)
+                return start..<bytes.count
+            }
+            let start = bytes.count
+            bytes.append(contentsOf: h.id.utf8)
+            keys.append((plate, start..<bytes.count, row))
+        }
+        bytes.withUnsafeBufferPointer { buffer in
+            /// -1, 0 or 1 as `a` sorts before, with or after `b`.
+            func order(_ a: Range<Int>, _ b: Range<Int>) -> Int32 {
+                let shared = min(a.count, b.count)
+                if shared > 0, let base = buffer.baseAddress {
+                    let c = memcmp(base + a.lowerBound, base + b.lowerBound, shared)
+                    if c != 0 { return c < 0 ? -1 : 1 }
+                }
+                return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+            }
+            keys.sort { a, b in
+                switch (a.plate, b.plate) {
+                case (nil, nil): break
+                case (nil, _): return true
+                case (_, nil): return false
+                case (let x?, let y?):
+                    let c = order(x, y)
+                    if c != 0 { return c < 0 }
+                }
+                return order(a.id, b.id) < 0
+            }
+        }
+        return keys.map { households[$0.row] }
     }
 
     /// The issues that pass `filter`, newest first.
@@ -147,8 +204,12 @@ extension Replica {
     /// `grid` is `area` or lies below it: `grid = A OR A/ <= grid < A0` ('0' follows '/'), which a
     /// grid index serves.
     static func areaCondition(_ area: String, sql: inout String, arguments: inout [DatabaseValueConvertible], column: String = "grid") {
-        sql += " AND (\(column) = ? OR (\(column) >= ? AND \(column) < ?))"
-        arguments += [area, area + "/", area + "0"]
+        // One range of the index ("a" up to "a0": "/" is the character before "0"), then the
+        // rows in it that are `area` itself or under it ("a-2" is in the range, not under "a").
+        // Written as two ranges joined by OR, SQLite reads each range and then every row again
+        // through a set of row ids, even from an index holding every column it needs.
+        sql += " AND \(column) >= ? AND \(column) < ? AND (\(column) = ? OR \(column) >= ?)"
+        arguments += [area, area + "0", area, area + "/"]
     }
 
     /// The columns `household(_:)`, `issue(_:)` and `event(_:)` read: not the merge's clocks, which
