@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import FieldCLI
@@ -24,5 +25,27 @@ import Testing
             let mark = [.nonspacingMark, .enclosingMark, .format].contains(scalar.properties.generalCategory)
             #expect(TextWidth.columns(scalar) == (mark ? 0 : 1), "U+\(String(v, radix: 16))")
         }
+    }
+}
+
+/// Days and times the field tool prints and reads, in the local time zone, as Foundation's
+/// formatters give them (the tool computes them without loading a formatter).
+@Suite struct LocalTimeTests {
+    @Test func timesAndDaysMatchFoundationsFormatters() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        for seconds in stride(from: 0, to: 4_102_444_800, by: 86_400 * 37 + 3_607) {
+            let date = Date(timeIntervalSince1970: Double(seconds))
+            #expect(Output.time(UInt64(seconds) * 1000 + 999) == formatter.string(from: date))
+            #expect(day(date) == String(formatter.string(from: date).prefix(10)))
+        }
+        formatter.dateFormat = "yyyy-MM-dd"
+        for text in ["1970-01-01", "2026-02-28", "2028-02-29", "2026-11-30", "2099-12-31"] {
+            #expect(try parseDay(text, option: "--from") == formatter.date(from: text))
+        }
+        #expect(throws: (any Error).self) { try parseDay("2026-02-29", option: "--from") }
+        let period = try reportPeriod(from: "2026-11-01", to: "2026-11-30")
+        #expect(period.toMillis - period.fromMillis == 30 * 86_400_000)
     }
 }

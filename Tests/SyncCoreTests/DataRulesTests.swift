@@ -5,6 +5,24 @@ import Testing
 
 /// The rules of the data (`Schema`, `ColumnRule`, `WritePolicy`), checked by the merge on every
 /// replica as the local API checks them, and the identity rules a server applies to a device.
+/// Day numbers, checked against Foundation's Gregorian calendar in UTC.
+@Suite struct CalendarDateTests {
+    @Test func dayNumbersAgreeWithFoundationsCalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        for n in stride(from: 0, through: 2_932_896, by: 97) + [0, 58, 59, 60, 365, 11_016, 11_017, 2_932_896] {
+            let text = CalendarDate.text(dayNumber: n)
+            #expect(CalendarDate.dayNumber(text) == n, "\(n) \(text)")
+            let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(n) * 86_400))
+            #expect(text == String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!), "\(n)")
+        }
+        #expect(CalendarDate.text(dayNumber: 11_016) == "2000-02-29" && CalendarDate.dayNumber("9999-12-31") == 2_932_896)
+        for bad in ["2026-02-29", "1900-02-29", "1969-12-31", "2026-13-01", "2026-1-01", "２０２６-01-01", "2026-01-00", "2026/01/01", ""] {
+            #expect(CalendarDate.dayNumber(bad) == nil, "\(bad)")
+        }
+    }
+}
+
 @Suite struct DataRulesTests {
     static let gridA = "xizang/lhasa/a/g1"
     static let gridB = "xizang/lhasa/b/g2"

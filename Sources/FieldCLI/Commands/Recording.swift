@@ -74,33 +74,40 @@ package func short(_ id: String) -> String { String(id.prefix(8)) }
 /// `YYYY-MM-DD` of today, in the local time zone.
 package func today() -> String { day(Date()) }
 
-package func day(_ date: Date) -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.dateFormat = "yyyy-MM-dd"
-    return f.string(from: date)
+/// `YYYY-MM-DD` of `date` in the local time zone.
+package func day(_ date: Date) -> String { String(Output.time(UInt64(max(0, date.timeIntervalSince1970)) * 1000).prefix(10)) }
+
+/// The local time zone's offset from UTC at `seconds` since 1970 (the C library's, read from
+/// the system's zone file: no ICU to load in a process that lives 30 ms).
+package func utcOffsetSeconds(at seconds: Int) -> Int {
+    var t = time_t(seconds)
+    var parts = tm()
+    guard localtime_r(&t, &parts) != nil else { return 0 }
+    return Int(parts.tm_gmtoff)
 }
 
 /// A report period from `from` to `to` (both days included, local time): wall-clock milliseconds
 /// `[fromMillis, toMillis)` and the local time zone's offset at its start.
 package func reportPeriod(from: String, to: String) throws -> (fromMillis: UInt64, toMillis: UInt64, utcOffsetSeconds: Int) {
     let start = try parseDay(from, option: "--from")
-    let end = Calendar.current.date(byAdding: .day, value: 1, to: try parseDay(to, option: "--to"))!
-    return (
-        UInt64(start.timeIntervalSince1970 * 1000), UInt64(end.timeIntervalSince1970 * 1000), TimeZone.current.secondsFromGMT(for: start)
-    )
+    guard let last = CalendarDate.dayNumber(to) else { throw ValidationError(tr("args.bad_date", "--to", to)) }
+    let end = localMidnight(dayNumber: last + 1)
+    let startSeconds = Int(start.timeIntervalSince1970)
+    return (UInt64(max(0, startSeconds)) * 1000, UInt64(max(0, end)) * 1000, utcOffsetSeconds(at: startSeconds))
 }
 
-/// Parses `YYYY-MM-DD` as the start of that day in the local time zone.
+/// Parses `YYYY-MM-DD` (1970-9999) as the start of that day in the local time zone.
 package func parseDay(_ text: String, option: String) throws -> Date {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.dateFormat = "yyyy-MM-dd"
-    f.isLenient = false
-    guard text.count == 10, let date = f.date(from: text) else {
-        throw ValidationError(tr("args.bad_date", option, text))
-    }
-    return date
+    guard let n = CalendarDate.dayNumber(text) else { throw ValidationError(tr("args.bad_date", option, text)) }
+    return Date(timeIntervalSince1970: TimeInterval(localMidnight(dayNumber: n)))
+}
+
+/// Seconds since 1970 of the local midnight starting day number `n`: its UTC midnight less the
+/// offset there, the offset taken again at that instant (a zone that moved its clocks between).
+private func localMidnight(dayNumber n: Int) -> Int {
+    let utc = n * 86_400
+    let guess = utc - utcOffsetSeconds(at: utc)
+    return utc - utcOffsetSeconds(at: guess)
 }
 
 extension IssueKind: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SyncCore
 
 extension Language: ExpressibleByArgument {}
 
@@ -35,10 +36,11 @@ package enum Output {
 
     /// A date and time from wall-clock milliseconds, in the local time zone.
     package static func time(_ millis: UInt64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+        let seconds = Int(millis / 1000)
+        let local = seconds + utcOffsetSeconds(at: seconds)
+        let dayNumber = Int((Double(local) / 86_400).rounded(.down))
+        let inDay = local - dayNumber * 86_400
+        return CalendarDate.text(dayNumber: dayNumber) + String(format: " %02d:%02d:%02d", inDay / 3600, inDay / 60 % 60, inDay % 60)
     }
 
     /// A byte count for people: 1.5 MiB, 320 KiB, 12 B.

@@ -186,18 +186,7 @@ enum ReportMath {
 
     /// Whole days from `from` to `to` (both `YYYY-MM-DD`), nil when either is not a date.
     static func days(from: String, to: String) -> Int? {
-        func day(_ s: String) -> Int? {
-            let p = s.split(separator: "-").compactMap { Int($0) }
-            guard p.count == 3 else { return nil }
-            // Days since 1970-01-01 of the proleptic Gregorian calendar.
-            let (y, m, d) = (p[0] - (p[1] <= 2 ? 1 : 0), p[1], p[2])
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yoe = y - era * 400
-            let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-            return era * 146097 + doe - 719468
-        }
-        guard let a = day(from), let b = day(to) else { return nil }
+        guard let a = CalendarDate.dayNumber(from), let b = CalendarDate.dayNumber(to) else { return nil }
         return b - a
     }
 

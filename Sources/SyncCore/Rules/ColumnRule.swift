@@ -159,19 +159,44 @@ enum TextRule {
     }
 }
 
-/// Calendar dates written `YYYY-MM-DD`.
-enum CalendarDate {
+/// Calendar dates written `YYYY-MM-DD`, and their day numbers (days since 1970-01-01 in the
+/// proleptic Gregorian calendar): reading a day needs no formatter, time zone database or locale,
+/// which cost a new command-line process milliseconds to load.
+package enum CalendarDate {
     /// True when `s` is `YYYY-MM-DD` naming a day that exists (1970-9999).
-    static func isValid(_ s: String) -> Bool {
+    static func isValid(_ s: String) -> Bool { dayNumber(s) != nil }
+
+    /// The day number of `s`, nil unless it is `YYYY-MM-DD` naming a day that exists (1970-9999).
+    package static func dayNumber(_ s: String) -> Int? {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
             let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
             (1970...9999).contains(y), (1...12).contains(m)
-        else { return false }
+        else { return nil }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        return (1...days).contains(d)
+        guard (1...[31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]).contains(d) else { return nil }
+        // Counted from 0000-03-01, so that a leap day ends its year.
+        let shifted = y - (m <= 2 ? 1 : 0)
+        let era = shifted / 400
+        let yearOfEra = shifted - era * 400
+        let dayOfYear = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        return era * 146_097 + yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear - 719_468
+    }
+
+    /// `YYYY-MM-DD` of day number `n` (the inverse of `dayNumber`).
+    package static func text(dayNumber n: Int) -> String {
+        let shifted = n + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let d = dayOfYear - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
+        func digits(_ v: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(v).count)) + String(v) }
+        return "\(digits(y, 4))-\(digits(m, 2))-\(digits(d, 2))"
     }
 }
 
