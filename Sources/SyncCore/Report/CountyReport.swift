@@ -196,16 +196,7 @@ enum ReportMath {
     /// The month of wall-clock `millis` shifted by `offsetSeconds`, as year × 100 + month (a
     /// number: formatting text for each of thousands of issues costs more than the report).
     static func monthKey(_ millis: UInt64, offsetSeconds: Int) -> Int {
-        let days = Int((Int64(millis / 1000) + Int64(offsetSeconds)) / 86400)
-        // Civil date from days since 1970-01-01.
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let m = mp + (mp < 10 ? 3 : -9)
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return y * 100 + m
+        let date = CalendarDate.civil(dayNumber: Int((Int64(millis / 1000) + Int64(offsetSeconds)) / 86400))
+        return date.year * 100 + date.month
     }
 }

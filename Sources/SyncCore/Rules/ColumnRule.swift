@@ -186,17 +186,21 @@ package enum CalendarDate {
 
     /// `YYYY-MM-DD` of day number `n` (the inverse of `dayNumber`).
     package static func text(dayNumber n: Int) -> String {
+        let (y, m, d) = civil(dayNumber: n)
+        func digits(_ v: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(v).count)) + String(v) }
+        return "\(digits(y, 4))-\(digits(m, 2))-\(digits(d, 2))"
+    }
+
+    /// Year, month and day of day number `n`.
+    static func civil(dayNumber n: Int) -> (year: Int, month: Int, day: Int) {
         let shifted = n + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
         let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
         let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
         let mp = (5 * dayOfYear + 2) / 153
-        let d = dayOfYear - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
-        func digits(_ v: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(v).count)) + String(v) }
-        return "\(digits(y, 4))-\(digits(m, 2))-\(digits(d, 2))"
+        return (yearOfEra + era * 400 + (m <= 2 ? 1 : 0), m, dayOfYear - (153 * mp + 2) / 5 + 1)
     }
 }
 
