@@ -1,4 +1,5 @@
 import Foundation
+import SyncCore
 import Testing
 
 @testable import FieldCLI
@@ -45,6 +46,13 @@ import Testing
             #expect(try parseDay(text, option: "--from") == formatter.date(from: text))
         }
         #expect(throws: (any Error).self) { try parseDay("2026-02-29", option: "--from") }
+        // Where the clocks jump over midnight (Santiago, 2024-09-08: UTC-4 until 04:00 UTC, then
+        // UTC-3), the day begins at the jump, not at 23:00 the day before.
+        let day = try #require(CalendarDate.dayNumber("2024-09-08"))
+        let jump = day * 86_400 + 4 * 3600
+        #expect(localMidnight(dayNumber: day, offsetAt: { $0 < jump ? -4 * 3600 : -3 * 3600 }) == jump)
+        #expect(localMidnight(dayNumber: day + 1, offsetAt: { $0 < jump ? -4 * 3600 : -3 * 3600 }) == (day + 1) * 86_400 + 3 * 3600)
+        #expect(localMidnight(dayNumber: day, offsetAt: { _ in 8 * 3600 }) == day * 86_400 - 8 * 3600)  // Lhasa
         let period = try reportPeriod(from: "2026-11-01", to: "2026-11-30")
         #expect(period.toMillis - period.fromMillis == 30 * 86_400_000)
     }

@@ -3,8 +3,6 @@ import Testing
 
 @testable import SyncCore
 
-/// The rules of the data (`Schema`, `ColumnRule`, `WritePolicy`), checked by the merge on every
-/// replica as the local API checks them, and the identity rules a server applies to a device.
 /// Day numbers, checked against Foundation's Gregorian calendar in UTC.
 @Suite struct CalendarDateTests {
     @Test func dayNumbersAgreeWithFoundationsCalendar() throws {
@@ -23,6 +21,8 @@ import Testing
     }
 }
 
+/// The rules of the data (`Schema`, `ColumnRule`, `WritePolicy`), checked by the merge on every
+/// replica as the local API checks them, and the identity rules a server applies to a device.
 @Suite struct DataRulesTests {
     static let gridA = "xizang/lhasa/a/g1"
     static let gridB = "xizang/lhasa/b/g2"

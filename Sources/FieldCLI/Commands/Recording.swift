@@ -102,12 +102,17 @@ package func parseDay(_ text: String, option: String) throws -> Date {
     return Date(timeIntervalSince1970: TimeInterval(localMidnight(dayNumber: n)))
 }
 
-/// Seconds since 1970 of the local midnight starting day number `n`: its UTC midnight less the
-/// offset there, the offset taken again at that instant (a zone that moved its clocks between).
-private func localMidnight(dayNumber n: Int) -> Int {
+/// Seconds since 1970 of the start of day number `n` in the local time zone (`offsetAt` gives the
+/// zone's offset at an instant): its UTC midnight less the offset there, the offset taken again
+/// at that instant (a zone that moved its clocks in between). Where the clocks jump over midnight
+/// (Santiago in September: 00:00 becomes 01:00), that lands in the day before, and the day begins
+/// at the jump instead, as Foundation's formatters begin it.
+package func localMidnight(dayNumber n: Int, offsetAt: (Int) -> Int = utcOffsetSeconds(at:)) -> Int {
     let utc = n * 86_400
-    let guess = utc - utcOffsetSeconds(at: utc)
-    return utc - utcOffsetSeconds(at: guess)
+    let guess = utc - offsetAt(utc)
+    let start = utc - offsetAt(guess)
+    let localDay = Int((Double(start + offsetAt(start)) / 86_400).rounded(.down))
+    return localDay < n ? guess : start
 }
 
 extension IssueKind: ExpressibleByArgument {}

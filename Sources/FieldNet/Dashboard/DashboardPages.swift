@@ -45,7 +45,7 @@ struct DashboardPages: Sendable {
         for (name, value) in [("today", today), ("to", to)] {
             guard (try? parseDay(value, option: name)) != nil else { throw .badRequest("\(name): \(value)") }
         }
-        if from.isEmpty, let end = CalendarDate.dayNumber(to) { from = CalendarDate.text(dayNumber: end - 364) }
+        if from.isEmpty, let end = CalendarDate.dayNumber(to) { from = CalendarDate.text(dayNumber: max(0, end - 364)) }
         guard let start = try? parseDay(from, option: "from"), let end = try? parseDay(to, option: "to"), start <= end else {
             throw .badRequest("from: \(from)")
         }
