@@ -143,7 +143,11 @@ import Testing
         control.standardOutput = FileHandle.nullDevice
         control.standardError = FileHandle.nullDevice
         try control.run()
-        defer { control.terminate() }
+        // SIGTERM left it running after the test (seen as leftover `openssl s_server` processes).
+        defer {
+            kill(control.processIdentifier, SIGKILL)
+            control.waitUntilExit()
+        }
         usleep(500_000)
         for args in weak { #expect(Self.handshake(port: controlPort, args) != nil, "the control server refused \(args)") }
     }
