@@ -2,6 +2,8 @@ import Foundation
 import SyncCore
 import Testing
 
+@testable import FieldCLI
+
 /// A real `gridsync-server` on loopback and `gridsync` devices, each its own process and folder.
 final class Cluster: @unchecked Sendable {
     let folder: URL
@@ -36,30 +38,11 @@ final class Cluster: @unchecked Sendable {
     var url: String { "https://localhost:\(port)" }
     var ca: String { data.appendingPathComponent("ca.pem").path }
 
-    /// Starts the server (on its previous port when it ran before).
+    /// Starts the server (on its previous port when it ran before), as the demo starts it.
     func start() throws {
-        let p = Process()
-        p.executableURL = Self.binaries.appendingPathComponent("gridsync-server")
-        p.arguments = ["serve", "--data", data.path] + (port == 0 ? [] : ["--port", "\(port)"])
-        let log = data.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        try p.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && p.isRunning {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
-                let port = Int(line.split(separator: ":").last ?? "")
-            {
-                self.port = port
-                server = p
-                return
-            }
-            usleep(50_000)
-        }
-        throw ClusterError.setup("server did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let (process, listening) = try Processes.startServer(data: data, port: port)
+        server = process
+        port = listening
     }
 
     func stop() {

@@ -38,12 +38,12 @@ struct Processes {
             status: p.terminationStatus, output: String(decoding: output, as: UTF8.self), errors: String(decoding: errors, as: UTF8.self))
     }
 
-    /// Starts `gridsync-server serve` on the data folder and waits until it listens; returns the
-    /// process and its port.
-    static func startServer(data: URL) throws -> (Process, Int) {
+    /// Starts `gridsync-server serve` on the data folder (on `port`, or the folder's own when 0)
+    /// and waits until it listens; returns the process and its port.
+    static func startServer(data: URL, port: Int = 0) throws -> (Process, Int) {
         let p = Process()
         p.executableURL = binaries.appendingPathComponent("gridsync-server")
-        p.arguments = ["serve", "--data", data.path]
+        p.arguments = ["serve", "--data", data.path] + (port == 0 ? [] : ["--port", "\(port)"])
         let log = data.appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
