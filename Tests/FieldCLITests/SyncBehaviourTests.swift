@@ -81,6 +81,43 @@ final class LinkProcess: @unchecked Sendable {
         #expect(BlobStore.sha256(try Data(contentsOf: URL(fileURLWithPath: center.home + "/photos/" + hash))) == hash)
     }
 
+    /// Over a fast link a pull asks for bigger answers as they keep arriving quickly (fewer
+    /// transactions rewriting the same index pages); over a link with a long round trip it keeps
+    /// asking for 5,000 changes at a time. Both end with everything.
+    @Test func aFastLinkGetsBiggerAnswersAndASlowOneDoesNot() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let worker = try cluster.device("worker", scopes: [g2], person: "扎西")
+        // 4,000 households of 7 changes each (written beneath the command line).
+        var config = Replica.Configuration()
+        config.durable = false
+        let replica = try Replica(path: worker.replicaPath, configuration: config)
+        for n in 0..<4000 {
+            try replica.addHousehold(
+                grid: g2,
+                HouseholdFields(
+                    doorPlate: "3村\(n)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1, tags: ["牧户"],
+                    notes: "夏季草场在北坡 \(n * 7919)"))
+        }
+        let written = try replica.changes(since: 0, maxChanges: 1_000_000).changeset.changeCount
+        try #require(written > 25_000)
+        worker.sync()
+
+        let fast = try cluster.device("county", role: "county", scopes: [county])
+        let quick = fast.sync()
+        #expect(quick["pulled"] as? Int == written)
+        // 5,000 + 10,000 + 20,000 at most (6 rounds of 5,000 without growing).
+        #expect((quick["rounds"] as? Int ?? 99) <= 4, "\(quick)")
+
+        let slow = try cluster.device("township", role: "county", scopes: [county])
+        let link = try LinkProcess(to: cluster.port, folder: cluster.folder, ["--rtt-ms", "1700"])
+        defer { link.stop() }
+        let patient = slow.sync(["--via", link.url])
+        #expect(patient["pulled"] as? Int == written)
+        #expect(patient["rounds"] as? Int == (written + 4999) / 5000, "\(patient)")
+        #expect(slow.export(area: county) == fast.export(area: county))
+    }
+
     /// Progress says which photo goes up ("photo 2 of 2"), counts what the server acknowledged, and
     /// writes no line twice; the summary counts the bytes the photos took, once.
     @Test func progressCountsAcknowledgedBytesPhotoByPhoto() throws {

@@ -79,6 +79,22 @@ import Testing
         #expect(try r.households(area: "xizang/lhasa").map(\.headNameZh) == ["卓玛"])
     }
 
+    /// The writing connection keeps as many pages as configured; the reading ones keep SQLite's
+    /// default and map the file instead.
+    @Test func theWriterKeepsTheConfiguredPageCache() throws {
+        let folder = TemporaryFolder()
+        var config = Replica.Configuration()
+        config.writerCacheBytes = 64 << 20
+        config.mappedReadBytes = 1 << 20
+        let r = try Replica(path: folder.path("device.sqlite"), configuration: config)
+        try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "1号"))
+        #expect(try r.database.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -65536)
+        #expect(try r.database.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -2000)
+        #expect(try r.database.read { db in try Int.fetchOne(db, sql: "PRAGMA mmap_size") } == 1 << 20)
+        let plain = try makeReplica(folder, "plain")
+        #expect(try plain.database.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -2000)
+    }
+
     /// The last connection to close leaves an empty WAL: the next process has no old frames to
     /// index again and copy into the database again when it closes.
     @Test func closingLeavesAnEmptyWAL() throws {

@@ -58,6 +58,48 @@ import Testing
         }
     }
 
+    /// An answer carries as many changes as the device asks for, up to the server's cap; a device
+    /// that asks for none in particular (`max pull` 0) gets 5,000, or the cap when it is lower.
+    @Test func anAnswerCarriesWhatTheDeviceAsksForWithinTheServersCap() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-server-\(UUID().uuidString.prefix(8))")
+        let made = try LiveServer.run(["init", folder.path, "--port", "0"])
+        try #require(made.status == 0, "\(made.output)")
+        let file = folder.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        #expect(config["maxPullChanges"] as? Int == 50_000)
+        config["maxPullChanges"] = 6000
+        try JSONSerialization.data(withJSONObject: config).write(to: file)
+        let server = try LiveServer(serving: folder)
+        defer { server.finish() }
+        let worker = try TestDevice(server: server, name: "worker")
+        try await worker.enroll(code: try server.enrollmentCode(scopes: [Self.gridA]))
+        for n in 0..<1000 {
+            try worker.replica.addHousehold(
+                grid: Self.gridA,
+                HouseholdFields(
+                    doorPlate: "\(n)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1, phone: "1390000\(n)",
+                    tags: ["牧户"], notes: "第\(n)户"))
+        }
+        try await worker.sync()
+        let written = try worker.replica.changes(since: 0, maxChanges: 100_000).changeset.changeCount
+        try #require(written > 7000)
+        let county = try TestDevice(server: server, name: "county")
+        try await county.enroll(code: try server.enrollmentCode(scopes: ["xizang/lhasa/maizhokunggar"], role: "county"))
+        func answer(asking asked: Int) async throws -> Int {
+            let r = try await county.exchange(
+                SyncRequest(pullCursor: 0, pushThrough: 0, maxPullChanges: asked, changes: Changeset(rows: [])))
+            #expect(r.status == 200)
+            let response = try SyncMessageCoding.decodeResponse(r.body)
+            #expect(response.hasMore)
+            return response.changes.changeCount
+        }
+        // A row's changes are never split: a batch stops at the last whole row that fits.
+        #expect((4990...5000).contains(try await answer(asking: 0)))
+        #expect((5790...5800).contains(try await answer(asking: 5800)))
+        #expect((5990...6000).contains(try await answer(asking: 1_000_000)))
+        #expect((90...100).contains(try await answer(asking: 100)))
+    }
+
     /// S6: a change into a grid outside the device's scopes is refused with its reason; the rest lands.
     @Test(arguments: StoreKind.allCases) func outOfScopeChangesAreRefusedWhileTheRestOfTheBatchLands(store: StoreKind) async throws {
         let server = try LiveServer(store: store)

@@ -123,6 +123,7 @@ package struct DeviceHome: Sendable {
         configuration.wallClock = SkewedWallClock.fromEnvironment()
         configuration.gridIndexes = true
         configuration.mappedReadBytes = 256 << 20
+        configuration.writerCacheBytes = 64 << 20
         return try Replica(path: path, configuration: configuration)
     }
 

@@ -12,8 +12,17 @@ struct ServerConfig: Codable, Equatable {
     var maxDriftMillis: UInt64 = 5 * 60 * 1000
     /// Largest request body accepted.
     var maxBodyBytes: Int = 8 << 20
-    /// Most changes sent in one sync response.
-    var maxPullChanges: Int = 5000
+    /// Most changes sent in one sync response, whatever the device asks for. A device that asks
+    /// for none in particular (`max pull` 0) gets `defaultPullChanges`, or this when lower.
+    var maxPullChanges: Int = 50_000
+
+    /// The changes a sync response carries when the device leaves `max pull` at 0.
+    static let defaultPullChanges = 5000
+
+    /// The changes one response carries for a device asking for `asked` (0: the default).
+    func pullLimit(asked: Int) -> Int {
+        max(1, asked > 0 ? min(asked, maxPullChanges) : min(Self.defaultPullChanges, maxPullChanges))
+    }
     /// How long an enrollment code stays valid.
     var enrollmentTTLSeconds: Int = 24 * 3600
     /// Largest photo accepted.

@@ -100,7 +100,7 @@ struct SyncService: Sendable {
             let accepted = report.applied
             // What this push stored stays out of this pull: the device has it.
             let skipping = Set(report.storedVersions)
-            let limit = request.maxPullChanges > 0 ? min(request.maxPullChanges, config.maxPullChanges) : config.maxPullChanges
+            let limit = config.pullLimit(asked: request.maxPullChanges)
             let batch = try await store.changes(since: request.pullCursor, maxChanges: limit, scopes: scopes, skipping: skipping)
             // A push's receipt went with it where the store keeps the devices; a pull alone records its time here.
             if request.changes.isEmpty || !store.writesReceipts {
