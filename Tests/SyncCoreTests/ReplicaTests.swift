@@ -54,6 +54,57 @@ import Testing
         #expect(try r.households(area: area, limit: 0).isEmpty)
     }
 
+    /// A register is read from SQLite's column buffers, each row's grid and tags taken from the
+    /// row before when they are the same: every value comes back as it was written, whatever
+    /// the rows before it held, and as GRDB's own decoding reads it.
+    @Test func registerRowsReadBackEveryValue() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let other = grid + "0"
+        let written: [(String, HouseholdFields)] = [
+            (
+                grid,
+                HouseholdFields(
+                    doorPlate: "1", headNameZh: "次仁", headNameBo: "ཚེ་རིང་།", members: 4, phone: "13900000001",
+                    location: "29.65,91.13", tags: ["牧户", "低保户"], notes: "夏季草场在北坡")
+            ),
+            (grid, HouseholdFields(doorPlate: "2", tags: ["牧户", "低保户"])),
+            (grid, HouseholdFields(doorPlate: "3")),
+            (grid, HouseholdFields(doorPlate: "4", members: 0, tags: ["牧户"])),
+            (other, HouseholdFields(doorPlate: "5", tags: ["牧户"])),
+            (other, HouseholdFields(doorPlate: "6", tags: [])),
+            (grid, HouseholdFields(doorPlate: "7", tags: ["牧户", "低保户"])),
+        ]
+        for (g, fields) in written { try r.addHousehold(grid: g, fields) }
+        let deleted = try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "8", tags: ["五保户"]))
+        try r.deleteHousehold(deleted)
+        // An empty text, not NULL (recording stores none; a merged row may hold one).
+        try r.database.write { db in try db.execute(sql: "UPDATE households SET head_name_zh = '' WHERE door_plate = '6'") }
+        let read = try r.households(area: "xizang/lhasa", limit: Int.max)
+        #expect(read.map(\.doorPlate) == ["1", "2", "3", "4", "5", "6", "7"])
+        #expect(read.map(\.grid) == [grid, grid, grid, grid, other, other, grid])
+        #expect(read.map(\.tags) == [["牧户", "低保户"], ["牧户", "低保户"], [], ["牧户"], ["牧户"], [], ["牧户", "低保户"]])
+        #expect(read.map(\.members) == [4, nil, nil, 0, nil, nil, nil])
+        #expect(read[0].headNameBo == "ཚེ་རིང་།" && read[0].phone == "13900000001" && read[0].location == "29.65,91.13")
+        #expect(read[0].notes == "夏季草场在北坡" && read[1].notes == nil && read[5].headNameZh == "")
+        #expect(read.allSatisfy { !$0.deleted })
+        #expect(try r.household(deleted)?.deleted == true && r.household(deleted)?.tags == ["五保户"])
+        #expect(try r.household("no such household") == nil)
+        // The same rows as GRDB reads them, by name.
+        let byGRDB = try r.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Replica.householdColumns) FROM households ORDER BY door_plate").map { row in
+                [
+                    row["id"], row["grid"], row["door_plate"], row["head_name_zh"], row["head_name_bo"], row["phone"], row["location"],
+                    row["tags"], row["notes"],
+                ] as [String?]
+            }
+        }
+        let ours = try ["1", "2", "3", "4", "5", "6", "7"].indices.map { i in try r.household(read[i].id)! } + [r.household(deleted)!]
+        #expect(byGRDB.map { $0[0] } == ours.map(\.id))
+        #expect(byGRDB.map { $0[8] } == ours.map(\.notes))
+        #expect(byGRDB.map { $0[2] } == ours.map(\.doorPlate))
+    }
+
     /// A device's register is read from its covering index alone (one range of it, not two
     /// joined by OR), and an old device's grid index is replaced by it when the replica opens.
     @Test func registerIsReadFromItsCoveringIndex() throws {

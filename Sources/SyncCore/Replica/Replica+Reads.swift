@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Which issues `Replica.issues(_:)` lists.
 public struct IssueFilter: Sendable {
@@ -41,7 +42,7 @@ extension Replica {
     /// Household `id` (also when deleted), or nil when unknown here.
     public func household(_ id: String) throws(SyncCoreError) -> Household? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.householdColumns) FROM households WHERE id = ?", arguments: [id]).map(Self.household)
+            try Self.households(db, sql: "SELECT \(Self.householdColumns) FROM households WHERE id = ?", arguments: [id]).first
         }
     }
 
@@ -63,14 +64,10 @@ extension Replica {
                 count = try Int.fetchOne(db, sql: counting, arguments: StatementArguments(countArguments)) ?? 0
                 if count > limit {
                     sql += " ORDER BY door_plate, id LIMIT \(max(0, limit))"
-                    return try Array(Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.household))
+                    return try Self.households(db, sql: sql, arguments: arguments, expecting: limit)
                 }
             }
-            // Room for them all at once: grown by doubling, a township's 6,000 were copied about
-            // twelve times into new memory (a third of the command's page faults).
-            var list: [Household] = []
-            list.reserveCapacity(count)
-            try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)).forEach { list.append(Self.household($0)) }
+            let list = try Self.households(db, sql: sql, arguments: arguments, expecting: count)
             return Self.byDoorPlate(list, limit: limit)
         }
     }
@@ -228,12 +225,42 @@ extension Replica {
         """
     static let eventColumns = "id, issue_id, kind, at, actor, note, tier, from_tier, satisfaction, assignee"
 
-    /// Reads a row of `householdColumns`, by position (by name, every value costs a lookup).
-    static func household(_ row: Row) -> Household {
-        Household(
-            id: row[0], grid: row[1], doorPlate: row[2], headNameZh: row[3], headNameBo: row[4], members: row[5], phone: row[6],
-            location: row[7], tags: ((row[8] as String?) ?? "").split(separator: ",").map(String.init), notes: row[9],
-            deleted: (row[10] as Int64?) == 1)
+    /// The households of `sql` (which selects `householdColumns`), read from SQLite's own column
+    /// buffers. Rows of an area come in grid order and most share their tags: a grid or a tag
+    /// list equal to the previous row's is taken from it instead of being made again. A
+    /// township's 6,000 rows were read, counted and sorted in 16 ms at best through GRDB's
+    /// `Row`, and are in 12 ms so.
+    static func households(
+        _ db: Database, sql: String, arguments: [DatabaseValueConvertible], expecting count: Int = 0
+    ) throws -> [Household] {
+        let statement = try db.makeStatement(sql: sql)
+        try statement.setArguments(StatementArguments(arguments))
+        let s = statement.sqliteStatement
+        defer { sqlite3_reset(s) }
+        var list: [Household] = []
+        // Room for them all at once: grown by doubling, a township's 6,000 were copied about
+        // twelve times into new memory.
+        list.reserveCapacity(max(0, count))
+        var grid = RepeatedText()
+        var tags = RepeatedText()
+        var lastTags: [String] = []
+        while true {
+            let step = sqlite3_step(s)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: step), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            }
+            if tags.read(s, 8) { lastTags = tags.text.split(separator: ",").map(String.init) }
+            grid.read(s, 1)
+            list.append(
+                Household(
+                    id: text(s, 0) ?? "", grid: grid.text, doorPlate: text(s, 2), headNameZh: text(s, 3),
+                    headNameBo: text(s, 4), members: integer(s, 5),
+                    phone: text(s, 6), location: text(s, 7), tags: lastTags, notes: text(s, 9),
+                    deleted: integer(s, 10) == 1))
+        }
+        return list
     }
 
     /// Reads a row of `issueColumns`, by position.
@@ -261,5 +288,42 @@ extension Replica {
         PhotoRef(
             id: row["id"], ownerTable: row["owner_table"] ?? "", ownerID: row["owner_id"] ?? "", sha256: row["sha256"] ?? "",
             caption: row["caption"], byteCount: row["byte_count"])
+    }
+}
+
+/// Column `i` of the current row of `s` as text (nil when NULL); bytes that are not UTF-8 are
+/// replaced, as Swift's strings do.
+private func text(_ s: OpaquePointer, _ i: Int32) -> String? {
+    guard sqlite3_column_type(s, i) != SQLITE_NULL, let bytes = sqlite3_column_text(s, i) else { return nil }
+    return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(s, i))), as: UTF8.self)
+}
+
+/// Column `i` of the current row of `s` as a whole number (nil when NULL, text, or a fraction).
+private func integer(_ s: OpaquePointer, _ i: Int32) -> Int? {
+    switch sqlite3_column_type(s, i) {
+    case SQLITE_INTEGER: return Int(sqlite3_column_int64(s, i))
+    case SQLITE_FLOAT: return Int(exactly: sqlite3_column_double(s, i))
+    default: return nil
+    }
+}
+
+/// The last text a column held, kept as bytes to compare the next row's with, and as a string.
+private struct RepeatedText {
+    var bytes: [UInt8] = []
+    var text = ""
+
+    /// Reads column `i` of the current row of `s` (NULL reads as ""); returns true when it
+    /// differs from the last one read, and `text` is then made anew.
+    @discardableResult
+    mutating func read(_ s: OpaquePointer, _ i: Int32) -> Bool {
+        let start = sqlite3_column_text(s, i)
+        let now = UnsafeBufferPointer(start: start, count: start == nil ? 0 : Int(sqlite3_column_bytes(s, i)))
+        let same =
+            now.count == bytes.count
+            && bytes.withUnsafeBufferPointer { old in now.isEmpty || memcmp(old.baseAddress!, now.baseAddress!, now.count) == 0 }
+        if same { return false }
+        bytes = Array(now)
+        text = String(decoding: now, as: UTF8.self)
+        return true
     }
 }
