@@ -91,6 +91,50 @@ import Testing
         }
     }
 
+    /// A device reads the report's events from two partial indexes that hold what it reads (a
+    /// county's 17 MiB of events were scanned twice), and reports what a replica without them
+    /// reports, for the county and for a township.
+    @Test func aDevicesReportReadsItsEventsFromTheirIndexes() throws {
+        let folder = TemporaryFolder()
+        let clock = ManualWallClock(millis: 1_767_225_600_000)  // 2026-01-01 UTC
+        let plain = try makeReplica(folder, "county", clock: clock)
+        try Self.seed(plain, clock: clock, seed: 4)
+        var config = Replica.Configuration()
+        config.wallClock = clock
+        config.durable = false
+        config.gridIndexes = true
+        let device = try Replica(path: folder.path("device.sqlite"), configuration: config)
+        var cursor: Int64 = 0
+        while true {
+            let batch = try plain.changes(since: cursor, maxChanges: 500)
+            _ = try device.apply(batch.changeset)
+            cursor = batch.cursor
+            if !batch.hasMore { break }
+        }
+        let township = "\(Self.county)/gyama"
+        for area in [nil, township] {
+            let period = (from: UInt64(1_769_904_000_000), to: UInt64(1_785_542_400_000))
+            let expected = try plain.countyReport(fromMillis: period.from, toMillis: period.to, today: "2026-09-15", area: area)
+            #expect(expected.total.reported > 0)
+            #expect(try device.countyReport(fromMillis: period.from, toMillis: period.to, today: "2026-09-15", area: area) == expected)
+            for (kinds, index) in [(Replica.reportedEventKinds, "issue_events_report"), (Replica.tierEventKinds, "issue_events_tiers")] {
+                let plan = try device.database.read { db in
+                    var sql = "EXPLAIN QUERY PLAN SELECT issue_id, grid, at, satisfaction FROM issue_events WHERE \(kinds)"
+                    if kinds == Replica.tierEventKinds {
+                        sql =
+                            "EXPLAIN QUERY PLAN SELECT issue_id, grid, id, kind, at, actor, note, tier, from_tier, satisfaction "
+                            + "FROM issue_events WHERE \(kinds)"
+                    }
+                    var arguments: [DatabaseValueConvertible] = []
+                    if let area { Replica.areaCondition(area, sql: &sql, arguments: &arguments) }
+                    if kinds == Replica.tierEventKinds { sql += " ORDER BY at, id" }
+                    return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String? ?? "" }
+                }
+                #expect(plan.count == 1 && plan[0].contains("COVERING INDEX \(index)"), "\(plan)")
+            }
+        }
+    }
+
     @Test(arguments: [UInt64(1), 2, 3])
     func everyFigureMatchesOneComputedFromRawRows(seed: UInt64) throws {
         let folder = TemporaryFolder()

@@ -70,11 +70,11 @@ extension Replica {
         }
         var eventSQL = """
             SELECT issue_id, grid, CASE kind WHEN 'reported' THEN 1 WHEN 'resolved' THEN 2 WHEN 'closed' THEN 3 ELSE 4 END, at,
-            satisfaction FROM issue_events WHERE kind IN ('reported', 'resolved', 'closed', 'follow_up')
+            satisfaction FROM issue_events WHERE \(Self.reportedEventKinds)
             """
         var tierSQL = """
             SELECT issue_id, grid, id, kind, at, actor, note, tier, from_tier, satisfaction FROM issue_events
-            WHERE kind IN ('escalated', 'deescalated')
+            WHERE \(Self.tierEventKinds)
             """
         var eventArguments: [DatabaseValueConvertible] = []
         if let area {
@@ -107,6 +107,12 @@ extension Replica {
         return issues
     }
 
+    /// The events whose times and satisfaction the report counts, and those it lists: the
+    /// conditions of the partial indexes a device keeps for them (`Configuration.gridIndexes`),
+    /// which SQLite uses only for a query with the same condition.
+    static let reportedEventKinds = "kind IN ('reported', 'resolved', 'closed', 'follow_up')"
+    static let tierEventKinds = "kind IN ('escalated', 'deescalated')"
+
     static func report(
         issues: [ReportIssue], fromMillis: UInt64, toMillis: UInt64, today: String, area: String?,
         utcOffsetSeconds: Int, areas named: [String] = [], label: (String) -> String
@@ -131,17 +137,14 @@ extension Replica {
             labels[path] = made
             return made
         }
-        var ancestorsOf: [String: [(AreaLevel, String)]] = [:]
-        func ancestors(_ grid: String) -> [(AreaLevel, String)] {
-            if let known = ancestorsOf[grid] { return known }
-            let made = levels.compactMap { level in AreaNames.ancestor(grid, at: level).map { (level, $0) } }
-            ancestorsOf[grid] = made
-            return made
-        }
+        // Counted per grid first (one lookup an issue), and added up to the townships and villages
+        // above each grid at the end: counting each issue into its three areas at once cost a
+        // county's report more than reading its rows.
+        var perGrid: [String: (reported: Int, closed: Int, overdue: Int)] = [:]
         // Every named township, village and grid is listed, with nothing reported or not.
         for path in named {
             if let level = AreaLevel(depth: path.split(separator: "/").count), levels.contains(level) {
-                areas[level, default: [:]][path] = AreaFigures(area: path, name: label(path))
+                areas[level, default: [:]][path] = AreaFigures(area: path, name: name(path))
             }
         }
 
@@ -161,9 +164,7 @@ extension Replica {
                         id: issue.id, grid: issue.grid, name: name(issue.grid), title: issue.title, tier: issue.tier, status: issue.status,
                         dueDate: issue.dueDate!, daysOverdue: days, handler: issue.handler))
                 report.total.overdue += 1
-                for (level, path) in ancestors(issue.grid) {
-                    areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].overdue += 1
-                }
+                perGrid[issue.grid, default: (0, 0, 0)].overdue += 1
             }
             // Escalations and de-escalations of the period, with the tier before each.
             var tier = issue.reportedTier
@@ -185,10 +186,8 @@ extension Replica {
             let open = !issue.status.isDone
             report.total.reported += 1
             if closed { report.total.closed += 1 }
-            for (level, path) in ancestors(issue.grid) {
-                areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].reported += 1
-                if closed { areas[level]![path]!.closed += 1 }
-            }
+            perGrid[issue.grid, default: (0, 0, 0)].reported += 1
+            if closed { perGrid[issue.grid]!.closed += 1 }
             count(&byTier, issue.tier, issue.tier.rawValue, closed: closed, open: open)
             count(&byKind, issue.kind, issue.kind.rawValue, closed: closed, open: open)
             count(&byHandler, issue.handler ?? "-", issue.handler ?? "-", closed: closed, open: open)
@@ -214,6 +213,14 @@ extension Replica {
             for s in facts.satisfaction where (1...5).contains(s) { report.satisfaction.bySatisfaction[s - 1] += 1 }
         }
 
+        for (grid, counted) in perGrid {
+            for level in levels {
+                guard let path = AreaNames.ancestor(grid, at: level) else { continue }
+                areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].reported += counted.reported
+                areas[level]![path]!.closed += counted.closed
+                areas[level]![path]!.overdue += counted.overdue
+            }
+        }
         report.total.rate = ReportMath.rate(report.total.closed, report.total.reported)
         func sortedAreas(_ level: AreaLevel) -> [AreaFigures] {
             (areas[level] ?? [:]).values.map {
