@@ -105,7 +105,10 @@ if wanted("size") {
 //    share of the plain merge's speed.
 if wanted("merge") {
     let issues = quick ? 2500 : 12_500  // × 8 columns = 100,000 changes
-    let (source, _) = try sourceReplica("merge-source.sqlite", issues: issues)
+    let (source, ids) = try sourceReplica("merge-source.sqlite", issues: issues)
+    // Events too: the `reported` event of every issue and an escalation of every fourth, for what
+    // a device's report indexes (two partial indexes on events) cost their merge.
+    for (n, id) in ids.enumerated() where n % 4 == 0 { try source.appendEvent(issueID: id, kind: .escalated, tier: .medium) }
     // Households too, for what a device's register index costs their merge.
     for n in 0..<issues {
         try source.addHousehold(
@@ -116,6 +119,7 @@ if wanted("merge") {
     }
     var batches: [Changeset] = []
     var householdBatches: [Changeset] = []
+    var eventBatches: [Changeset] = []
     var cursor: Int64 = 0
     while true {
         let b = try source.changes(since: cursor, maxChanges: 5000)
@@ -123,6 +127,8 @@ if wanted("merge") {
         if !rows.isEmpty { batches.append(rows) }
         let households = Changeset(rows: b.changeset.rows.filter { $0.table == "households" })
         if !households.isEmpty { householdBatches.append(households) }
+        let events = Changeset(rows: b.changeset.rows.filter { $0.table == "issue_events" })
+        if !events.isEmpty { eventBatches.append(events) }
         cursor = b.cursor
         if !b.hasMore { break }
     }
@@ -134,6 +140,7 @@ if wanted("merge") {
     var rawRates: [Double] = []
     var indexedRatios: [Double] = []
     var householdRatios: [Double] = []
+    var eventRatios: [Double] = []
     for round in 0..<(quick ? 2 : 5) {
         let target = try Replica(path: folder.appendingPathComponent("merge-target-\(round).sqlite").path)
         let applySeconds = try seconds { for b in batches { _ = try target.apply(b) } }
@@ -151,6 +158,10 @@ if wanted("merge") {
             path: folder.appendingPathComponent("merge-device-households-\(round).sqlite").path, configuration: deviceConfig)
         let indexedHouseholdSeconds = try seconds { for b in householdBatches { _ = try deviceHouseholds.apply(b) } }
         householdRatios.append(plainHouseholdSeconds / indexedHouseholdSeconds)
+        // Events into the two replicas above, which hold their issues: timed alone.
+        let plainEventSeconds = try seconds { for b in eventBatches { _ = try target.apply(b) } }
+        let indexedEventSeconds = try seconds { for b in eventBatches { _ = try device.apply(b) } }
+        eventRatios.append(plainEventSeconds / indexedEventSeconds)
         var config = Configuration()
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let raw = try DatabasePool(path: folder.appendingPathComponent("raw-\(round).sqlite").path, configuration: config)
@@ -186,6 +197,8 @@ if wanted("merge") {
             "grid_indexed_vs_plain_median": median(indexedRatios), "grid_indexed_vs_plain": indexedRatios,
             "household_changes": householdBatches.reduce(0) { $0 + $1.changeCount },
             "households_indexed_vs_plain_median": median(householdRatios), "households_indexed_vs_plain": householdRatios,
+            "event_changes": eventBatches.reduce(0) { $0 + $1.changeCount },
+            "events_indexed_vs_plain_median": median(eventRatios), "events_indexed_vs_plain": eventRatios,
         ])
 }
 
