@@ -106,8 +106,9 @@ final class LinkProcess: @unchecked Sendable {
         let fast = try cluster.device("county", role: "county", scopes: [county])
         let quick = fast.sync()
         #expect(quick["pulled"] as? Int == written)
-        // 5,000 + 10,000 + 20,000 at most (6 rounds of 5,000 without growing).
-        #expect((quick["rounds"] as? Int ?? 99) <= 4, "\(quick)")
+        // 5,000 + 10,000 + 20,000 (6 rounds of 5,000 without growing; one answer that came slowly
+        // on a busy machine leaves 5).
+        #expect((quick["rounds"] as? Int ?? 99) < 6, "\(quick)")
 
         let slow = try cluster.device("township", role: "county", scopes: [county])
         let link = try LinkProcess(to: cluster.port, folder: cluster.folder, ["--rtt-ms", "1700"])

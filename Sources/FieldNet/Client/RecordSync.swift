@@ -61,9 +61,15 @@ struct RecordSync {
     /// for bigger answers. On 2G (35-240 kbps) a first answer of 5,000 changes takes seconds, and
     /// the ask stays as it is.
     static let quickAnswer: Duration = .milliseconds(1500)
+    /// An answer that took longer than this halves the next ask, down to the first one: the link
+    /// got slower (a county laptop leaving the office network), and answers of megabytes would
+    /// run into the request timeout.
+    static let slowAnswer: Duration = .seconds(10)
+    /// What a pull asks for at first (and at least, unless the link drops).
+    static let firstPull = 5000
 
     func run(into summary: inout SyncSummary) async throws {
-        var session = SyncSession(replica: replica, peer: peer)
+        var session = SyncSession(replica: replica, peer: peer, maxPullChanges: Self.firstPull)
         let pending = try replica.pendingOwnChanges(after: try replica.peerCursor(peer).acknowledged)
         var retries = 0
         // While one pulled batch is merged here, the request for the next is already on its way
@@ -82,6 +88,8 @@ struct RecordSync {
                     reply.status == 200
                 {
                     (request, body, early, took) = (p.request, p.body, reply, time)
+                } else {
+                    p.reply.cancel()  // not used: stop receiving it
                 }
             }
             let reply: ServerConnection.Reply
@@ -131,9 +139,15 @@ struct RecordSync {
             } catch {
                 throw Failure("bad_response", tr("record_sync.server_s_answer_malformed", error), status: .software)
             }
-            // More waits and this answer came quickly: ask for more in the next.
-            if response.hasMore && took < Self.quickAnswer {
+            // More waits, and this answer came quickly and full (not cut by its size in bytes), on a
+            // link that has not dropped during this sync (its halvings stand): ask for more in the
+            // next. An answer that came slowly asks for less.
+            if response.hasMore && retries == 0 && took < Self.quickAnswer
+                && response.changes.changeCount * 2 >= request.maxPullChanges
+            {
                 session.maxPullChanges = min(Self.largestPull, session.maxPullChanges * 2)
+            } else if took > Self.slowAnswer && session.maxPullChanges > Self.firstPull {
+                session.maxPullChanges = max(Self.firstPull, session.maxPullChanges / 2)
             }
             if response.hasMore && request.changes.isEmpty && response.rejections.isEmpty, !(try session.pullsOwnWrites()) {
                 let next = SyncRequest(
@@ -155,6 +169,7 @@ struct RecordSync {
                 storeEpoch: reply.headers.first(name: "GridSync-Store-Epoch"),
                 restoredHint: reply.headers.first(name: "GridSync-Replica") == "restored")
             if outcome.serverRestored {
+                prefetched?.reply.cancel()
                 prefetched = nil
                 progress.note(
                     tr("record_sync.server_was_restored_from_backup"))

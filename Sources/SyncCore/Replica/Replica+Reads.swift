@@ -235,7 +235,12 @@ extension Replica {
     ) throws -> [Household] {
         let statement = try db.makeStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
-        let s = statement.sqliteStatement
+        // The statement is finalized when `statement` goes: it must outlive every step below.
+        return try withExtendedLifetime(statement) { try households(statement.sqliteStatement, db, sql: sql, expecting: count) }
+    }
+
+    /// `households(_:sql:arguments:expecting:)`'s rows, stepped from `s`.
+    private static func households(_ s: OpaquePointer, _ db: Database, sql: String, expecting count: Int) throws -> [Household] {
         defer { sqlite3_reset(s) }
         var list: [Household] = []
         // Room for them all at once: grown by doubling, a township's 6,000 were copied about
