@@ -38,6 +38,23 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
 }
 
 @Suite struct ChangesetCodecTests {
+    /// Strings are compared by their bytes where the wire and the merge need it: canonically
+    /// equivalent texts differ, and strings of every storage (small, large, empty, sliced) compare.
+    @Test func stringsCompareByTheirBytes() {
+        let precomposed = "\u{E9}"  // é
+        let decomposed = "e\u{301}"  // e + combining acute
+        #expect(precomposed == decomposed)  // Swift's equality
+        #expect(!precomposed.hasSameBytes(as: decomposed))
+        #expect(ExactString(precomposed) != ExactString(decomposed) && ExactString("g2") == ExactString("g" + "2"))
+        let long = "xizang/lhasa/maizhokunggar/zhaxigang/v3/g2 ཚེ་རིང་། 次仁"
+        #expect(long.hasSameBytes(as: "xizang/lhasa/maizhokunggar/zhaxigang/v3/g2 " + "ཚེ་རིང་། 次仁"))
+        #expect(!long.hasSameBytes(as: "xizang/lhasa/maizhokunggar/zhaxigang/v3/g3 ཚེ་རིང་། 次仁"))
+        #expect(!long.hasSameBytes(as: String(long.dropLast())))
+        #expect("".hasSameBytes(as: "") && !"".hasSameBytes(as: "a") && "g2".hasSameBytes(as: "g" + "2"))
+        #expect(String(long.prefix(10)).hasSameBytes(as: "xizang/lha"))
+        #expect(!Value.text(precomposed).isIdentical(to: .text(decomposed)) && Value.text(long).isIdentical(to: .text(String(long))))
+    }
+
     @Test(arguments: 0..<20) func roundTripsRandomChangesets(seed: Int) throws {
         var rng = SeededRandom(seed: UInt64(seed))
         let changeset = randomChangeset(&rng, rows: Int.random(in: 0...40, using: &rng))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One column's new value, with the version that stamps it and the version its writer overwrote.
 public struct ColumnChange: Hashable, Sendable {
     /// The column's name.
@@ -73,10 +75,25 @@ package struct ExactString: Hashable, Sendable {
 
     package init(_ string: String) { self.string = string }
 
-    package static func == (a: Self, b: Self) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    package static func == (a: Self, b: Self) -> Bool { a.string.hasSameBytes(as: b.string) }
 
     package func hash(into hasher: inout Hasher) {
         var copy = string
         copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension String {
+    /// Whether the two hold the same UTF-8 bytes (`==` takes canonically equivalent texts as
+    /// equal). The lengths first, then one `memcmp`: comparing the two `utf8` views element by
+    /// element was 4-7% of the sync server's time in the realistic mix.
+    package func hasSameBytes(as other: String) -> Bool {
+        let (a, b) = (utf8, other.utf8)
+        guard a.count == b.count else { return false }
+        let compared = a.withContiguousStorageIfAvailable { x in
+            b.withContiguousStorageIfAvailable { y in x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+        }
+        if let compared, let same = compared { return same }
+        return a.elementsEqual(b)
     }
 }

@@ -114,10 +114,10 @@ extension ChangesetEncoding {
                 let version = row.changes[0].version
                 rowVersions.append(version)
                 let id = DerivedID.of(table: block.table, version: version) { column in
-                    row.changes.first { $0.column.utf8.elementsEqual(column.utf8) }?.value
+                    row.changes.first { $0.column.hasSameBytes(as: column) }?.value
                 }
-                derived.append(id.map { $0.utf8.elementsEqual(row.rowID.utf8) } ?? false)
-                gridGiven.append(previousGrid.map { !$0.utf8.elementsEqual(row.grid.utf8) } ?? true)
+                derived.append(id.map { $0.hasSameBytes(as: row.rowID) } ?? false)
+                gridGiven.append(previousGrid.map { !$0.hasSameBytes(as: row.grid) } ?? true)
                 previousGrid = row.grid
                 body.varint((derived.last! ? 1 : 0) | (gridGiven.last! ? 2 : 0))
             }
@@ -140,7 +140,7 @@ extension ChangesetEncoding {
             for column in block.columns {
                 var cells: [(row: Int, change: ColumnChange)] = []
                 for (r, row) in block.rows.enumerated() {
-                    if let change = row.changes.first(where: { $0.column.utf8.elementsEqual(column.utf8) }) { cells.append((r, change)) }
+                    if let change = row.changes.first(where: { $0.column.hasSameBytes(as: column) }) { cells.append((r, change)) }
                 }
                 for (r, change) in cells {
                     let tag: Tag2

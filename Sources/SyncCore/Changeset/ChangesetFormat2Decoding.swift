@@ -51,7 +51,7 @@ extension ChangesetEncoding {
             for _ in 0..<columnCount {
                 let start = r.offset
                 let column = try strings.read(&r, in: &names, "column name")
-                guard !columns.contains(where: { $0.utf8.elementsEqual(column.utf8) }) else {
+                guard !columns.contains(where: { $0.hasSameBytes(as: column) }) else {
                     throw .invalidField(offset: start, "column \(column) twice in a block")
                 }
                 columns.append(column)
@@ -165,7 +165,7 @@ extension ChangesetEncoding {
                     guard
                         let derived = DerivedID.of(
                             table: table, version: head.version,
-                            value: { c in head.changes.first { $0.column.utf8.elementsEqual(c.utf8) }?.value })
+                            value: { c in head.changes.first { $0.column.hasSameBytes(as: c) }?.value })
                     else {
                         throw .invalidField(offset: head.offset, "a derived id, but \(table) derives none from this row's columns")
                     }

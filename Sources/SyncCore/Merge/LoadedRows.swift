@@ -23,7 +23,7 @@ package struct LoadedRows: MergeContext {
             self.id = id
         }
 
-        package static func == (a: Key, b: Key) -> Bool { a.table == b.table && a.id.utf8.elementsEqual(b.id.utf8) }
+        package static func == (a: Key, b: Key) -> Bool { a.table == b.table && a.id.hasSameBytes(as: b.id) }
 
         package func hash(into hasher: inout Hasher) {
             hasher.combine(table)

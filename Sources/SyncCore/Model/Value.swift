@@ -35,7 +35,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     /// True when both are the same value to the byte (Swift's `==` on text treats canonically
     /// equivalent texts as equal, which stored bytes are not).
     func isIdentical(to other: Value) -> Bool {
-        if case let .text(a) = self, case let .text(b) = other { return a.utf8.elementsEqual(b.utf8) }
+        if case let .text(a) = self, case let .text(b) = other { return a.hasSameBytes(as: b) }
         return self == other
     }
 
