@@ -54,8 +54,8 @@ struct RecordSync {
     /// The fewest changes asked for per exchange when the link keeps dropping.
     static let smallestBatch = 25
     /// The most changes asked for per answer: eight times the first ask. A county pulling half a
-    /// million changes over a fast link then commits 20 transactions instead of 100, and each
-    /// rewrites the same index pages (a third less written, 2 s less in this machine's S7 pull).
+    /// million changes over a fast link then commits 15 transactions instead of 101, each of which
+    /// rewrites the same index pages (half as many bytes written; the S7 pull 11-13 → 7-8 s).
     static let largestPull = 40_000
     /// A full answer that arrived within this long doubles the next ask: the link is fast enough
     /// for bigger answers. On 2G (35-240 kbps) a first answer of 5,000 changes takes seconds, and

@@ -216,9 +216,11 @@ extension Replica {
         for (grid, counted) in perGrid {
             for level in levels {
                 guard let path = AreaNames.ancestor(grid, at: level) else { continue }
-                areas[level, default: [:]][path, default: AreaFigures(area: path, name: name(path))].reported += counted.reported
-                areas[level]![path]!.closed += counted.closed
-                areas[level]![path]!.overdue += counted.overdue
+                var figures = areas[level]?[path] ?? AreaFigures(area: path, name: name(path))
+                figures.reported += counted.reported
+                figures.closed += counted.closed
+                figures.overdue += counted.overdue
+                areas[level, default: [:]][path] = figures
             }
         }
         report.total.rate = ReportMath.rate(report.total.closed, report.total.reported)
