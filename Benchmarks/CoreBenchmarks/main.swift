@@ -1,13 +1,14 @@
 import CZlib
 import Foundation
 import GRDB
+import GRDBSQLite
 import SyncCore
 
 // gridsync-bench: the SyncCore figures of BENCHMARKS.md, measured in one run on the same data and
 // printed as JSON lines. Build in release: `swift run -c release gridsync-bench [--quick]`.
 
 let quick = CommandLine.arguments.contains("--quick")
-/// `--only NAME` runs one part: size, merge or latency.
+/// `--only NAME` runs one part: size, merge, pull or latency.
 let only = CommandLine.arguments.firstIndex(of: "--only").map { CommandLine.arguments[$0 + 1] }
 func wanted(_ part: String) -> Bool { only == nil || only == part }
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gridsync-bench-\(UUID().uuidString.prefix(8))")
@@ -199,6 +200,115 @@ if wanted("merge") {
             "households_indexed_vs_plain_median": median(householdRatios), "households_indexed_vs_plain": householdRatios,
             "event_changes": eventBatches.reduce(0) { $0 + $1.changeCount },
             "events_indexed_vs_plain_median": median(eventRatios), "events_indexed_vs_plain": eventRatios,
+        ])
+}
+
+// 2b. A pull as the server serves it: the change log read page by page (5,000 changes) and each
+//     page encoded as a sync answer (changeset format 2, compressed), for the whole county and for
+//     one grid; against the floor under it, the same log entries and their rows stepped in SQLite
+//     with every column's bytes touched and no Swift value made.
+if wanted("pull") {
+    let issues = quick ? 2500 : 12_500
+    let (source, ids) = try sourceReplica("pull-source.sqlite", issues: issues)
+    for (n, id) in ids.enumerated() where n % 4 == 0 { try source.appendEvent(issueID: id, kind: .escalated, tier: .medium) }
+    for n in 0..<issues {
+        try source.addHousehold(
+            grid: "xizang/lhasa/maizhokunggar/zhaxigang/v\(n % 7 + 1)/g\(n % 17 + 1)",
+            HouseholdFields(
+                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1,
+                phone: "0891-\(1_000_000 + n)", tags: ["牧户"]))
+    }
+    let county = [try AreaPath("xizang/lhasa/maizhokunggar")]
+    let grid = [try AreaPath("xizang/lhasa/maizhokunggar/zhaxigang/v1/g1")]
+    /// Reads (and encodes, when asked) every page of `scopes`; returns (seconds, changes).
+    func pull(_ scopes: [AreaPath], encode: Bool) throws -> (Double, Int) {
+        var changes = 0
+        let s = try seconds {
+            var cursor: Int64 = 0
+            while true {
+                let b = try source.changes(since: cursor, maxChanges: 5000, scopes: scopes)
+                changes += b.changeset.changeCount
+                if encode {
+                    let answer = SyncMessageCoding.encode(
+                        SyncResponse(
+                            serverTimeMillis: 0, receipt: 0, cursor: b.cursor, hasMore: b.hasMore, rejections: [], changes: b.changeset))
+                    precondition(!answer.isEmpty)
+                }
+                cursor = b.cursor
+                if !b.hasMore { break }
+            }
+        }
+        return (s, changes)
+    }
+    let raw = try DatabaseQueue(path: folder.appendingPathComponent("pull-source.sqlite").path)
+    /// The floor: every log entry of the county and its row, stepped with each column's bytes read.
+    func rawPull() throws -> (Double, Int) {
+        var touched = 0
+        var entries = 0
+        let s = try seconds {
+            try raw.read { db in
+                let log = try db.makeStatement(sql: "SELECT lv, tbl, row_id FROM change_log ORDER BY lv")
+                let tables = ["issues", "issue_events", "households"]
+                var lookups: [Int: Statement] = [:]
+                let numbers = try Dictionary(
+                    uniqueKeysWithValues: tables.map { name in
+                        (
+                            try Int.fetchOne(db, sql: "SELECT DISTINCT tbl FROM change_log c JOIN \(name) t ON t.id = c.row_id LIMIT 1")
+                                ?? -1, name
+                        )
+                    })
+                for (number, name) in numbers { lookups[number] = try db.makeStatement(sql: "SELECT * FROM \(name) WHERE id = ?") }
+                let l = log.sqliteStatement
+                while sqlite3_step(l) == SQLITE_ROW {
+                    entries += 1
+                    guard let lookup = lookups[Int(sqlite3_column_int64(l, 1))] else { continue }
+                    let r = lookup.sqliteStatement
+                    sqlite3_reset(r)
+                    sqlite3_bind_text(r, 1, sqlite3_column_text(l, 2), sqlite3_column_bytes(l, 2), nil)
+                    if sqlite3_step(r) == SQLITE_ROW {
+                        for c in 0..<sqlite3_column_count(r) {
+                            if let b = sqlite3_column_blob(r, c) { touched &+= Int(b.load(as: UInt8.self)) }
+                            touched &+= Int(sqlite3_column_bytes(r, c))
+                        }
+                    }
+                }
+            }
+        }
+        precondition(touched != 0)
+        return (s, entries)
+    }
+    var readRatios: [Double] = []
+    var servedRatios: [Double] = []
+    var readMicros: [Double] = []
+    var servedMicros: [Double] = []
+    var gridMicros: [Double] = []
+    var rawMicros: [Double] = []
+    var changeCount = 0
+    var entryCount = 0
+    for _ in 0..<(quick ? 2 : 5) {
+        let (rawSeconds, entries) = try rawPull()
+        let (readSeconds, changes) = try pull(county, encode: false)
+        let (servedSeconds, _) = try pull(county, encode: true)
+        let (gridSeconds, gridChanges) = try pull(grid, encode: true)
+        changeCount = changes
+        entryCount = entries
+        rawMicros.append(rawSeconds / Double(entries) * 1e6)
+        readMicros.append(readSeconds / Double(changes) * 1e6)
+        servedMicros.append(servedSeconds / Double(changes) * 1e6)
+        gridMicros.append(gridSeconds / Double(max(1, gridChanges)) * 1e6)
+        // Per row (log entry) against the floor's per row.
+        readRatios.append(readSeconds / rawSeconds)
+        servedRatios.append(servedSeconds / rawSeconds)
+    }
+    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+    emit(
+        "pull_serving",
+        [
+            "changes": changeCount, "log_entries": entryCount, "rounds": readRatios.count,
+            "read_us_per_change": median(readMicros), "read_and_encode_us_per_change": median(servedMicros),
+            "one_grid_read_and_encode_us_per_change": median(gridMicros), "raw_us_per_row": median(rawMicros),
+            "read_vs_raw_median": median(readRatios), "read_and_encode_vs_raw_median": median(servedRatios),
+            "read_vs_raw": readRatios, "read_and_encode_vs_raw": servedRatios,
         ])
 }
 

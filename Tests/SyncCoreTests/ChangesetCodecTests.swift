@@ -207,6 +207,63 @@ func randomChangeset(_ rng: inout SeededRandom, rows: Int) -> Changeset {
 }
 
 @Suite struct ChangesetFormat2Tests {
+    /// Format 2's order (protocol.md §3.5, "Order"), against a plain reading of the rule: one block
+    /// per table in order of first appearance, a row's changes in its block's column order, and a
+    /// row that would change a column twice or a 65th column continuing in a new block of its table,
+    /// which later rows of the table join. Rows change up to 80 columns of a pool of 90, with repeats.
+    @Test(arguments: 0..<12) func canonicalOrderIsTheProtocols(seed: Int) throws {
+        var rng = SeededRandom(seed: UInt64(seed) &+ 7000)
+        let site = SiteID(rawValue: 0x5eed)
+        var changeset = Changeset()
+        for r in 0..<Int.random(in: 1...60, using: &rng) {
+            let wide = Int.random(in: 0..<4, using: &rng) == 0
+            let changes = (0..<Int.random(in: 1...(wide ? 80 : 6), using: &rng)).map { k in
+                ColumnChange(
+                    column: "c\(Int.random(in: 0..<(wide ? 90 : 8), using: &rng))", value: .integer(Int64(k)),
+                    version: Version(timestamp: HLCTimestamp(rawValue: UInt64(1000 + r)), site: site), base: nil)
+            }
+            let table = ["households", "issues", "issue_events"].randomElement(using: &rng)!
+            changeset.rows.append(RowChanges(table: table, rowID: "row-\(r)", grid: "xizang/g1", changes: changes))
+        }
+        let expected = Self.protocolOrder(changeset)
+        #expect(ChangesetEncoding.canonical(changeset) == expected, "seed \(seed)")
+        #expect(try ChangesetEncoding.decode(ChangesetEncoding.encode(changeset, format: 2)) == expected, "seed \(seed)")
+    }
+
+    /// The order §3.5 describes, written for reading rather than speed.
+    static func protocolOrder(_ changeset: Changeset) -> Changeset {
+        var blocks: [(columns: [String], rows: [RowChanges])] = []
+        var newest: [[UInt8]: Int] = [:]  // a table's bytes → its newest block
+        for row in changeset.rows {
+            var pending = row.changes
+            let table = Array(row.table.utf8)
+            while !pending.isEmpty {
+                if newest[table] == nil {
+                    blocks.append(([], []))
+                    newest[table] = blocks.count - 1
+                }
+                let b = newest[table]!
+                var taken: [ColumnChange] = []
+                for change in pending {
+                    let inBlock = blocks[b].columns.contains { Array($0.utf8) == Array(change.column.utf8) }
+                    let inRow = taken.contains { Array($0.column.utf8) == Array(change.column.utf8) }
+                    if inRow || (!inBlock && blocks[b].columns.count == 64) { break }
+                    if !inBlock { blocks[b].columns.append(change.column) }
+                    taken.append(change)
+                }
+                if taken.isEmpty {
+                    newest[table] = nil
+                    continue
+                }
+                pending.removeFirst(taken.count)
+                let columns = blocks[b].columns.map { Array($0.utf8) }
+                taken.sort { columns.firstIndex(of: Array($0.column.utf8))! < columns.firstIndex(of: Array($1.column.utf8))! }
+                blocks[b].rows.append(RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: taken))
+            }
+        }
+        return Changeset(rows: blocks.flatMap(\.rows))
+    }
+
     /// Events and photo references a replica writes take derived ids, which format 2 does not send;
     /// the receiver derives the same ids. An event's `at` travels as a one-byte tag.
     @Test func childIdsAreDerivedNotSent() throws {

@@ -109,6 +109,44 @@ import Testing
         #expect(byGRDB.map { $0[2] } == ours.map(\.doorPlate))
     }
 
+    /// Pulls and merges read stored rows from SQLite's column buffers: every storage class comes
+    /// back as it is stored, text byte for byte (a decomposed vowel sign stays decomposed; an
+    /// embedded NUL, which GRDB's `Row` would cut the text at, is kept), with the row's clocks.
+    @Test func storedRowsReadBackEveryStorageClass() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let id = try r.addHousehold(grid: grid, HouseholdFields(doorPlate: "1", headNameZh: "次仁", members: 4, tags: ["牧户"]))
+        let decomposed = "e\u{301}ཀ\u{F7A}"
+        try r.database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE households SET members = 2.5, phone = X'00FF10', notes = 'a' || char(0) || 'b', location = NULL,
+                    head_name_bo = ?, door_plate = '' WHERE id = ?
+                    """, arguments: [decomposed, id])
+        }
+        let table = Schema.households
+        let (row, clockBlob, missing) = try r.database.read { db in
+            (
+                try Replica.loadRow(db, table, id: id),
+                try Data.fetchOne(db, sql: "SELECT _clock FROM households WHERE id = ?", arguments: [id]),
+                try Replica.loadRow(db, table, id: "no such row")
+            )
+        }
+        let stored = try #require(row)
+        func value(_ column: String) -> Value { stored.values[table.index(of: column)!] }
+        #expect(stored.grid == grid)
+        #expect(value("members") == .real(2.5))
+        #expect(value("phone") == .blob([0x00, 0xFF, 0x10]))
+        #expect(value("notes") == .text("a\u{0}b") && value("notes").text?.utf8.count == 3)
+        #expect(value("location") == .null && value("door_plate") == .text(""))
+        #expect(value("head_name_zh") == .text("次仁") && value("tags") == .text("牧户"))
+        #expect(value("head_name_bo").text.map { Array($0.utf8) } == Array(decomposed.utf8))
+        #expect(try stored.clocks == ColumnClocks(blob: #require(clockBlob), count: table.columns.count))
+        #expect(missing == nil)
+        // Read again with the statement reused: the same row.
+        #expect(try r.database.read { db in try Replica.loadRow(db, table, id: id) } == stored)
+    }
+
     /// A device's register is read from its covering index alone (one range of it, not two
     /// joined by OR), and an old device's grid index is replaced by it when the replica opens.
     @Test func registerIsReadFromItsCoveringIndex() throws {

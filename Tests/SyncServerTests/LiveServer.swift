@@ -147,7 +147,18 @@ final class LiveServer: @unchecked Sendable {
     /// Stops the server process at once and shuts the client down in the background: for `defer` in
     /// tests. (A task started in `defer` to call `stop()` may never run before the test process
     /// exits, which left servers running after `swift test`.)
+    /// Set once `finish` or `stop` has run.
+    private var ended = false
+
+    /// A server a test dropped without ending it (a test that threw during its setup, a missing
+    /// haproxy) is ended here: its process stopped, its client shut down. HTTPClient stops the
+    /// whole test run when it goes without a shutdown.
+    deinit {
+        if !ended { finish() }
+    }
+
     func finish() {
+        ended = true
         if ProcessInfo.processInfo.environment["GRIDSYNC_KEEP_SERVER_LOG"] == "1" {
             try? FileManager.default.copyItem(
                 at: folder.appendingPathComponent("server.log"), to: URL(fileURLWithPath: "/tmp/\(folder.lastPathComponent).log"))
@@ -163,6 +174,7 @@ final class LiveServer: @unchecked Sendable {
     }
 
     func stop(keepingFolder: Bool = false) async {
+        ended = true
         try? await client.shutdown()
         if process.isRunning {
             process.terminate()

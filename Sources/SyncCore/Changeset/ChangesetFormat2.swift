@@ -26,6 +26,27 @@ extension ChangesetEncoding {
         var columns: [String] = []
         var columnIndex: [ExactString: Int] = [:]
         var rows: [RowChanges] = []
+        /// For each row, bit i set when it changes `columns[i]`; its changes come in that order,
+        /// so the change of column i is at the number of bits set below i.
+        var presence: [UInt64] = []
+        /// The column positions of the last row's changes, in order: the next row of the table
+        /// most often changes the same columns, and a guess checked with one comparison saves
+        /// hashing the column's name.
+        var lastPositions: [Int] = []
+
+        init(table: String) { self.table = table }
+
+        /// The position of `column` in this block, or nil; `k` is the change's place in its row.
+        func position(of column: String, guess k: Int) -> Int? {
+            if k < lastPositions.count, columns[lastPositions[k]].hasSameBytes(as: column) { return lastPositions[k] }
+            return columnIndex[ExactString(column)]
+        }
+
+        mutating func add(_ column: String) -> Int {
+            columnIndex[ExactString(column)] = columns.count
+            columns.append(column)
+            return columns.count - 1
+        }
     }
 
     /// `changeset` in the order format 2 sends it: rows grouped by table (tables in order of first
@@ -38,45 +59,51 @@ extension ChangesetEncoding {
     static func blocks(_ changeset: Changeset) -> [Block] {
         var blocks: [Block] = []
         var open: [ExactString: Int] = [:]  // table → index of its last block
+        // The previous row's table and block: rows of one table mostly come together.
+        var lastTable: String?
+        var lastBlock = -1
+        var taken: [(position: Int, change: ColumnChange)] = []
         for row in changeset.rows {
             var pending = row.changes[...]
             while !pending.isEmpty {
-                var b = open[ExactString(row.table)] ?? -1
+                var b = -1
+                if let lastTable, lastTable.hasSameBytes(as: row.table) { b = lastBlock } else { b = open[ExactString(row.table)] ?? -1 }
                 if b < 0 {
                     b = blocks.count
                     blocks.append(Block(table: row.table))
                     open[ExactString(row.table)] = b
                 }
-                // Take the changes this block can hold: no column twice, at most 64 columns.
-                var taken: [ColumnChange] = []
-                var seen = Set<ExactString>()
-                var rest: [ColumnChange] = []
-                for change in pending {
-                    let column = ExactString(change.column)
-                    let fits =
-                        rest.isEmpty && !seen.contains(column)
-                        && (blocks[b].columnIndex[column] != nil || blocks[b].columns.count < maxBlockColumns)
-                    if fits {
-                        if blocks[b].columnIndex[column] == nil {
-                            blocks[b].columnIndex[column] = blocks[b].columns.count
-                            blocks[b].columns.append(change.column)
-                        }
-                        seen.insert(column)
-                        taken.append(change)
-                    } else {
-                        rest.append(change)
-                    }
+                lastTable = row.table
+                lastBlock = b
+                // Take the longest run of changes this block can hold: no column twice, at most
+                // 64 columns.
+                taken.removeAll(keepingCapacity: true)
+                var mask: UInt64 = 0
+                var next = pending.startIndex
+                while next < pending.endIndex {
+                    let change = pending[next]
+                    let known = blocks[b].position(of: change.column, guess: taken.count)
+                    let fits = known.map { mask & (1 << UInt64($0)) == 0 } ?? (blocks[b].columns.count < maxBlockColumns)
+                    if !fits { break }
+                    let position = known ?? blocks[b].add(change.column)
+                    mask |= 1 << UInt64(position)
+                    taken.append((position, change))
+                    next += 1
                 }
                 if taken.isEmpty {
                     // This block has no room for the next column: open a new block of the table.
                     blocks.append(Block(table: row.table))
                     open[ExactString(row.table)] = blocks.count - 1
+                    lastBlock = blocks.count - 1
                     continue
                 }
-                let order = blocks[b].columnIndex
-                taken.sort { order[ExactString($0.column)]! < order[ExactString($1.column)]! }
-                blocks[b].rows.append(RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: taken))
-                pending = rest[...]
+                if !taken.indices.dropFirst().allSatisfy({ taken[$0 - 1].position < taken[$0].position }) {
+                    taken.sort { $0.position < $1.position }
+                }
+                blocks[b].rows.append(RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: taken.map(\.change)))
+                blocks[b].presence.append(mask)
+                blocks[b].lastPositions = taken.map(\.position)
+                pending = pending[next...]
             }
         }
         return blocks
@@ -125,11 +152,7 @@ extension ChangesetEncoding {
             for (r, row) in block.rows.enumerated() where !derived[r] { strings.write(row.rowID, in: &ids, to: &body) }
             var grids = StringWriter.Stream()
             for (r, row) in block.rows.enumerated() where gridGiven[r] { strings.write(row.grid, in: &grids, to: &body) }
-            for row in block.rows {
-                var presence: UInt64 = 0
-                for change in row.changes { presence |= 1 << UInt64(block.columnIndex[ExactString(change.column)]!) }
-                body.varint(presence)
-            }
+            for presence in block.presence { body.varint(presence) }
             for version in rowVersions {
                 let millis = Int64(bitPattern: version.timestamp.rawValue >> 16)
                 body.time(delta: millis &- previousMillis, counter: version.timestamp.rawValue & 0xFFFF)
@@ -137,10 +160,12 @@ extension ChangesetEncoding {
             }
             for version in rowVersions { body.varint(site(version.site)) }
             // The columns, each as its cells' headers, then their versions, then their values.
-            for column in block.columns {
-                var cells: [(row: Int, change: ColumnChange)] = []
-                for (r, row) in block.rows.enumerated() {
-                    if let change = row.changes.first(where: { $0.column.hasSameBytes(as: column) }) { cells.append((r, change)) }
+            var cells: [(row: Int, change: ColumnChange)] = []
+            for c in block.columns.indices {
+                cells.removeAll(keepingCapacity: true)
+                let bit: UInt64 = 1 << UInt64(c)
+                for (r, presence) in block.presence.enumerated() where presence & bit != 0 {
+                    cells.append((r, block.rows[r].changes[(presence & (bit - 1)).nonzeroBitCount]))
                 }
                 for (r, change) in cells {
                     let tag: Tag2
@@ -212,9 +237,11 @@ struct StringWriter {
     private var list: [String] = []
 
     mutating func write(_ s: String, in stream: inout Stream, to out: inout ByteWriter) {
-        if let i = index[ExactString(s)] {
-            out.varint(StringHeader.firstReference + ChangesetEncoding.zigzag(Int64(i - stream.previous)))
-            stream.previous = i
+        // One lookup that also makes the entry when there is none (-1 until it is written).
+        let known = Self.claim(&index[ExactString(s), default: -1], list.count)
+        if known >= 0 {
+            out.varint(StringHeader.firstReference + ChangesetEncoding.zigzag(Int64(known - stream.previous)))
+            stream.previous = known
             return
         }
         let shared = list.isEmpty ? 0 : Self.sharedPrefix(s, list[stream.previous])
@@ -234,19 +261,29 @@ struct StringWriter {
             out.varint(StringHeader.inline)
             out.lengthPrefixed(s)
         }
-        index[ExactString(s)] = list.count
         stream.previous = list.count
         list.append(s)
     }
 
+    /// `slot`'s value if it holds one; else sets it to `next` and returns -1.
+    private static func claim(_ slot: inout Int, _ next: Int) -> Int {
+        if slot >= 0 { return slot }
+        slot = next
+        return -1
+    }
+
     /// How many leading bytes `a` and `b` share.
     static func sharedPrefix(_ a: String, _ b: String) -> Int {
-        var n = 0
-        for (x, y) in zip(a.utf8, b.utf8) {
-            guard x == y else { break }
-            n += 1
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                var n = 0
+                let end = min(x.count, y.count)
+                while n < end && x[n] == y[n] { n += 1 }
+                return n
+            }
         }
-        return n
     }
 
     typealias StringHeader = ChangesetEncoding.StringHeader

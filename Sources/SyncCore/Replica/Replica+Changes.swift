@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 import struct Foundation.Data
 
@@ -35,9 +36,7 @@ extension Replica {
                 "SELECT lv, tbl, row_id FROM change_log\(plan?.hint ?? "") WHERE lv > ? AND (\(filter?.sql ?? "1")) ORDER BY lv LIMIT ?"
             let arguments = [since.databaseValue] + (filter?.arguments ?? []) + [(maxChanges + 1).databaseValue]
             // Cached: the text depends only on the plan and the numbers of scopes and areas above them.
-            let entries = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).map {
-                (lv: $0[0] as Int64, table: $0[1] as Int, rowID: $0[2] as String)
-            }
+            let entries = try Self.logEntries(db, sql: sql, arguments: arguments, expecting: maxChanges + 1)
             return try Self.batch(
                 entries, since: since, maxChanges: maxChanges, maxBytes: maxBytes, skipping: skipping,
                 latest: scopes == nil ? nil : latest,
@@ -53,6 +52,24 @@ extension Replica {
     /// One change-log entry: a local version, the table's number and the row's id.
     package typealias LogEntry = (lv: Int64, table: Int, rowID: String)
 
+    /// The entries `sql` selects (lv, tbl, row_id), read from SQLite's column buffers.
+    static func logEntries(_ db: Database, sql: String, arguments: [DatabaseValue], expecting count: Int) throws -> [LogEntry] {
+        let statement = try db.cachedStatement(sql: sql)
+        try statement.setArguments(StatementArguments(arguments))
+        let s = statement.sqliteStatement
+        defer { sqlite3_reset(s) }
+        return try withExtendedLifetime(statement) {
+            var entries: [LogEntry] = []
+            entries.reserveCapacity(min(count, 1 << 16))
+            while true {
+                let step = sqlite3_step(s)
+                if step == SQLITE_DONE { return entries }
+                guard step == SQLITE_ROW else { throw stepError(step, db, sql: sql) }
+                entries.append((lv: sqlite3_column_int64(s, 0), table: Int(sqlite3_column_int64(s, 1)), rowID: columnText(s, 2) ?? ""))
+            }
+        }
+    }
+
     /// The batch that `entries` (the log past `since`, in order, at most `maxChanges` + 1 of them)
     /// make, reading each row once with `row` and each kept row's changeset with `kept`. `latest`,
     /// given for a scoped pull, is the newest local version of the same snapshot: with nothing more
@@ -64,7 +81,7 @@ extension Replica {
         // Group the entries by row, reading each row once; its columns past the cursor wait.
         var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
         var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
-        var seen: Set<ExactString> = []
+        var seen: Set<LogRow> = []
         var count = 0
         var bytes = 0
         var cursor = since
@@ -100,7 +117,8 @@ extension Replica {
                 cursor = entry.lv
                 continue
             }
-            if !seen.contains(ExactString("\(entry.table)/\(entry.rowID)")) {
+            let key = LogRow(table: entry.table, id: ExactString(entry.rowID))
+            if !seen.contains(key) {
                 guard let row = try load(table, entry.rowID) else {
                     throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
                 }
@@ -114,7 +132,7 @@ extension Replica {
                     stoppedEarly = true
                     break
                 }
-                seen.insert(ExactString("\(entry.table)/\(entry.rowID)"))
+                seen.insert(key)
                 taken.append((table, entry.rowID, row))
                 count += pending
                 bytes += size
@@ -130,6 +148,12 @@ extension Replica {
             cursor = max(cursor, latest)
         }
         return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
+    }
+
+    /// A row named by the change log: its table's number and its id.
+    private struct LogRow: Hashable {
+        var table: Int
+        var id: ExactString
     }
 
     /// The SQL condition selecting change-log entries under some scopes, and its arguments.
@@ -261,13 +285,22 @@ extension Replica {
         }
     }
 
+    /// The stored row `id` of `table`, or nil. Pulls and merges read every row they touch here,
+    /// so it is read from SQLite's column buffers (`StoredRow(table, s)`), not through GRDB's `Row`.
     static func loadRow(_ db: Database, _ table: SyncedTable, id: String) throws -> StoredRow? {
         let statement = try db.cachedStatement(sql: table.selectRowSQL)
-        // Read in place, without copying the row: it is valid while the cursor lives.
-        let cursor = try Row.fetchCursor(statement, arguments: [id])
-        return try withExtendedLifetime(cursor) {
-            guard let row = try cursor.next() else { return nil }
-            return try StoredRow(table, row)
+        let s = statement.sqliteStatement
+        // Only this function steps this statement: it is bound and reset here, not through GRDB.
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        let bound = bindText(s, 1, id)
+        guard bound == SQLITE_OK else { throw stepError(bound, db, sql: table.selectRowSQL) }
+        return try withExtendedLifetime(statement) {
+            switch sqlite3_step(s) {
+            case SQLITE_ROW: return try StoredRow(table, s)
+            case SQLITE_DONE: return nil
+            case let code: throw stepError(code, db, sql: table.selectRowSQL)
+            }
         }
     }
 

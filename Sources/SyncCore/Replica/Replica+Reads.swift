@@ -253,17 +253,16 @@ extension Replica {
             let step = sqlite3_step(s)
             if step == SQLITE_DONE { break }
             guard step == SQLITE_ROW else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: step), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                throw stepError(step, db, sql: sql)
             }
             if tags.read(s, 8) { lastTags = tags.text.split(separator: ",").map(String.init) }
             grid.read(s, 1)
             list.append(
                 Household(
-                    id: text(s, 0) ?? "", grid: grid.text, doorPlate: text(s, 2), headNameZh: text(s, 3),
-                    headNameBo: text(s, 4), members: integer(s, 5),
-                    phone: text(s, 6), location: text(s, 7), tags: lastTags, notes: text(s, 9),
-                    deleted: integer(s, 10) == 1))
+                    id: columnText(s, 0) ?? "", grid: grid.text, doorPlate: columnText(s, 2), headNameZh: columnText(s, 3),
+                    headNameBo: columnText(s, 4), members: columnInteger(s, 5),
+                    phone: columnText(s, 6), location: columnText(s, 7), tags: lastTags, notes: columnText(s, 9),
+                    deleted: columnInteger(s, 10) == 1))
         }
         return list
     }
@@ -293,22 +292,6 @@ extension Replica {
         PhotoRef(
             id: row["id"], ownerTable: row["owner_table"] ?? "", ownerID: row["owner_id"] ?? "", sha256: row["sha256"] ?? "",
             caption: row["caption"], byteCount: row["byte_count"])
-    }
-}
-
-/// Column `i` of the current row of `s` as text (nil when NULL); bytes that are not UTF-8 are
-/// replaced, as Swift's strings do.
-private func text(_ s: OpaquePointer, _ i: Int32) -> String? {
-    guard sqlite3_column_type(s, i) != SQLITE_NULL, let bytes = sqlite3_column_text(s, i) else { return nil }
-    return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(s, i))), as: UTF8.self)
-}
-
-/// Column `i` of the current row of `s` as a whole number (nil when NULL, text, or a fraction).
-private func integer(_ s: OpaquePointer, _ i: Int32) -> Int? {
-    switch sqlite3_column_type(s, i) {
-    case SQLITE_INTEGER: return Int(sqlite3_column_int64(s, i))
-    case SQLITE_FLOAT: return Int(exactly: sqlite3_column_double(s, i))
-    default: return nil
     }
 }
 

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 import struct Foundation.Data
 
@@ -14,13 +15,16 @@ package struct StoredRow: Equatable, Sendable {
         self.clocks = clocks
     }
 
-    /// Reads a row selected by `SyncedTable.selectRowSQL`.
-    init(_ table: SyncedTable, _ row: Row) throws {
-        let clocks = try ColumnClocks(row, at: 1, count: table.columns.count)
+    /// Reads the current row of `s`, a step of `SyncedTable.selectRowSQL`.
+    init(_ table: SyncedTable, _ s: OpaquePointer) throws {
+        let count = table.columns.count
+        let clockBytes = columnBytes(s, 1)
+        guard clockBytes.count > 0 else { throw SyncCoreError.damagedReplica("row without column clocks") }
+        let clocks = try ColumnClocks(blob: clockBytes, count: count)
         var values: [Value] = []
-        values.reserveCapacity(table.columns.count)
-        for i in 0..<table.columns.count { values.append(Value(row[i + 2] as DatabaseValue)) }
-        self.init(grid: row[0], values: values, clocks: clocks)
+        values.reserveCapacity(count)
+        for i in 0..<count { values.append(columnValue(s, Int32(i + 2))) }
+        self.init(grid: columnText(s, 0) ?? "", values: values, clocks: clocks)
     }
 }
 
@@ -29,23 +33,34 @@ extension WriteContext {
         try Replica.loadRow(db, table, id: id)
     }
 
+    /// Writes `row` whole at `localVersion`, logs it, and drops the log entries of `previous`'s
+    /// versions that no column holds any more. Bound and stepped directly: GRDB's arguments (an
+    /// array of existentials per row) were a seventh of a merge.
     func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
-        let statement = try db.cachedStatement(sql: table.upsertSQL)
-        // Built as optional existentials: GRDB's initializer for those maps with a closure, the one
-        // for `[DatabaseValue]` through a key path (15% of the merge in `perf`).
-        var arguments: [(any DatabaseValueConvertible)?] = [id, row.grid]
-        arguments.reserveCapacity(table.columns.count + 4)
-        for v in row.values { arguments.append(v.databaseValue) }
-        arguments.append(row.clocks.blob)
-        arguments.append(localVersion)
-        try statement.execute(arguments: StatementArguments(arguments))
-        try db.cachedStatement(sql: "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [localVersion, table.number, id, row.grid])
-        if let previous {
-            let live = Set(row.clocks.entries.map(\.localVersion))
-            for old in Set(previous.clocks.entries.map(\.localVersion)) where old > 0 && !live.contains(old) {
-                try db.cachedStatement(sql: "DELETE FROM change_log WHERE lv = ?").execute(arguments: [old])
+        let clocks = row.clocks.blob
+        try run(db, table.upsertSQL) { s in
+            var code = firstFailure(bindText(s, 1, id), bindText(s, 2, row.grid))
+            var i: Int32 = 3
+            for v in row.values where code == SQLITE_OK {
+                code = bindValue(s, i, v)
+                i += 1
             }
+            return firstFailure(code, bindBlob(s, i, clocks), sqlite3_bind_int64(s, i + 1, localVersion))
+        }
+        try run(db, "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)") { s in
+            firstFailure(
+                sqlite3_bind_int64(s, 1, localVersion), sqlite3_bind_int64(s, 2, Int64(table.number)), bindText(s, 3, id),
+                bindText(s, 4, row.grid))
+        }
+        guard let previous else { return }
+        // Each version once (columns written together share one); a row has a few dozen columns
+        // at most, so plain arrays serve.
+        var dropped: [Int64] = []
+        for old in previous.clocks.entries {
+            let stale = old.localVersion
+            guard stale > 0, !dropped.contains(stale), !row.clocks.entries.contains(where: { $0.localVersion == stale }) else { continue }
+            dropped.append(stale)
+            try run(db, "DELETE FROM change_log WHERE lv = ?") { sqlite3_bind_int64($0, 1, stale) }
         }
     }
 

@@ -35,7 +35,10 @@ public enum RowLifetime: Sendable, Equatable {
 ///
 /// Each physical row also keeps `_clock` (the version of every column, see `ColumnClocks`) and
 /// `_lv`, the local version of its last change, which orders the local change log.
-public struct SyncedTable: Sendable {
+///
+/// A class, though it never changes: pulls and merges pass a table along with every row, and a
+/// struct of this many fields cost a retain and a release of each at every copy.
+public final class SyncedTable: Sendable {
     /// The SQL table name, also its name on the wire.
     public let name: String
     /// The rules of the merged columns, in storage order (the order of entries in `_clock`).
