@@ -109,17 +109,18 @@ enum PostgresSchema {
     /// Reads a row selected as `id, grid, _clock, <the table's columns>`.
     static func storedRow(_ table: SyncedTable, _ row: PostgresRow) throws -> (String, StoredRow) {
         let cells = row.makeRandomAccess()
-        let id = try cells[0].decode(String.self)
-        let grid = try cells[1].decode(String.self)
-        let clocks = try ColumnClocks(blob: try cells[2].decode(Data.self), count: table.columns.count)
+        guard let id = try cells[0].text(), let grid = try cells[1].text(), let clockBytes = try cells[2].byteArray() else {
+            throw PostgresStoreError.damaged("a row without its id, grid or column clocks")
+        }
+        let clocks = try ColumnClocks(blob: clockBytes, count: table.columns.count)
         var values: [Value] = []
         values.reserveCapacity(table.columns.count)
         for (i, kind) in table.kinds.enumerated() {
             let cell = cells[i + 3]
             switch kind {
-            case .text: values.append(try cell.decode(String?.self).map(Value.text) ?? .null)
-            case .integer: values.append(try cell.decode(Int64?.self).map(Value.integer) ?? .null)
-            case .any: values.append(try cell.decode(Data?.self).map { try untagged([UInt8]($0)) } ?? .null)
+            case .text: values.append(try cell.text().map(Value.text) ?? .null)
+            case .integer: values.append(try cell.integer().map(Value.integer) ?? .null)
+            case .any: values.append(try cell.byteArray().map { try untagged($0) } ?? .null)
             }
         }
         return (id, StoredRow(grid: grid, values: values, clocks: clocks))
@@ -144,5 +145,34 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
         case let .damaged(what): return "the PostgreSQL store holds \(what)"
         case let .address(problem): return "PostgreSQL address \(problem)"
         }
+    }
+}
+
+/// Cells read straight from their bytes when they come as the store's columns do (binary
+/// `text`, `bigint`, `bytea`), and through PostgresNIO's decoding otherwise. Pulls read every
+/// cell of every row they send; the generic decoding was a sixth of a PostgreSQL server's time
+/// in the realistic mix.
+extension PostgresCell {
+    /// The cell's text, or nil for NULL; bytes that are not UTF-8 are replaced.
+    func text() throws -> String? {
+        guard let buffer = bytes else { return nil }
+        guard dataType == .text || dataType == .varchar else { return try decode(String.self) }
+        return String(buffer: buffer)
+    }
+
+    /// The cell's whole number, or nil for NULL.
+    func integer() throws -> Int64? {
+        guard let buffer = bytes else { return nil }
+        guard format == .binary, dataType == .int8, let value = buffer.getInteger(at: buffer.readerIndex, as: Int64.self) else {
+            return try decode(Int64.self)
+        }
+        return value
+    }
+
+    /// The cell's bytes (`bytea`), or nil for NULL.
+    func byteArray() throws -> [UInt8]? {
+        guard let buffer = bytes else { return nil }
+        guard format == .binary, dataType == .bytea else { return [UInt8](try decode(Data.self)) }
+        return Array(buffer.readableBytesView)
     }
 }

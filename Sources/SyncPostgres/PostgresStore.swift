@@ -409,9 +409,12 @@ public final class PostgresStore: Sendable {
         try binds.append(Int64(maxChanges + 1))
         let sql = "SELECT lv, tbl, row_id FROM change_log WHERE lv > $1 AND (\(condition)) ORDER BY lv LIMIT $\(binds.count)"
         var entries: [Replica.LogEntry] = []
-        for try await (lv, table, id) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(
-            (Int64, Int64, String).self)
-        {
+        entries.reserveCapacity(min(maxChanges + 1, 1 << 16))
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+            let cells = row.makeRandomAccess()
+            guard let lv = try cells[0].integer(), let table = try cells[1].integer(), let id = try cells[2].text() else {
+                throw PostgresStoreError.damaged("a change-log entry with an empty field")
+            }
             entries.append((lv: lv, table: Int(table), rowID: id))
         }
         // Every row the entries name, read at once per table.
