@@ -19,17 +19,22 @@ public final class PostgresStore: Sendable {
     public let site: SiteID
     let wallClock: any WallClock
     let maxDriftMillis: UInt64
+    /// Log entries whose rows a pull reads first; then twice as many each time its batch needs
+    /// more (tests make it small, to go through every step).
+    let firstRowSlice: Int
 
     /// A store on `client` (which the caller runs), created with `PostgresStore.create` before.
     public init(
         client: PostgresClient, site: SiteID, wallClock: any WallClock = SystemWallClock(),
-        maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres")
+        maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres"),
+        firstRowSlice: Int = 512
     ) {
         self.client = client
         self.site = site
         self.wallClock = wallClock
         self.maxDriftMillis = maxDriftMillis
         self.logger = logger
+        self.firstRowSlice = max(1, firstRowSlice)
     }
 
     /// Opens the store in the database `client` reaches, creating its tables on first use (with
@@ -417,11 +422,54 @@ public final class PostgresStore: Sendable {
             }
             entries.append((lv: lv, table: Int(table), rowID: id))
         }
-        // Every row the entries name, read at once per table.
-        var ids: [Int: Set<ExactString>] = [:]
-        for entry in entries { ids[entry.table, default: []].insert(ExactString(entry.rowID)) }
+        // The rows the entries name, read per table a slice of entries at a time: a page ends
+        // when its changes or bytes are full, often after a tenth of its entries (a new row
+        // brings ten changes), and reading every entry's row was most of a pull's time. The batch
+        // is built again after each slice until it no longer asks for a row not yet read.
         var rows: [LoadedRows.Key: StoredRow] = [:]
         var kept: [String: [UInt8]] = [:]
+        var read = 0
+        var slice = firstRowSlice
+        while true {
+            let end = min(entries.count, read + slice)
+            try await loadRows(named: entries[read..<end], skipping: skipping, into: &rows, kept: &kept, on: connection)
+            read = end
+            let complete = read == entries.count
+            do {
+                return try Replica.batch(
+                    entries, since: since, maxChanges: maxChanges, maxBytes: maxBytes, skipping: skipping,
+                    latest: scopes == nil ? nil : latest,
+                    row: { table, id in
+                        if let row = rows[LoadedRows.Key(table: table.number, id: id)] { return row }
+                        if complete { return nil }  // missing indeed: the batch reports it
+                        throw RowsNotYetRead()
+                    },
+                    kept: { id in
+                        if let blob = kept[id] { return blob }
+                        if complete { return nil }
+                        throw RowsNotYetRead()
+                    })
+            } catch is RowsNotYetRead {
+                slice *= 2
+            }
+        }
+    }
+
+    /// A pull's batch reached an entry whose row is not read yet.
+    private struct RowsNotYetRead: Error {}
+
+    /// Reads the rows (and kept rows) `entries` name into `rows` and `kept`, one query per table.
+    private func loadRows(
+        named entries: ArraySlice<Replica.LogEntry>, skipping: Set<Int64>, into rows: inout [LoadedRows.Key: StoredRow],
+        kept: inout [String: [UInt8]], on connection: PostgresConnection
+    ) async throws {
+        var ids: [Int: Set<ExactString>] = [:]
+        for entry in entries where !skipping.contains(entry.lv) {
+            let read =
+                entry.table == Schema.keptNumber
+                ? kept[entry.rowID] != nil : rows[LoadedRows.Key(table: entry.table, id: entry.rowID)] != nil
+            if !read { ids[entry.table, default: []].insert(ExactString(entry.rowID)) }
+        }
         for (number, set) in ids {
             if number == Schema.keptNumber {
                 let keys = set.compactMap { Int64($0.string) }
@@ -434,9 +482,6 @@ public final class PostgresStore: Sendable {
                 rows[LoadedRows.Key(table: number, id: id.string)] = row
             }
         }
-        return try Replica.batch(
-            entries, since: since, maxChanges: maxChanges, maxBytes: maxBytes, skipping: skipping, latest: scopes == nil ? nil : latest,
-            row: { table, id in rows[LoadedRows.Key(table: table.number, id: id)] }, kept: { kept[$0] })
     }
 
     /// The grids whose living records reference photo `sha256`.
