@@ -147,6 +147,56 @@ import Testing
         #expect(try r.database.read { db in try Replica.loadRow(db, table, id: id) } == stored)
     }
 
+    /// The merge writes rows by binding each value by its kind: every kind comes back as it was
+    /// stored (a real, an empty and a full blob, an empty text, NULL), with its clocks; the change
+    /// log gets the row's entry, and a rewrite drops the entries of versions no column holds.
+    @Test func storedRowsWriteEveryKindOfValue() throws {
+        let folder = TemporaryFolder()
+        let r = try makeReplica(folder, "device")
+        let table = Schema.conflicts
+        let lost: [Value] = [.real(2.5), .blob([]), .blob([0, 1, 255]), .text(""), .integer(-7), .null, .text("ཀ\u{F7A} 次仁")]
+        func row(_ value: Value, version: Int64) -> StoredRow {
+            var clocks = ColumnClocks(count: table.columns.count)
+            for i in clocks.entries.indices {
+                clocks.entries[i] = ColumnClock(
+                    version: Version(timestamp: HLCTimestamp(rawValue: UInt64(1000 + i)), site: SiteID(rawValue: 9)), base: nil,
+                    localVersion: i < 3 ? version : version - 1)
+            }
+            var values = Array(repeating: Value.null, count: table.columns.count)
+            values[table.index(of: "tbl")!] = .text("households")
+            values[table.index(of: "lost_value")!] = value
+            values[table.index(of: "resolution")!] = .text("")
+            return StoredRow(grid: grid, values: values, clocks: clocks)
+        }
+        try r.write { context in
+            for (n, value) in lost.enumerated() {
+                try context.storeRow(
+                    table, id: "c\(n)", row: row(value, version: Int64(10 + 2 * n)), localVersion: Int64(10 + 2 * n), previous: nil)
+            }
+        }
+        let read = try r.database.read { db in try lost.indices.map { try Replica.loadRow(db, table, id: "c\($0)") } }
+        for (n, value) in lost.enumerated() {
+            #expect(read[n] == row(value, version: Int64(10 + 2 * n)), "value \(value)")
+            #expect(read[n]?.values[table.index(of: "lost_value")!].isIdentical(to: value) == true, "value \(value)")
+        }
+        // Written again at version 50 over versions 10 and 9: c0's entry goes, 50's comes.
+        try r.write { context in
+            try context.storeRow(
+                table, id: "c0", row: row(.integer(1), version: 50), localVersion: 50, previous: row(.real(2.5), version: 10))
+        }
+        let logged = try r.database.read { db in try Int64.fetchAll(db, sql: "SELECT lv FROM change_log WHERE row_id = 'c0' ORDER BY lv") }
+        #expect(logged == [50])
+        // A row that does not have the table's columns is refused, and nothing is written.
+        #expect(throws: SyncCoreError.self) {
+            try r.write { context in
+                try context.storeRow(
+                    table, id: "short", row: StoredRow(grid: grid, values: [.null], clocks: ColumnClocks(count: 1)), localVersion: 60,
+                    previous: nil)
+            }
+        }
+        #expect(try r.database.read { db in try Replica.loadRow(db, table, id: "short") } == nil)
+    }
+
     /// A device's register is read from its covering index alone (one range of it, not two
     /// joined by OR), and an old device's grid index is replaced by it when the replica opens.
     @Test func registerIsReadFromItsCoveringIndex() throws {

@@ -144,10 +144,7 @@ final class LiveServer: @unchecked Sendable {
         return (Int(response.status.code), Array(buffer: bytes), response.headers)
     }
 
-    /// Stops the server process at once and shuts the client down in the background: for `defer` in
-    /// tests. (A task started in `defer` to call `stop()` may never run before the test process
-    /// exits, which left servers running after `swift test`.)
-    /// Set once `finish` or `stop` has run.
+    /// Set once `finish` or `stop` has run (by the test's own task, or by `deinit` after it).
     private var ended = false
 
     /// A server a test dropped without ending it (a test that threw during its setup, a missing
@@ -157,6 +154,9 @@ final class LiveServer: @unchecked Sendable {
         if !ended { finish() }
     }
 
+    /// Stops the server process at once and shuts the client down in the background: for `defer` in
+    /// tests. (A task started in `defer` to call `stop()` may never run before the test process
+    /// exits, which left servers running after `swift test`.)
     func finish() {
         ended = true
         if ProcessInfo.processInfo.environment["GRIDSYNC_KEEP_SERVER_LOG"] == "1" {

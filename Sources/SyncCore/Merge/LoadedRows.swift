@@ -178,8 +178,7 @@ package struct LoadedRows: MergeContext {
             eventsOf[ExactString(issue)]?.insert(ExactString(id))
         }
         if let previous {
-            let live = Set(row.clocks.entries.map(\.localVersion))
-            for old in Set(previous.clocks.entries.map(\.localVersion)) where old != 0 && !live.contains(old) {
+            for old in row.versionsDropped(since: previous) {
                 if old < 0 {
                     log.removeAll { $0.localVersion == old }
                 } else {

@@ -56,9 +56,9 @@ extension Replica {
     static func logEntries(_ db: Database, sql: String, arguments: [DatabaseValue], expecting count: Int) throws -> [LogEntry] {
         let statement = try db.cachedStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
-        let s = statement.sqliteStatement
-        defer { sqlite3_reset(s) }
         return try withExtendedLifetime(statement) {
+            let s = statement.sqliteStatement
+            defer { sqlite3_reset(s) }
             var entries: [LogEntry] = []
             entries.reserveCapacity(min(count, 1 << 16))
             while true {
@@ -289,13 +289,13 @@ extension Replica {
     /// so it is read from SQLite's column buffers (`StoredRow(table, s)`), not through GRDB's `Row`.
     static func loadRow(_ db: Database, _ table: SyncedTable, id: String) throws -> StoredRow? {
         let statement = try db.cachedStatement(sql: table.selectRowSQL)
-        let s = statement.sqliteStatement
         // Only this function steps this statement: it is bound and reset here, not through GRDB.
-        sqlite3_reset(s)
-        defer { sqlite3_reset(s) }
-        let bound = bindText(s, 1, id)
-        guard bound == SQLITE_OK else { throw stepError(bound, db, sql: table.selectRowSQL) }
         return try withExtendedLifetime(statement) {
+            let s = statement.sqliteStatement
+            sqlite3_reset(s)
+            defer { sqlite3_reset(s) }
+            let bound = bindText(s, 1, id)
+            guard bound == SQLITE_OK else { throw stepError(bound, db, sql: table.selectRowSQL) }
             switch sqlite3_step(s) {
             case SQLITE_ROW: return try StoredRow(table, s)
             case SQLITE_DONE: return nil

@@ -15,6 +15,19 @@ package struct StoredRow: Equatable, Sendable {
         self.clocks = clocks
     }
 
+    /// The local versions `previous` (this row as it was) held that no column of this row holds
+    /// any more, each once: their change-log entries go. A row has a few dozen columns at most,
+    /// so plain arrays serve.
+    package func versionsDropped(since previous: StoredRow) -> [Int64] {
+        var dropped: [Int64] = []
+        for old in previous.clocks.entries {
+            let stale = old.localVersion
+            guard stale != 0, !dropped.contains(stale), !clocks.entries.contains(where: { $0.localVersion == stale }) else { continue }
+            dropped.append(stale)
+        }
+        return dropped
+    }
+
     /// Reads the current row of `s`, a step of `SyncedTable.selectRowSQL`.
     init(_ table: SyncedTable, _ s: OpaquePointer) throws {
         let count = table.columns.count
@@ -37,29 +50,32 @@ extension WriteContext {
     /// versions that no column holds any more. Bound and stepped directly: GRDB's arguments (an
     /// array of existentials per row) were a seventh of a merge.
     func storeRow(_ table: SyncedTable, id: String, row: StoredRow, localVersion: Int64, previous: StoredRow?) throws {
+        guard row.values.count == table.columns.count, row.clocks.entries.count == table.columns.count else {
+            throw SyncCoreError.damagedReplica(
+                "a row of \(row.values.count) values for the \(table.columns.count) columns of \(table.name)")
+        }
         let clocks = row.clocks.blob
         try run(db, table.upsertSQL) { s in
-            var code = firstFailure(bindText(s, 1, id), bindText(s, 2, row.grid))
+            var code = bindText(s, 1, id)
+            if code == SQLITE_OK { code = bindText(s, 2, row.grid) }
             var i: Int32 = 3
             for v in row.values where code == SQLITE_OK {
                 code = bindValue(s, i, v)
                 i += 1
             }
-            return firstFailure(code, bindBlob(s, i, clocks), sqlite3_bind_int64(s, i + 1, localVersion))
+            if code == SQLITE_OK { code = bindBlob(s, i, clocks) }
+            if code == SQLITE_OK { code = sqlite3_bind_int64(s, i + 1, localVersion) }
+            return code
         }
         try run(db, "INSERT INTO change_log (lv, tbl, row_id, grid) VALUES (?, ?, ?, ?)") { s in
-            firstFailure(
-                sqlite3_bind_int64(s, 1, localVersion), sqlite3_bind_int64(s, 2, Int64(table.number)), bindText(s, 3, id),
-                bindText(s, 4, row.grid))
+            var code = sqlite3_bind_int64(s, 1, localVersion)
+            if code == SQLITE_OK { code = sqlite3_bind_int64(s, 2, Int64(table.number)) }
+            if code == SQLITE_OK { code = bindText(s, 3, id) }
+            if code == SQLITE_OK { code = bindText(s, 4, row.grid) }
+            return code
         }
         guard let previous else { return }
-        // Each version once (columns written together share one); a row has a few dozen columns
-        // at most, so plain arrays serve.
-        var dropped: [Int64] = []
-        for old in previous.clocks.entries {
-            let stale = old.localVersion
-            guard stale > 0, !dropped.contains(stale), !row.clocks.entries.contains(where: { $0.localVersion == stale }) else { continue }
-            dropped.append(stale)
+        for stale in row.versionsDropped(since: previous) {
             try run(db, "DELETE FROM change_log WHERE lv = ?") { sqlite3_bind_int64($0, 1, stale) }
         }
     }

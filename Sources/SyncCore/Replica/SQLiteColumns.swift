@@ -80,20 +80,20 @@ func bindBlob<Bytes: ContiguousBytes>(_ s: OpaquePointer, _ i: Int32, _ bytes: B
 
 /// Runs `sql`, a statement that returns no rows, once, with the parameters `bind` sets; `bind`
 /// returns the first result code that is not `SQLITE_OK`. The statement is GRDB's cached one,
-/// stepped here without GRDB's argument checks (a merge runs a few per row it stores).
+/// stepped here without GRDB's argument checks and execution hooks (a merge runs a few per row
+/// it stores): GRDB's transaction observers would not see these writes, and none is used.
 func run(_ db: Database, _ sql: String, _ bind: (OpaquePointer) -> Int32) throws {
     let statement = try db.cachedStatement(sql: sql)
-    let s = statement.sqliteStatement
-    sqlite3_reset(s)
-    defer { sqlite3_reset(s) }
-    let bound = bind(s)
-    guard bound == SQLITE_OK else { throw stepError(bound, db, sql: sql) }
-    let code = withExtendedLifetime(statement) { sqlite3_step(s) }
-    guard code == SQLITE_DONE else { throw stepError(code, db, sql: sql) }
+    try withExtendedLifetime(statement) {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        let bound = bind(s)
+        guard bound == SQLITE_OK else { throw stepError(bound, db, sql: sql) }
+        let code = sqlite3_step(s)
+        guard code == SQLITE_DONE else { throw stepError(code, db, sql: sql) }
+    }
 }
-
-/// The first of `codes` that is not `SQLITE_OK`, or `SQLITE_OK`.
-func firstFailure(_ codes: Int32...) -> Int32 { codes.first { $0 != SQLITE_OK } ?? SQLITE_OK }
 
 /// SQLite's error for a step of `sql` on `db` that returned `code`.
 func stepError(_ code: Int32, _ db: Database, sql: String) -> DatabaseError {
