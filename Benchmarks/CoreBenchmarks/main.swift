@@ -54,6 +54,21 @@ func sourceReplica(_ name: String, issues count: Int) throws -> (Replica, [Strin
     return (r, ids)
 }
 
+/// `sourceReplica` with the `reported` event of every issue, an escalation of every fourth, and
+/// as many households as issues, spread over 7 villages of 17 grids.
+func countyReplica(_ name: String, issues count: Int) throws -> Replica {
+    let (source, ids) = try sourceReplica(name, issues: count)
+    for (n, id) in ids.enumerated() where n % 4 == 0 { try source.appendEvent(issueID: id, kind: .escalated, tier: .medium) }
+    for n in 0..<count {
+        try source.addHousehold(
+            grid: "xizang/lhasa/maizhokunggar/zhaxigang/v\(n % 7 + 1)/g\(n % 17 + 1)",
+            HouseholdFields(
+                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1,
+                phone: "0891-\(1_000_000 + n)", tags: ["牧户"]))
+    }
+    return source
+}
+
 func issueRowsOnly(_ c: Changeset) -> Changeset { Changeset(rows: c.rows.filter { $0.table == "issues" }) }
 
 func zlib(_ bytes: [UInt8]) -> Int {
@@ -106,18 +121,9 @@ if wanted("size") {
 //    share of the plain merge's speed.
 if wanted("merge") {
     let issues = quick ? 2500 : 12_500  // × 8 columns = 100,000 changes
-    let (source, ids) = try sourceReplica("merge-source.sqlite", issues: issues)
-    // Events too: the `reported` event of every issue and an escalation of every fourth, for what
-    // a device's report indexes (two partial indexes on events) cost their merge.
-    for (n, id) in ids.enumerated() where n % 4 == 0 { try source.appendEvent(issueID: id, kind: .escalated, tier: .medium) }
-    // Households too, for what a device's register index costs their merge.
-    for n in 0..<issues {
-        try source.addHousehold(
-            grid: "xizang/lhasa/maizhokunggar/zhaxigang/v\(n % 7 + 1)/g\(n % 17 + 1)",
-            HouseholdFields(
-                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1,
-                phone: "0891-\(1_000_000 + n)", tags: ["牧户"]))
-    }
+    // Events too (for what a device's report indexes, two partial indexes on events, cost their
+    // merge) and households (for what its register index costs theirs).
+    let source = try countyReplica("merge-source.sqlite", issues: issues)
     var batches: [Changeset] = []
     var householdBatches: [Changeset] = []
     var eventBatches: [Changeset] = []
@@ -209,15 +215,7 @@ if wanted("merge") {
 //     with every column's bytes touched and no Swift value made.
 if wanted("pull") {
     let issues = quick ? 2500 : 12_500
-    let (source, ids) = try sourceReplica("pull-source.sqlite", issues: issues)
-    for (n, id) in ids.enumerated() where n % 4 == 0 { try source.appendEvent(issueID: id, kind: .escalated, tier: .medium) }
-    for n in 0..<issues {
-        try source.addHousehold(
-            grid: "xizang/lhasa/maizhokunggar/zhaxigang/v\(n % 7 + 1)/g\(n % 17 + 1)",
-            HouseholdFields(
-                doorPlate: "\(n / 100)村\(n % 100)号", headNameZh: "次仁\(n)", headNameBo: "ཚེ་རིང་། \(n)", members: n % 7 + 1,
-                phone: "0891-\(1_000_000 + n)", tags: ["牧户"]))
-    }
+    let source = try countyReplica("pull-source.sqlite", issues: issues)
     let county = [try AreaPath("xizang/lhasa/maizhokunggar")]
     let grid = [try AreaPath("xizang/lhasa/maizhokunggar/zhaxigang/v1/g1")]
     /// Reads (and encodes, when asked) every page of `scopes`; returns (seconds, changes).
