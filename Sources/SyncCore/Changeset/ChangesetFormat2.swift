@@ -97,10 +97,14 @@ extension ChangesetEncoding {
                     lastBlock = blocks.count - 1
                     continue
                 }
-                if !taken.indices.dropFirst().allSatisfy({ taken[$0 - 1].position < taken[$0].position }) {
-                    taken.sort { $0.position < $1.position }
+                let inOrder = taken.indices.dropFirst().allSatisfy { taken[$0 - 1].position < taken[$0].position }
+                if inOrder && taken.count == row.changes.count {
+                    // The whole row, in order (the usual case): kept as it is, not copied.
+                    blocks[b].rows.append(row)
+                } else {
+                    if !inOrder { taken.sort { $0.position < $1.position } }
+                    blocks[b].rows.append(RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: taken.map(\.change)))
                 }
-                blocks[b].rows.append(RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: taken.map(\.change)))
                 blocks[b].presence.append(mask)
                 blocks[b].lastPositions = taken.map(\.position)
                 pending = pending[next...]

@@ -109,6 +109,8 @@ struct SyncService: Sendable {
             let site = includeOwn ? nil : SiteID(hex: device.site)
             // The device has its own writes already: do not send them back.
             let rows = batch.changeset.rows.compactMap { row -> RowChanges? in
+                // Most rows hold none of the device's own writes: sent as read, not copied.
+                guard let site, row.changes.contains(where: { $0.version.site == site }) else { return row }
                 let others = row.changes.filter { $0.version.site != site }
                 return others.isEmpty ? nil : RowChanges(table: row.table, rowID: row.rowID, grid: row.grid, changes: others)
             }
