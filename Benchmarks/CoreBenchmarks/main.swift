@@ -69,6 +69,8 @@ func countyReplica(_ name: String, issues count: Int) throws -> Replica {
     return source
 }
 
+func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
 func issueRowsOnly(_ c: Changeset) -> Changeset { Changeset(rows: c.rows.filter { $0.table == "issues" }) }
 
 func zlib(_ bytes: [UInt8]) -> Int {
@@ -195,7 +197,6 @@ if wanted("merge") {
         rawRates.append(Double(total) / rawSeconds)
         ratios.append(applyRates.last! / rawRates.last!)
     }
-    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
     emit(
         "merge_throughput",
         [
@@ -246,16 +247,8 @@ if wanted("pull") {
         let s = try seconds {
             try raw.read { db in
                 let log = try db.makeStatement(sql: "SELECT lv, tbl, row_id FROM change_log ORDER BY lv")
-                let tables = ["issues", "issue_events", "households"]
                 var lookups: [Int: Statement] = [:]
-                let numbers = try Dictionary(
-                    uniqueKeysWithValues: tables.map { name in
-                        (
-                            try Int.fetchOne(db, sql: "SELECT DISTINCT tbl FROM change_log c JOIN \(name) t ON t.id = c.row_id LIMIT 1")
-                                ?? -1, name
-                        )
-                    })
-                for (number, name) in numbers { lookups[number] = try db.makeStatement(sql: "SELECT * FROM \(name) WHERE id = ?") }
+                for table in Schema.all { lookups[table.number] = try db.makeStatement(sql: "SELECT * FROM \(table.name) WHERE id = ?") }
                 let l = log.sqliteStatement
                 while sqlite3_step(l) == SQLITE_ROW {
                     entries += 1
@@ -294,11 +287,10 @@ if wanted("pull") {
         readMicros.append(readSeconds / Double(changes) * 1e6)
         servedMicros.append(servedSeconds / Double(changes) * 1e6)
         gridMicros.append(gridSeconds / Double(max(1, gridChanges)) * 1e6)
-        // Per row (log entry) against the floor's per row.
+        // The same rows, against the floor.
         readRatios.append(readSeconds / rawSeconds)
         servedRatios.append(servedSeconds / rawSeconds)
     }
-    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
     emit(
         "pull_serving",
         [

@@ -56,18 +56,12 @@ extension Replica {
     static func logEntries(_ db: Database, sql: String, arguments: [DatabaseValue], expecting count: Int) throws -> [LogEntry] {
         let statement = try db.cachedStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
-        return try withExtendedLifetime(statement) {
-            let s = statement.sqliteStatement
-            defer { sqlite3_reset(s) }
-            var entries: [LogEntry] = []
-            entries.reserveCapacity(min(count, 1 << 16))
-            while true {
-                let step = sqlite3_step(s)
-                if step == SQLITE_DONE { return entries }
-                guard step == SQLITE_ROW else { throw stepError(step, db, sql: sql) }
-                entries.append((lv: sqlite3_column_int64(s, 0), table: Int(sqlite3_column_int64(s, 1)), rowID: columnText(s, 2) ?? ""))
-            }
+        var entries: [LogEntry] = []
+        entries.reserveCapacity(min(count, 1 << 16))
+        try forEachRow(statement, db) { s in
+            entries.append((lv: sqlite3_column_int64(s, 0), table: Int(sqlite3_column_int64(s, 1)), rowID: columnText(s, 2) ?? ""))
         }
+        return entries
     }
 
     /// The batch that `entries` (the log past `since`, in order, at most `maxChanges` + 1 of them)
@@ -81,7 +75,7 @@ extension Replica {
         // Group the entries by row, reading each row once; its columns past the cursor wait.
         var taken: [(table: SyncedTable, rowID: String, row: StoredRow)?] = []
         var kept: [Int: RowChanges] = [:]  // position in `taken` → a kept row
-        var seen: Set<LogRow> = []
+        var seen: Set<LoadedRows.Key> = []
         var count = 0
         var bytes = 0
         var cursor = since
@@ -117,7 +111,7 @@ extension Replica {
                 cursor = entry.lv
                 continue
             }
-            let key = LogRow(table: entry.table, id: ExactString(entry.rowID))
+            let key = LoadedRows.Key(table: entry.table, id: entry.rowID)
             if !seen.contains(key) {
                 guard let row = try load(table, entry.rowID) else {
                     throw SyncCoreError.damagedReplica("change log names missing row \(table.name)/\(entry.rowID)")
@@ -148,12 +142,6 @@ extension Replica {
             cursor = max(cursor, latest)
         }
         return ChangeBatch(changeset: Changeset(rows: rows), cursor: cursor, hasMore: hasMore)
-    }
-
-    /// A row named by the change log: its table's number and its id.
-    private struct LogRow: Hashable {
-        var table: Int
-        var id: ExactString
     }
 
     /// The SQL condition selecting change-log entries under some scopes, and its arguments.

@@ -235,13 +235,6 @@ extension Replica {
     ) throws -> [Household] {
         let statement = try db.makeStatement(sql: sql)
         try statement.setArguments(StatementArguments(arguments))
-        // The statement is finalized when `statement` goes: it must outlive every step below.
-        return try withExtendedLifetime(statement) { try households(statement.sqliteStatement, db, sql: sql, expecting: count) }
-    }
-
-    /// `households(_:sql:arguments:expecting:)`'s rows, stepped from `s`.
-    private static func households(_ s: OpaquePointer, _ db: Database, sql: String, expecting count: Int) throws -> [Household] {
-        defer { sqlite3_reset(s) }
         var list: [Household] = []
         // Room for them all at once: grown by doubling, a township's 6,000 were copied about
         // twelve times into new memory.
@@ -249,12 +242,7 @@ extension Replica {
         var grid = RepeatedText()
         var tags = RepeatedText()
         var lastTags: [String] = []
-        while true {
-            let step = sqlite3_step(s)
-            if step == SQLITE_DONE { break }
-            guard step == SQLITE_ROW else {
-                throw stepError(step, db, sql: sql)
-            }
+        try forEachRow(statement, db) { s in
             if tags.read(s, 8) { lastTags = tags.text.split(separator: ",").map(String.init) }
             grid.read(s, 1)
             list.append(

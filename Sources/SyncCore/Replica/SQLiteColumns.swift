@@ -95,6 +95,21 @@ func run(_ db: Database, _ sql: String, _ bind: (OpaquePointer) -> Int32) throws
     }
 }
 
+/// Steps `statement` (its arguments set) to its end, calling `body` at each row, and resets it.
+func forEachRow(_ statement: Statement, _ db: Database, _ body: (OpaquePointer) throws -> Void) throws {
+    // The statement is finalized when `statement` goes: it must outlive every step below.
+    try withExtendedLifetime(statement) {
+        let s = statement.sqliteStatement
+        defer { sqlite3_reset(s) }
+        while true {
+            let step = sqlite3_step(s)
+            if step == SQLITE_DONE { return }
+            guard step == SQLITE_ROW else { throw stepError(step, db, sql: statement.sql) }
+            try body(s)
+        }
+    }
+}
+
 /// SQLite's error for a step of `sql` on `db` that returned `code`.
 func stepError(_ code: Int32, _ db: Database, sql: String) -> DatabaseError {
     DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
