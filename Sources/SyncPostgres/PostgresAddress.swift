@@ -1,56 +1,136 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import SyncCore
 
 /// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, with
 /// `?sslmode=disable|prefer|require` (default `prefer`, as libpq's). Without a password in the
-/// address, `PGPASSWORD` gives it (or none: trust or peer authentication).
+/// address, `PGPASSWORD` gives it (or none: trust or peer authentication). Several hosts, as libpq
+/// writes them (`HOST1:PORT1,HOST2:PORT2`, an IPv6 address in brackets), are a primary and its
+/// standbys: the server writes to whichever is the primary (`PostgresPrimary`).
 public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
+    public struct Host: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     public var user: String
     public var password: String?
-    public var host: String
-    public var port: Int
+    public var hosts: [Host]
     public var database: String
     public var sslMode: String
 
     /// Parses `text`; throws a one-line explanation of what is wrong.
     public init(_ text: String) throws {
-        guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql" else {
-            throw PostgresStoreError.address("\(text): expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        let form = "expected postgres://USER[:PASSWORD]@HOST[:PORT][,HOST[:PORT]...]/DATABASE"
+        guard let scheme = ["postgres://", "postgresql://"].first(where: text.hasPrefix) else {
+            throw PostgresStoreError.address("\(text): \(form)")
         }
-        guard let user = url.user, !user.isEmpty else { throw PostgresStoreError.address("\(text): the user is missing") }
-        guard let host = url.host, !host.isEmpty else { throw PostgresStoreError.address("\(text): the host is missing") }
-        let database = String(url.path.drop(while: { $0 == "/" }))
-        guard !database.isEmpty, !database.contains("/") else { throw PostgresStoreError.address("\(text): the database is missing") }
-        let port = url.port ?? 5432
-        guard (1...65535).contains(port) else { throw PostgresStoreError.address("\(text): port \(port) is out of range") }
-        let mode = url.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        var rest = Substring(text.dropFirst(scheme.count))
+        var query = Substring("")
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        guard let slash = rest.firstIndex(of: "/") else { throw PostgresStoreError.address("\(text): the database is missing") }
+        let authority = rest[..<slash]
+        guard let database = String(rest[rest.index(after: slash)...]).removingPercentEncoding, !database.isEmpty,
+            !database.contains("/")
+        else { throw PostgresStoreError.address("\(text): the database is missing") }
+        guard let at = authority.lastIndex(of: "@") else { throw PostgresStoreError.address("\(text): the user is missing") }
+        let userInfo = authority[..<at]
+        let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let name = user.first.flatMap({ String($0).removingPercentEncoding }), !name.isEmpty else {
+            throw PostgresStoreError.address("\(text): the user is missing")
+        }
+        var hosts: [Host] = []
+        for part in authority[authority.index(after: at)...].split(separator: ",", omittingEmptySubsequences: false) {
+            hosts.append(try Self.host(part, in: text))
+        }
+        var mode = "prefer"
+        for item in query.split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if pair.first == "sslmode" { mode = pair.count == 2 ? String(pair[1]) : "" }
+        }
         guard ["disable", "prefer", "require"].contains(mode) else {
             throw PostgresStoreError.address("\(text): sslmode is disable, prefer or require")
         }
-        self.user = user
-        self.password = url.password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
-        self.host = host
-        self.port = port
+        self.user = name
+        self.password =
+            user.count == 2 ? String(user[1]).removingPercentEncoding : ProcessInfo.processInfo.environment["PGPASSWORD"]
+        self.hosts = hosts
         self.database = database
         self.sslMode = mode
     }
 
-    /// The address without its password.
-    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode)" }
+    /// `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT`.
+    private static func host(_ part: Substring, in text: String) throws -> Host {
+        var name = part
+        var portText: Substring?
+        if part.hasPrefix("[") {
+            guard let close = part.firstIndex(of: "]") else { throw PostgresStoreError.address("\(text): an IPv6 host lacks its ]") }
+            name = part[part.index(after: part.startIndex)..<close]
+            let after = part[part.index(after: close)...]
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
+                throw PostgresStoreError.address("\(text): unexpected \(after) after a host")
+            }
+        } else if let colon = part.firstIndex(of: ":") {
+            name = part[..<colon]
+            portText = part[part.index(after: colon)...]
+        }
+        guard !name.isEmpty else { throw PostgresStoreError.address("\(text): the host is missing") }
+        var port = 5432
+        if let portText {
+            guard let number = Int(portText), (1...65535).contains(number) else {
+                throw PostgresStoreError.address("\(text): port \(portText) is out of range")
+            }
+            port = number
+        }
+        return Host(host: String(name), port: port)
+    }
 
-    /// A client configuration for this address, with at most `connections` connections.
-    public func clientConfiguration(connections: Int = 20) -> PostgresClient.Configuration {
+    /// The address without its password.
+    public var description: String {
+        let hostList = hosts.map { ($0.host.contains(":") ? "[\($0.host)]" : $0.host) + ":\($0.port)" }.joined(separator: ",")
+        return "postgres://\(user)@\(hostList)/\(database)?sslmode=\(sslMode)"
+    }
+
+    /// A pool's configuration for each host, with at most `connections` connections.
+    public func clientConfigurations(connections: Int = 20) -> [PostgresClient.Configuration] {
         let tls: PostgresClient.Configuration.TLS =
             switch sslMode {
             case "disable": .disable
             case "require": .require(.makeClientConfiguration())
             default: .prefer(.makeClientConfiguration())
             }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: user, password: password, database: database, tls: tls)
-        configuration.options.maximumConnections = connections
+        return hosts.map { host in
+            var configuration = PostgresClient.Configuration(
+                host: host.host, port: host.port, username: user, password: password, database: database, tls: tls)
+            configuration.options.maximumConnections = connections
+            return configuration
+        }
+    }
+
+    /// A single connection's configuration for host `index` (the primary's monitor), giving up
+    /// on connecting after `timeout`.
+    func connectionConfiguration(host index: Int, timeout: Duration) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch sslMode {
+            case "disable": .disable
+            case "require": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        var configuration = PostgresConnection.Configuration(
+            host: hosts[index].host, port: hosts[index].port, username: user, password: password, database: database, tls: tls)
+        let (seconds, attoseconds) = timeout.components
+        configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         return configuration
     }
 }
@@ -64,25 +144,14 @@ public enum PostgresDatabase {
         maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, connections: Int = 20,
         logger: Logger = Logger(label: "gridsync.postgres"), _ body: @Sendable (PostgresStore) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: address.clientConfiguration(connections: connections), backgroundLogger: logger)
+        let client = PostgresPrimary(address, connections: connections, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
+            await client.ready()
             let store = try await PostgresStore.open(
                 client: client, newSite: newSite, wallClock: wallClock, maxDriftMillis: maxDriftMillis, logger: logger)
             return try await body(store)
-        }
-    }
-}
-
-extension PostgresClient {
-    /// `withTransaction`, throwing what went wrong itself: the body's error, else the commit's or
-    /// the BEGIN's, so that callers see their own errors and PostgreSQL's SQLSTATEs unwrapped.
-    package func transaction<T>(logger: Logger, _ body: (PostgresConnection) async throws -> sending T) async throws -> sending T {
-        do {
-            return try await withTransaction(logger: logger, body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
 }

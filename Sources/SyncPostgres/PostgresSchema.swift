@@ -138,12 +138,15 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     case valueOfWrongKind(String)
     case damaged(String)
     case address(String)
+    /// None of the address's hosts is a primary now (it died and no standby is promoted yet).
+    case noPrimary(String)
 
     public var description: String {
         switch self {
         case let .valueOfWrongKind(value): return "a value of the wrong kind for its column: \(value)"
         case let .damaged(what): return "the PostgreSQL store holds \(what)"
         case let .address(problem): return "PostgreSQL address \(problem)"
+        case let .noPrimary(hosts): return "no PostgreSQL primary among \(hosts) now"
         }
     }
 }

@@ -13,7 +13,7 @@ import SyncCore
 /// higher numbers can take its own. A pull of "every change after N" therefore never passes over
 /// a change that commits later (docs/SCALE-OUT.md).
 public final class PostgresStore: Sendable {
-    package let client: PostgresClient
+    package let client: PostgresPrimary
     package let logger: Logger
     /// The site stamping what the server itself writes (the conflicts it records).
     public let site: SiteID
@@ -23,9 +23,9 @@ public final class PostgresStore: Sendable {
     /// more (tests make it small, to go through every step).
     let firstRowSlice: Int
 
-    /// A store on `client` (which the caller runs), created with `PostgresStore.create` before.
+    /// A store on `client` (which the caller runs), created with `PostgresStore.open` before.
     public init(
-        client: PostgresClient, site: SiteID, wallClock: any WallClock = SystemWallClock(),
+        client: PostgresPrimary, site: SiteID, wallClock: any WallClock = SystemWallClock(),
         maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres"),
         firstRowSlice: Int = 512
     ) {
@@ -40,7 +40,7 @@ public final class PostgresStore: Sendable {
     /// Opens the store in the database `client` reaches, creating its tables on first use (with
     /// `newSite` as the server's site); the site it was created with wins over `newSite`.
     public static func open(
-        client: PostgresClient, newSite: SiteID, wallClock: any WallClock = SystemWallClock(),
+        client: PostgresPrimary, newSite: SiteID, wallClock: any WallClock = SystemWallClock(),
         maxDriftMillis: UInt64 = HybridLogicalClock.defaultMaxDriftMillis, logger: Logger = Logger(label: "gridsync.postgres")
     ) async throws -> PostgresStore {
         try await client.transaction(logger: logger) { connection in

@@ -12,7 +12,26 @@ public final class TemporaryPostgres: @unchecked Sendable {
     public let bin: String
     private let runAs: [String]
 
-    public init() throws {
+    /// A new cluster of its own.
+    public convenience init() throws {
+        try self.init { runAs, bin, data in
+            try Self.run(runAs + ["\(bin)/initdb", "-D", data, "-A", "trust", "-U", "gridsync", "-E", "UTF8", "--locale=C", "--no-sync"])
+        }
+    }
+
+    /// A streaming standby of `primary` (`pg_basebackup -R`), started, in recovery until
+    /// `promote()`. `primary.requireSynchronousStandby()` makes its commits wait for it.
+    public convenience init(standbyOf primary: TemporaryPostgres) throws {
+        try self.init { runAs, bin, data in
+            try Self.run(
+                runAs + [
+                    "\(bin)/pg_basebackup", "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", "gridsync", "-D", data, "-R", "-X", "stream",
+                    "-c", "fast", "--no-sync",
+                ])
+        }
+    }
+
+    private init(makeData: (_ runAs: [String], _ bin: String, _ data: String) throws -> Void) throws {
         bin = try Self.findPrograms()
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("gridsync-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -23,8 +42,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
         } else {
             runAs = []
         }
-        let data = folder.appendingPathComponent("data").path
-        try Self.run(runAs + ["\(bin)/initdb", "-D", data, "-A", "trust", "-U", "gridsync", "-E", "UTF8", "--locale=C", "--no-sync"])
+        try makeData(runAs, bin, data)
         try Self.run(
             runAs + [
                 "\(bin)/pg_ctl", "-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
@@ -32,8 +50,32 @@ public final class TemporaryPostgres: @unchecked Sendable {
             ])
     }
 
+    private var data: String { folder.appendingPathComponent("data").path }
+
+    /// Makes every commit wait until a standby has its WAL on disk (`synchronous_standby_names`),
+    /// and waits until one is streaming synchronously.
+    public func requireSynchronousStandby() throws {
+        _ = try psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        _ = try psql("SELECT pg_reload_conf()")
+        for _ in 0..<200 {
+            if try psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == "1\n" { return }
+            usleep(50_000)
+        }
+        throw TemporaryPostgresError(message: "no synchronous standby after 10 s")
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`: no shutdown checkpoint).
+    public func crash() throws {
+        try Self.run(runAs + ["\(bin)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Ends recovery: a standby becomes a primary (`pg_ctl promote`, waiting until it is).
+    public func promote() throws {
+        try Self.run(runAs + ["\(bin)/pg_ctl", "-D", data, "-w", "-t", "60", "promote"])
+    }
+
     deinit {
-        try? Self.run(runAs + ["\(bin)/pg_ctl", "-D", folder.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
+        try? Self.run(runAs + ["\(bin)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: folder)
     }
 

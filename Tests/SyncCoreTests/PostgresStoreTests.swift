@@ -27,7 +27,8 @@ import Testing
         let work = batches
 
         try await postgres.withClient { client in
-            let store = try await PostgresStore.open(client: client, newSite: SiteID(rawValue: site), wallClock: clock)
+            let store = try await PostgresStore.open(
+                client: PostgresPrimary(running: client), newSite: SiteID(rawValue: site), wallClock: clock)
             #expect(try await store.localVersion() == 0)
             for (n, batch) in work.enumerated() {
                 clock.advance(by: 500)
@@ -36,7 +37,7 @@ import Testing
                 #expect(got.map(\.summary) == expected.map(\.summary), "reports differ at batch \(n)")
             }
             #expect(try await store.localVersion() == replica.localVersion())
-            let sliced = PostgresStore(client: client, site: store.site, wallClock: clock, firstRowSlice: 3)
+            let sliced = PostgresStore(client: PostgresPrimary(running: client), site: store.site, wallClock: clock, firstRowSlice: 3)
             // Whole pulls, paged pulls and scoped pulls give the same batches and cursors.
             for (maxChanges, scopes) in [
                 (100_000, nil), (37, nil), (25, [try AreaPath(Workload.grids[0])]), (1000, [try AreaPath("xizang/lhasa")]),
@@ -87,7 +88,7 @@ import Testing
         let later = Changeset(rows: Array(all.rows.dropFirst(6)))
 
         try await postgres.withClient { client in
-            let store = try await PostgresStore.open(client: client, newSite: SiteID(rawValue: 1))
+            let store = try await PostgresStore.open(client: PostgresPrimary(running: client), newSite: SiteID(rawValue: 1))
             _ = try await store.apply(batch: [(first, .server)])
             let before = try await store.localVersion()
             #expect(before == 3)
@@ -139,7 +140,7 @@ import Testing
         let second = try hostile.changes(since: 0, maxChanges: 1000).changeset
         let sender = Sender(scopes: [try AreaPath(gridA)], site: SiteID(rawValue: 0x79))
         try await postgres.withClient { client in
-            let store = try await PostgresStore.open(client: client, newSite: SiteID(rawValue: 0x77))
+            let store = try await PostgresStore.open(client: PostgresPrimary(running: client), newSite: SiteID(rawValue: 0x77))
             for (changeset, from) in [(first, Sender.server), (second, sender)] {
                 let expected = try replica.apply(changeset, from: from)
                 let got = try await store.apply(batch: [(changeset, from)])[0]
@@ -176,7 +177,7 @@ import Testing
         let work = pushes
 
         try await postgres.withClient { client in
-            let store = try await PostgresStore.open(client: client, newSite: SiteID(rawValue: 5))
+            let store = try await PostgresStore.open(client: PostgresPrimary(running: client), newSite: SiteID(rawValue: 5))
             let lanes = 6
             // Pullers follow the log throughout, keeping the newest of every column they are sent.
             let done = Flag()

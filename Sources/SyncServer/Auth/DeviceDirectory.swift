@@ -43,7 +43,7 @@ extension Device {
 
 /// The device directory in PostgreSQL, beside the records (`init --store`).
 struct PostgresDeviceRegistry: DeviceDirectory {
-    let client: PostgresClient
+    let client: PostgresPrimary
     let logger: Logger
     let epoch: String
 
@@ -63,7 +63,7 @@ struct PostgresDeviceRegistry: DeviceDirectory {
     ]
 
     /// Opens the directory, creating its tables on first use.
-    static func open(client: PostgresClient, logger: Logger) async throws -> PostgresDeviceRegistry {
+    static func open(client: PostgresPrimary, logger: Logger) async throws -> PostgresDeviceRegistry {
         try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(7)", logger: logger)
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
@@ -193,7 +193,7 @@ struct PostgresDeviceRegistry: DeviceDirectory {
     /// The receipt and last-sync time of device `id`, both only moving forward; on `connection`
     /// (inside a push's transaction) when given.
     static func recordSync(
-        _ id: String, acknowledged: Int64, nowMillis: Int64, on connection: PostgresConnection?, client: PostgresClient, logger: Logger
+        _ id: String, acknowledged: Int64, nowMillis: Int64, on connection: PostgresConnection?, client: PostgresPrimary, logger: Logger
     ) async throws {
         let query: PostgresQuery = """
             UPDATE devices SET acknowledged = greatest(acknowledged, \(acknowledged)),
@@ -209,7 +209,7 @@ struct PostgresDeviceRegistry: DeviceDirectory {
     func flushSyncRecords() async throws {}
 
     /// Gives the store a new epoch (after a restore from a backup: see `RenewEpochCommand`).
-    static func renewEpoch(client: PostgresClient, logger: Logger) async throws {
+    static func renewEpoch(client: PostgresPrimary, logger: Logger) async throws {
         try await client.query("UPDATE server_meta SET value = \(DeviceRegistry.newEpoch()) WHERE key = 'epoch'", logger: logger)
     }
 

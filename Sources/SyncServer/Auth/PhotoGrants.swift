@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import PostgresNIO
 import SyncCore
+import SyncPostgres
 
 /// Which grids may see a photo: those where a device showed it holds the bytes, by uploading them
 /// whole or by answering a challenge over them. A record naming a hash is not enough: a hash alone
@@ -108,10 +109,10 @@ final class PhotoGrants: Sendable {
 
 /// Photo grants in the PostgreSQL database the servers share.
 struct PostgresPhotoGrants: Sendable {
-    let client: PostgresClient
+    let client: PostgresPrimary
     let logger: Logger
 
-    static func open(client: PostgresClient, logger: Logger) async throws -> PostgresPhotoGrants {
+    static func open(client: PostgresPrimary, logger: Logger) async throws -> PostgresPhotoGrants {
         try await client.transaction(logger: logger) { connection in
             // One creator at a time: servers starting together on an empty database.
             try await connection.query("SELECT pg_advisory_xact_lock(8)", logger: logger)

@@ -17,6 +17,18 @@ struct APIError: Error, Equatable {
     }
     static func unsupported(_ m: String) -> APIError { APIError(status: 415, code: "unsupported", message: m) }
     static func `internal`(_ m: String) -> APIError { APIError(status: 500, code: "internal", message: m) }
+    /// The database cannot be reached now (its primary died and no standby is promoted yet):
+    /// nothing of the request is stored; the answer carries `Retry-After`.
+    static let unavailable = APIError(
+        status: 503, code: "unavailable", message: "the server's database is unavailable for now; try again shortly")
+    /// Seconds a device waits before trying again after `unavailable`.
+    static let retryAfterSeconds = 2
+
+    /// What a fault that is not an `APIError` is answered with: `unavailable` when the database
+    /// cannot be reached, else `internal` with `message`.
+    static func fault(_ error: any Error, _ message: String = "internal server error") -> APIError {
+        StoreFailure.isUnavailable(error) ? .unavailable : .internal(message)
+    }
 
     /// The JSON body of the error response.
     var json: Data {

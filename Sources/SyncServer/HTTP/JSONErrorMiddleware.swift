@@ -21,7 +21,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return Routes.error(APIError(status: status, code: code, message: status >= 500 ? "internal server error" : message))
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
-            return Routes.error(.internal("internal server error"))
+            return Routes.error(.fault(error))
         }
     }
 }

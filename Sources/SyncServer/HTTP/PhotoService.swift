@@ -70,7 +70,7 @@ struct PhotoService: Sendable {
             let granted = try await grants.grids(hash)
             return (grids.filter { granted.contains($0) }, grids.filter { !granted.contains($0) })
         } catch {
-            throw .internal("internal server error")
+            throw .fault(error)
         }
     }
 
@@ -187,7 +187,7 @@ struct PhotoService: Sendable {
         do {
             try await grants.grant(hash, grids: grids)
         } catch {
-            throw .internal("internal server error")
+            throw .fault(error)
         }
         return ProofResponse(grids: grids.sorted())
     }

@@ -216,15 +216,15 @@ enum Routes {
         } catch let error as APIError {
             return Self.error(error)
         } catch {
-            return Self.error(.internal("internal server error"))
+            return Self.error(.fault(error))
         }
     }
 
     /// The JSON answer of `error` (protocol.md §4.6).
     static func error(_ error: APIError) -> Response {
-        Response(
-            status: .init(code: error.status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(data: error.json)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.status == 503 { headers[.retryAfter] = "\(APIError.retryAfterSeconds)" }
+        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.json)))
     }
 
     static func json(_ status: Int, _ object: [String: Any]) -> Response {

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// The database a store writes to: with one host in its address, that host's connection pool;
+/// with several (`postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, a primary and its standbys),
+/// whichever of them is the primary now.
+///
+/// With several hosts a monitor asks each `SELECT pg_is_in_recovery()` twice a second, over a
+/// connection of its own, and work goes to the first host that answers `false`. When the primary
+/// stops answering, its pool is shut down at once, so that work waiting for one of its connections
+/// fails instead of waiting for the host to come back. Until another host is promoted, work fails
+/// with `PostgresStoreError.noPrimary`, which a server answers with `503 unavailable`; devices try
+/// again. Promoting a standby is the operator's act (`pg_ctl promote`, `pg_promote()`); the monitor
+/// only follows it. A second host that calls itself a primary beside the one in use is not written
+/// to; the monitor logs it (the old primary was restarted instead of being rebuilt as a standby).
+public final class PostgresPrimary: Sendable {
+    private struct Host {
+        /// The pool, and its task when this object runs it (nil: the caller runs it).
+        var client: PostgresClient
+        var running: Task<Void, Never>?
+        /// The monitor's connection.
+        var probe: PostgresConnection?
+    }
+
+    private struct State {
+        var hosts: [Host]
+        /// The host work goes to; nil while none is known to be a primary.
+        var primary: Int?
+        /// Whether the monitor has asked every host once.
+        var surveyed: Bool
+    }
+
+    private let state: Mutex<State>
+    private let address: PostgresAddress?
+    private let connections: Int
+    private let logger: Logger
+    /// How often the monitor asks, and how long it waits for an answer or a connection.
+    let interval: Duration
+    let timeout: Duration
+    /// The hosts, `HOST:PORT`, for messages.
+    public let names: [String]
+
+    /// The hosts of `address`, each with a pool of at most `connections` connections; `run()`
+    /// runs them (and the monitor, with several hosts).
+    public init(
+        _ address: PostgresAddress, connections: Int = 20, logger: Logger, interval: Duration = .milliseconds(500),
+        timeout: Duration = .seconds(2)
+    ) {
+        let pools = address.clientConfigurations(connections: connections).map {
+            Host(client: PostgresClient(configuration: $0, backgroundLogger: logger))
+        }
+        state = Mutex(State(hosts: pools, primary: pools.count == 1 ? 0 : nil, surveyed: pools.count == 1))
+        self.address = address
+        self.connections = connections
+        names = address.hosts.map { "\($0.host):\($0.port)" }
+        self.logger = logger
+        self.interval = interval
+        self.timeout = timeout
+    }
+
+    /// One pool that the caller runs (tests, tools): no monitor, no other host.
+    public init(running client: PostgresClient, logger: Logger = Logger(label: "gridsync.postgres")) {
+        state = Mutex(State(hosts: [Host(client: client)], primary: 0, surveyed: true))
+        address = nil
+        connections = 0
+        names = ["(one pool)"]
+        self.logger = logger
+        interval = .seconds(1)
+        timeout = .seconds(1)
+    }
+
+    /// Runs the pools, and with several hosts the monitor, until the task is cancelled.
+    public func run() async {
+        guard address != nil else { return }
+        state.withLock { state in
+            for i in state.hosts.indices {
+                let client = state.hosts[i].client
+                state.hosts[i].running = Task { await client.run() }
+            }
+        }
+        if names.count > 1 {
+            while !Task.isCancelled {
+                await survey()
+                try? await Task.sleep(for: interval)
+            }
+        } else {
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        }
+        let (tasks, probes) = state.withLock { state in
+            defer {
+                for i in state.hosts.indices {
+                    state.hosts[i].running = nil
+                    state.hosts[i].probe = nil
+                }
+            }
+            return (state.hosts.compactMap(\.running), state.hosts.compactMap(\.probe))
+        }
+        for probe in probes { try? await probe.close() }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Waits until the monitor has asked every host once (bounded by its timeouts), so that a
+    /// store opened right after `run()` starts finds its primary.
+    public func ready() async {
+        let deadline = ContinuousClock.now + timeout * (names.count + 1) + .seconds(1)
+        while !state.withLock({ $0.surveyed }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The host work goes to now, `HOST:PORT`, or nil while there is none.
+    public var current: String? { state.withLock { $0.primary.map { names[$0] } } }
+
+    private func pool() throws -> PostgresClient {
+        try state.withLock { state in
+            guard let primary = state.primary else { throw PostgresStoreError.noPrimary(names.joined(separator: ", ")) }
+            return state.hosts[primary].client
+        }
+    }
+
+    // MARK: Work, as on a PostgresClient
+
+    @discardableResult
+    public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await pool().query(query, logger: logger)
+    }
+
+    public func withConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await pool().withConnection(isolation: isolation, body)
+    }
+
+    /// Runs `body` in a transaction on one connection, throwing what went wrong itself (the
+    /// body's error, the BEGIN's or the COMMIT's, PostgreSQL's SQLSTATEs unwrapped).
+    ///
+    /// Not PostgresNIO's `withTransaction`: after a body that failed because the connection was
+    /// lost (the database crashed, say), it sends ROLLBACK into the closed connection, and in
+    /// PostgresNIO 1.33 a query written to a closed connection never completes, so the request
+    /// waited forever and the server could not stop. Here a lost connection is not rolled back:
+    /// PostgreSQL ends a transaction whose connection is gone by itself.
+    package func transaction<T>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending T
+    ) async throws -> sending T {
+        try await pool().withConnection(isolation: isolation) { connection in
+            try await connection.query("BEGIN", logger: logger)
+            let value: T
+            do {
+                value = try await body(connection)
+            } catch {
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+                throw error
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        }
+    }
+
+    // MARK: The monitor
+
+    /// What a host said it is.
+    enum Role: Equatable, CustomStringConvertible {
+        case primary, standby, unreachable
+        var description: String {
+            switch self {
+            case .primary: "primary"
+            case .standby: "standby"
+            case .unreachable: "unreachable"
+            }
+        }
+    }
+
+    /// Asks every host, then moves work to the primary if it is elsewhere now.
+    private func survey() async {
+        var roles: [Role] = []
+        for i in names.indices { roles.append(await role(of: i)) }
+        let (before, after, wasSurveyed) = state.withLock { state -> (Int?, Int?, Bool) in
+            let wasSurveyed = state.surveyed
+            defer { state.surveyed = true }
+            let before = state.primary
+            if let current = before, roles[current] == .primary { return (before, before, wasSurveyed) }
+            state.primary = roles.firstIndex(of: .primary)
+            if let old = before, roles[old] == .unreachable, let address {
+                // Work waiting for a connection to a host that is gone fails now; a fresh pool
+                // stands ready for the host's return.
+                state.hosts[old].running?.cancel()
+                let fresh = PostgresClient(
+                    configuration: address.clientConfigurations(connections: connections)[old], backgroundLogger: logger)
+                state.hosts[old].client = fresh
+                state.hosts[old].running = Task { await fresh.run() }
+            }
+            return (before, state.primary, wasSurveyed)
+        }
+        let roleList = zip(names, roles).map { "\($0) \($1)" }.joined(separator: ", ")
+        if before != after {
+            logger.log(
+                level: before == nil && !wasSurveyed ? .info : .warning, "PostgreSQL primary: \(after.map { names[$0] } ?? "none")",
+                metadata: ["hosts": "\(roleList)"])
+        }
+        if roles.filter({ $0 == .primary }).count > 1 {
+            logger.error(
+                "more than one PostgreSQL host is a primary; writing to \(current ?? "none") only", metadata: ["hosts": "\(roleList)"])
+        }
+    }
+
+    /// Asks host `i` whether it is in recovery, over the monitor's connection (made again when it
+    /// is gone), within `timeout`.
+    private func role(of i: Int) async -> Role {
+        let answer = await withTaskGroup(of: Role?.self) { group -> Role? in
+            group.addTask { await self.ask(i) }
+            group.addTask {
+                try? await Task.sleep(for: self.timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            if first == nil {
+                // No answer in time: closing the connection ends the question still waiting.
+                try? await dropProbe(i)?.close()
+            }
+            group.cancelAll()
+            return first
+        }
+        return answer ?? .unreachable
+    }
+
+    private func dropProbe(_ i: Int) -> PostgresConnection? {
+        state.withLock { state in
+            defer { state.hosts[i].probe = nil }
+            return state.hosts[i].probe
+        }
+    }
+
+    private func ask(_ i: Int) async -> Role {
+        guard let address else { return .primary }
+        do {
+            var probe = state.withLock { $0.hosts[i].probe }
+            if probe == nil || probe?.isClosed == true {
+                let made = try await PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.any(),
+                    configuration: try address.connectionConfiguration(host: i, timeout: timeout), id: i, logger: logger
+                ).get()
+                state.withLock { $0.hosts[i].probe = made }
+                probe = made
+            }
+            guard let probe else { return .unreachable }
+            for try await recovering in try await probe.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) {
+                return recovering ? .standby : .primary
+            }
+            return .unreachable
+        } catch {
+            try? await dropProbe(i)?.close()
+            return .unreachable
+        }
+    }
+}
