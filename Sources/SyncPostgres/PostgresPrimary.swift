@@ -5,23 +5,31 @@ import NIOPosix
 import PostgresNIO
 import Synchronization
 
-/// The database a store writes to: with one host in its address, that host's connection pool;
-/// with several (`postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, a primary and its standbys),
-/// whichever of them is the primary now.
+/// The database a store writes to: the host of its address, or, with several
+/// (`postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, a primary and its standbys), whichever of
+/// them is the primary now.
 ///
-/// With several hosts a monitor asks each `SELECT pg_is_in_recovery()` twice a second, over a
-/// connection of its own, and work goes to the first host that answers `false`. When the primary
-/// stops answering, its pool is shut down at once, so that work waiting for one of its connections
-/// fails instead of waiting for the host to come back. Until another host is promoted, work fails
-/// with `PostgresStoreError.noPrimary`, which a server answers with `503 unavailable`; devices try
+/// A monitor asks every host `SELECT pg_is_in_recovery()` twice a second, over a connection of its
+/// own, and work goes to the first host that answers `false`. While none does (the database is
+/// down, or its primary died and no standby is promoted yet) work fails at once with
+/// `PostgresStoreError.noPrimary`, which a server answers with `503 unavailable`; devices try
 /// again. Promoting a standby is the operator's act (`pg_ctl promote`, `pg_promote()`); the monitor
 /// only follows it. A second host that calls itself a primary beside the one in use is not written
 /// to; the monitor logs it (the old primary was restarted instead of being rebuilt as a standby).
+///
+/// When the primary stops answering, its pool is replaced by a fresh one, and the work still
+/// running on the old pool fails at once. PostgresNIO 1.33 can leave a query written just as its
+/// connection closes waiting for ever; such work would otherwise hold a pool connection, a request
+/// and the server's shutdown for good. For the same reason any work still unanswered after
+/// `workDeadline` (connections cut while the database stayed up) fails with
+/// `PostgresStoreError.noAnswer`.
 public final class PostgresPrimary: Sendable {
     private struct Host {
         /// The pool, and its task when this object runs it (nil: the caller runs it).
         var client: PostgresClient
         var running: Task<Void, Never>?
+        /// The work running on `client`.
+        var outstanding = Outstanding()
         /// The monitor's connection.
         var probe: PostgresConnection?
     }
@@ -41,6 +49,8 @@ public final class PostgresPrimary: Sendable {
     /// How often the monitor asks, and how long it waits for an answer or a connection.
     let interval: Duration
     let timeout: Duration
+    /// How long work may go unanswered before it fails.
+    let workDeadline: Duration
     /// The hosts, `HOST:PORT`, for messages.
     public let names: [String]
 
@@ -48,7 +58,7 @@ public final class PostgresPrimary: Sendable {
     /// runs them (and the monitor, with several hosts).
     public init(
         _ address: PostgresAddress, connections: Int = 20, logger: Logger, interval: Duration = .milliseconds(500),
-        timeout: Duration = .seconds(2)
+        timeout: Duration = .seconds(2), workDeadline: Duration = .seconds(60)
     ) {
         let pools = address.clientConfigurations(connections: connections).map {
             Host(client: PostgresClient(configuration: $0, backgroundLogger: logger))
@@ -60,6 +70,7 @@ public final class PostgresPrimary: Sendable {
         self.logger = logger
         self.interval = interval
         self.timeout = timeout
+        self.workDeadline = workDeadline
     }
 
     /// One pool that the caller runs (tests, tools): no monitor, no other host.
@@ -71,9 +82,10 @@ public final class PostgresPrimary: Sendable {
         self.logger = logger
         interval = .seconds(1)
         timeout = .seconds(1)
+        workDeadline = .seconds(60)
     }
 
-    /// Runs the pools, and with several hosts the monitor, until the task is cancelled.
+    /// Runs the pools and the monitor until the task is cancelled.
     public func run() async {
         guard address != nil else { return }
         state.withLock { state in
@@ -82,13 +94,11 @@ public final class PostgresPrimary: Sendable {
                 state.hosts[i].running = Task { await client.run() }
             }
         }
-        if names.count > 1 {
-            while !Task.isCancelled {
-                await survey()
-                try? await Task.sleep(for: interval)
-            }
-        } else {
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        while !Task.isCancelled {
+            await survey()
+            let overdue = state.withLock { $0.hosts.map(\.outstanding) }
+            for work in overdue { work.fail(startedBefore: .now - workDeadline, PostgresStoreError.noAnswer(workDeadline.description)) }
+            try? await Task.sleep(for: interval)
         }
         let (tasks, probes) = state.withLock { state in
             defer {
@@ -116,10 +126,30 @@ public final class PostgresPrimary: Sendable {
     /// The host work goes to now, `HOST:PORT`, or nil while there is none.
     public var current: String? { state.withLock { $0.primary.map { names[$0] } } }
 
-    private func pool() throws -> PostgresClient {
+    private func pool() throws -> (PostgresClient, Outstanding) {
         try state.withLock { state in
             guard let primary = state.primary else { throw PostgresStoreError.noPrimary(names.joined(separator: ", ")) }
-            return state.hosts[primary].client
+            return (state.hosts[primary].client, state.hosts[primary].outstanding)
+        }
+    }
+
+    /// Runs `work` on the primary's pool, in a task of its own that the caller stops waiting for
+    /// when the pool is given up or the work is overdue.
+    private func bounded<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let (client, outstanding) = try pool()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = Answer(continuation)
+            let id = outstanding.add { error in answer.resume(.failure(error)) }
+            Task {
+                let result: Result<T, any Error>
+                do {
+                    result = .success(try await work(client))
+                } catch {
+                    result = .failure(error)
+                }
+                outstanding.remove(id)
+                answer.resume(result)
+            }
         }
     }
 
@@ -127,13 +157,13 @@ public final class PostgresPrimary: Sendable {
 
     @discardableResult
     public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try await pool().query(query, logger: logger)
+        try await bounded { client in try await client.query(query, logger: logger) }
     }
 
-    public func withConnection<Result>(
-        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> sending Result {
-        try await pool().withConnection(isolation: isolation, body)
+    public func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws
+        -> Result
+    {
+        try await bounded { client in try await client.withConnection(body) }
     }
 
     /// Runs `body` in a transaction on one connection, throwing what went wrong itself (the
@@ -144,10 +174,10 @@ public final class PostgresPrimary: Sendable {
     /// PostgresNIO 1.33 a query written to a closed connection never completes, so the request
     /// waited forever and the server could not stop. Here a lost connection is not rolled back:
     /// PostgreSQL ends a transaction whose connection is gone by itself.
-    package func transaction<T>(
-        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending T
-    ) async throws -> sending T {
-        try await pool().withConnection(isolation: isolation) { connection in
+    package func transaction<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
+        try await withConnection { connection in
             try await connection.query("BEGIN", logger: logger)
             let value: T
             do {
@@ -186,8 +216,9 @@ public final class PostgresPrimary: Sendable {
             if let current = before, roles[current] == .primary { return (before, before, wasSurveyed) }
             state.primary = roles.firstIndex(of: .primary)
             if let old = before, roles[old] == .unreachable, let address {
-                // Work waiting for a connection to a host that is gone fails now; a fresh pool
-                // stands ready for the host's return.
+                // Work on a host that is gone fails now; a fresh pool stands ready for its return.
+                state.hosts[old].outstanding.fail(startedBefore: nil, PostgresStoreError.noPrimary(names[old]))
+                state.hosts[old].outstanding = Outstanding()
                 state.hosts[old].running?.cancel()
                 let fresh = PostgresClient(
                     configuration: address.clientConfigurations(connections: connections)[old], backgroundLogger: logger)
@@ -256,5 +287,50 @@ public final class PostgresPrimary: Sendable {
             try? await dropProbe(i)?.close()
             return .unreachable
         }
+    }
+}
+
+/// The work running on one pool, each with the way to stop waiting for it.
+private final class Outstanding: Sendable {
+    private struct Entry {
+        let started: ContinuousClock.Instant
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private let state = Mutex<(next: UInt64, work: [UInt64: Entry])>((0, [:]))
+
+    func add(_ fail: @escaping @Sendable (any Error) -> Void) -> UInt64 {
+        state.withLock { state in
+            state.next += 1
+            state.work[state.next] = Entry(started: .now, fail: fail)
+            return state.next
+        }
+    }
+
+    func remove(_ id: UInt64) { _ = state.withLock { $0.work.removeValue(forKey: id) } }
+
+    /// Fails the work started before `instant` (all of it when nil) with `error`.
+    func fail(startedBefore instant: ContinuousClock.Instant?, _ error: any Error) {
+        let failed = state.withLock { state -> [Entry] in
+            let ids = state.work.filter { instant == nil || $0.value.started < instant! }.map(\.key)
+            return ids.compactMap { state.work.removeValue(forKey: $0) }
+        }
+        for entry in failed { entry.fail(error) }
+    }
+}
+
+/// A continuation resumed once: by the work's end, or by giving up on it, whichever comes first.
+private final class Answer<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = continuation }
+
+    func resume(_ result: Result<T, any Error>) {
+        lock.lock()
+        let waiting = continuation
+        continuation = nil
+        lock.unlock()
+        waiting?.resume(with: result)
     }
 }

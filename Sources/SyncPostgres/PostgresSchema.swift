@@ -140,6 +140,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     case address(String)
     /// None of the address's hosts is a primary now (it died and no standby is promoted yet).
     case noPrimary(String)
+    /// Work on the database went unanswered for this long (its connection was cut).
+    case noAnswer(String)
 
     public var description: String {
         switch self {
@@ -147,6 +149,7 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
         case let .damaged(what): return "the PostgreSQL store holds \(what)"
         case let .address(problem): return "PostgreSQL address \(problem)"
         case let .noPrimary(hosts): return "no PostgreSQL primary among \(hosts) now"
+        case let .noAnswer(wait): return "no answer from PostgreSQL in \(wait)"
         }
     }
 }

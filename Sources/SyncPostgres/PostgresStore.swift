@@ -82,7 +82,7 @@ public final class PostgresStore: Sendable {
 
     /// Runs `body` in a transaction, again when it loses a deadlock or a race to create the same
     /// kept row (nothing of a lost attempt stays).
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> sending T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
@@ -284,7 +284,7 @@ public final class PostgresStore: Sendable {
     /// in one transaction that no other import runs beside.
     public func importAreas(_ areas: [AreaName]) async throws -> AreaImport {
         let rows = try Replica.areaRows(areas)
-        return try await transaction { connection in
+        return try await transaction { [self] connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey(table: Schema.grids.number, id: "/")))", logger: logger)
             var current: [String: (Value, Value)] = [:]
@@ -325,7 +325,7 @@ public final class PostgresStore: Sendable {
     public func putGrid(_ path: String, nameZh: String?, nameBo: String?) async throws {
         let path = try AreaPath(path).string
         let edits = try Replica.gridEdits(nameZh: nameZh, nameBo: nameBo)
-        try await transaction { connection in
+        try await transaction { [self] connection in
             // As an import does: one change of the tree at a time.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey(table: Schema.grids.number, id: "/")))", logger: logger)

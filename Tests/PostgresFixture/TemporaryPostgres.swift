@@ -43,11 +43,7 @@ public final class TemporaryPostgres: @unchecked Sendable {
             runAs = []
         }
         try makeData(runAs, bin, data)
-        try Self.run(
-            runAs + [
-                "\(bin)/pg_ctl", "-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
-                "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c max_connections=200", "start",
-            ])
+        try restart()
     }
 
     private var data: String { folder.appendingPathComponent("data").path }
@@ -67,6 +63,15 @@ public final class TemporaryPostgres: @unchecked Sendable {
     /// Stops the server as a crash would (`pg_ctl stop -m immediate`: no shutdown checkpoint).
     public func crash() throws {
         try Self.run(runAs + ["\(bin)/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the server (again, after `crash()`: it recovers from its WAL).
+    public func restart() throws {
+        try Self.run(
+            runAs + [
+                "\(bin)/pg_ctl", "-D", data, "-l", folder.appendingPathComponent("log").path, "-w", "-t", "60", "-o",
+                "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1 -c max_connections=200", "start",
+            ])
     }
 
     /// Ends recovery: a standby becomes a primary (`pg_ctl promote`, waiting until it is).

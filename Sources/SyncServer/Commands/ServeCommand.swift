@@ -33,7 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
         var configured = try folder.loadConfig()
         if let port { configured.port = port }
         var serverLogger = Logger(label: "gridsync-server")
-        serverLogger.logLevel = .info
+        // GRIDSYNC_LOG_LEVEL=debug (or trace) shows more, PostgresNIO's connections and queries included.
+        serverLogger.logLevel = ProcessInfo.processInfo.environment["GRIDSYNC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
 

@@ -9,8 +9,10 @@ enum StoreFailure {
     static func isUnavailable(_ error: any Error) -> Bool {
         switch error {
         case let error as PostgresStoreError:
-            if case .noPrimary = error { return true }
-            return false
+            switch error {
+            case .noPrimary, .noAnswer: return true
+            default: return false
+            }
         case let error as PSQLError:
             switch error.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
