@@ -255,6 +255,7 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
     let serverCPUBefore = servers.reduce(0) { $0 + cpuSeconds($1.processIdentifier) }
     let databaseCPUBefore = database == nil ? 0 : databaseCPUSeconds()
     let ownCPUBefore = cpuSeconds(getpid())
+    let proxyCPUBefore = haproxy.isRunning ? cpuSeconds(haproxy.processIdentifier) : 0
     let start = ContinuousClock.now
     let workers = grids.reduce(0) { $0 + $1.count }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -327,6 +328,7 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
     let serverCPU = servers.reduce(0) { $0 + cpuSeconds($1.processIdentifier) } - serverCPUBefore
     let databaseCPU = database == nil ? 0 : databaseCPUSeconds() - databaseCPUBefore
     let ownCPU = cpuSeconds(getpid()) - ownCPUBefore
+    let proxyCPU = haproxy.isRunning ? cpuSeconds(haproxy.processIdentifier) - proxyCPUBefore : 0
     var sqliteShare: Double?
     if profiling {
         kill(perfPID, SIGINT)
@@ -364,6 +366,7 @@ func realisticMix(devices deviceCount: Int, countyDevices: Int, changesPerDevice
         record["database_cpu_s"] = databaseCPU
         record["database_cpu_us_per_change"] = databaseCPU / Double(max(1, pushed)) * 1e6
         record["database_cpu_share"] = databaseCPU / max(1e-9, databaseCPU + serverCPU)
+        if servers.count > 1 { record["haproxy_cpu_s"] = proxyCPU }
     } else {
         record["store"] = "sqlite"
     }
