@@ -26,12 +26,15 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     public var sslMode: String
 
     /// Parses `text`; throws a one-line explanation of what is wrong.
-    public init(_ text: String) throws {
+    public init(_ given: String) throws {
+        // Messages show the address with its password hidden.
+        let text = Self.hidingPassword(given)
         let form = "expected postgres://USER[:PASSWORD]@HOST[:PORT][,HOST[:PORT]...]/DATABASE"
-        guard let scheme = ["postgres://", "postgresql://"].first(where: text.hasPrefix) else {
+        guard let scheme = ["postgres://", "postgresql://"].first(where: given.hasPrefix) else {
             throw PostgresStoreError.address("\(text): \(form)")
         }
-        var rest = Substring(text.dropFirst(scheme.count))
+        guard !given.contains("#") else { throw PostgresStoreError.address("\(text): a # must be written %23") }
+        var rest = Substring(given.dropFirst(scheme.count))
         var query = Substring("")
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
@@ -45,8 +48,16 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         guard let at = authority.lastIndex(of: "@") else { throw PostgresStoreError.address("\(text): the user is missing") }
         let userInfo = authority[..<at]
         let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let name = user.first.flatMap({ String($0).removingPercentEncoding }), !name.isEmpty else {
-            throw PostgresStoreError.address("\(text): the user is missing")
+        guard let first = user.first, !first.isEmpty else { throw PostgresStoreError.address("\(text): the user is missing") }
+        guard let name = String(first).removingPercentEncoding else {
+            throw PostgresStoreError.address("\(text): the user is not valid percent-encoding")
+        }
+        var password: String?
+        if user.count == 2 {
+            guard let decoded = String(user[1]).removingPercentEncoding else {
+                throw PostgresStoreError.address("the password in \(scheme)\(name):…@ is not valid percent-encoding")
+            }
+            password = decoded
         }
         var hosts: [Host] = []
         for part in authority[authority.index(after: at)...].split(separator: ",", omittingEmptySubsequences: false) {
@@ -61,11 +72,21 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
             throw PostgresStoreError.address("\(text): sslmode is disable, prefer or require")
         }
         self.user = name
-        self.password =
-            user.count == 2 ? String(user[1]).removingPercentEncoding : ProcessInfo.processInfo.environment["PGPASSWORD"]
+        self.password = password ?? ProcessInfo.processInfo.environment["PGPASSWORD"]
         self.hosts = hosts
         self.database = database
         self.sslMode = mode
+    }
+
+    /// `text` with the password of its user part, if any, written `…`.
+    static func hidingPassword(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let afterScheme = text[schemeEnd.upperBound...]
+        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+        guard let at = afterScheme[..<authorityEnd].lastIndex(of: "@"),
+            let colon = afterScheme[..<at].firstIndex(of: ":")
+        else { return text }
+        return String(text[..<afterScheme.index(after: colon)]) + "…" + String(text[at...])
     }
 
     /// `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT`.
@@ -87,7 +108,7 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         }
         guard !name.isEmpty else { throw PostgresStoreError.address("\(text): the host is missing") }
         var port = 5432
-        if let portText {
+        if let portText, !portText.isEmpty {
             guard let number = Int(portText), (1...65535).contains(number) else {
                 throw PostgresStoreError.address("\(text): port \(portText) is out of range")
             }

@@ -40,7 +40,17 @@ public final class PostgresPrimary: Sendable {
         var primary: Int?
         /// Whether the monitor has asked every host once.
         var surveyed: Bool
+        /// Surveys in a row in which the current primary did not answer as one.
+        var misses = 0
+        /// The hosts that last said they were primaries (to log two of them once, not each survey).
+        var primaries: [Int] = []
+        /// Set when `run()` ends: no new work.
+        var closed = false
     }
+
+    /// Surveys in a row the primary may miss (a checkpoint's stall, a full connection table) before
+    /// it is given up.
+    static let missesAllowed = 3
 
     private let state: Mutex<State>
     private let address: PostgresAddress?
@@ -100,15 +110,18 @@ public final class PostgresPrimary: Sendable {
             for work in overdue { work.fail(startedBefore: .now - workDeadline, PostgresStoreError.noAnswer(workDeadline.description)) }
             try? await Task.sleep(for: interval)
         }
-        let (tasks, probes) = state.withLock { state in
+        let (tasks, probes, outstanding) = state.withLock { state in
             defer {
+                state.closed = true
+                state.primary = nil
                 for i in state.hosts.indices {
                     state.hosts[i].running = nil
                     state.hosts[i].probe = nil
                 }
             }
-            return (state.hosts.compactMap(\.running), state.hosts.compactMap(\.probe))
+            return (state.hosts.compactMap(\.running), state.hosts.compactMap(\.probe), state.hosts.map(\.outstanding))
         }
+        for work in outstanding { work.fail(startedBefore: nil, PostgresStoreError.noPrimary("(the store is closing)")) }
         for probe in probes { try? await probe.close() }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
@@ -126,30 +139,37 @@ public final class PostgresPrimary: Sendable {
     /// The host work goes to now, `HOST:PORT`, or nil while there is none.
     public var current: String? { state.withLock { $0.primary.map { names[$0] } } }
 
-    private func pool() throws -> (PostgresClient, Outstanding) {
-        try state.withLock { state in
-            guard let primary = state.primary else { throw PostgresStoreError.noPrimary(names.joined(separator: ", ")) }
-            return (state.hosts[primary].client, state.hosts[primary].outstanding)
-        }
-    }
-
     /// Runs `work` on the primary's pool, in a task of its own that the caller stops waiting for
-    /// when the pool is given up or the work is overdue.
+    /// when the pool is given up, the work is overdue, or the caller is cancelled.
     private func bounded<T: Sendable>(_ work: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        let (client, outstanding) = try pool()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let answer = Answer(continuation)
-            let id = outstanding.add { error in answer.resume(.failure(error)) }
-            Task {
-                let result: Result<T, any Error>
-                do {
-                    result = .success(try await work(client))
-                } catch {
-                    result = .failure(error)
+        let gate = Gate<T, any Error>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let answer = gate.open(continuation)
+                // The pool and its record of work are taken together, so that work never joins a
+                // record the monitor has already given up.
+                let taken = state.withLock { state -> (PostgresClient, Outstanding, UInt64)? in
+                    guard let primary = state.primary, !state.closed else { return nil }
+                    let outstanding = state.hosts[primary].outstanding
+                    return (state.hosts[primary].client, outstanding, outstanding.add { error in answer.resume(.failure(error)) })
                 }
-                outstanding.remove(id)
-                answer.resume(result)
+                guard let (client, outstanding, id) = taken else {
+                    answer.resume(.failure(PostgresStoreError.noPrimary(names.joined(separator: ", "))))
+                    return
+                }
+                Task {
+                    let result: Result<T, any Error>
+                    do {
+                        result = .success(try await work(client))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    outstanding.remove(id)
+                    answer.resume(result)
+                }
             }
+        } onCancel: {
+            gate.resume(.failure(CancellationError()))
         }
     }
 
@@ -194,69 +214,91 @@ public final class PostgresPrimary: Sendable {
     // MARK: The monitor
 
     /// What a host said it is.
-    enum Role: Equatable, CustomStringConvertible {
-        case primary, standby, unreachable
+    enum Role: Equatable, Sendable, CustomStringConvertible {
+        case primary, standby, unreachable, timedOut
         var description: String {
             switch self {
             case .primary: "primary"
             case .standby: "standby"
-            case .unreachable: "unreachable"
+            case .unreachable, .timedOut: "unreachable"
             }
         }
     }
 
-    /// Asks every host, then moves work to the primary if it is elsewhere now.
+    /// Asks every host at once, then moves work to the primary if it is elsewhere now.
+    ///
+    /// The primary in use is given up only after `missesAllowed` surveys in a row in which it did
+    /// not answer as a primary. Another host is taken only when it is the one host that says it is
+    /// a primary: with two (an old primary started again beside the promoted one), work waits with
+    /// `noPrimary` rather than risk the wrong one.
     private func survey() async {
-        var roles: [Role] = []
-        for i in names.indices { roles.append(await role(of: i)) }
-        let (before, after, wasSurveyed) = state.withLock { state -> (Int?, Int?, Bool) in
-            let wasSurveyed = state.surveyed
-            defer { state.surveyed = true }
+        let roles = await withTaskGroup(of: (Int, Role).self) { group -> [Role] in
+            for i in names.indices { group.addTask { (i, await self.role(of: i)) } }
+            var roles = [Role](repeating: .unreachable, count: names.count)
+            for await (i, role) in group { roles[i] = role }
+            return roles
+        }
+        let primaries = roles.indices.filter { roles[$0] == .primary }
+        let (before, after, first, newlySeen) = state.withLock { state -> (Int?, Int?, Bool, Bool) in
+            let first = !state.surveyed
+            state.surveyed = true
+            let newlySeen = primaries != state.primaries
+            state.primaries = primaries
             let before = state.primary
-            if let current = before, roles[current] == .primary { return (before, before, wasSurveyed) }
-            state.primary = roles.firstIndex(of: .primary)
-            if let old = before, roles[old] == .unreachable, let address {
+            if let current = before {
+                if roles[current] == .primary {
+                    state.misses = 0
+                    return (before, before, first, newlySeen)
+                }
+                state.misses += 1
+                if state.misses < Self.missesAllowed && roles[current] == .unreachable { return (before, before, first, newlySeen) }
                 // Work on a host that is gone fails now; a fresh pool stands ready for its return.
-                state.hosts[old].outstanding.fail(startedBefore: nil, PostgresStoreError.noPrimary(names[old]))
-                state.hosts[old].outstanding = Outstanding()
-                state.hosts[old].running?.cancel()
-                let fresh = PostgresClient(
-                    configuration: address.clientConfigurations(connections: connections)[old], backgroundLogger: logger)
-                state.hosts[old].client = fresh
-                state.hosts[old].running = Task { await fresh.run() }
+                state.hosts[current].outstanding.fail(startedBefore: nil, PostgresStoreError.noPrimary(names[current]))
+                state.hosts[current].outstanding = Outstanding()
+                if roles[current] == .unreachable, let address {
+                    state.hosts[current].running?.cancel()
+                    let fresh = PostgresClient(
+                        configuration: address.clientConfigurations(connections: connections)[current], backgroundLogger: logger)
+                    state.hosts[current].client = fresh
+                    state.hosts[current].running = Task { await fresh.run() }
+                }
             }
-            return (before, state.primary, wasSurveyed)
+            state.misses = 0
+            state.primary = primaries.count == 1 ? primaries[0] : nil
+            return (before, state.primary, first, newlySeen)
         }
         let roleList = zip(names, roles).map { "\($0) \($1)" }.joined(separator: ", ")
-        if before != after {
+        if before != after || first {
             logger.log(
-                level: before == nil && !wasSurveyed ? .info : .warning, "PostgreSQL primary: \(after.map { names[$0] } ?? "none")",
+                level: first ? .info : .warning, "PostgreSQL primary: \(after.map { names[$0] } ?? "none")",
                 metadata: ["hosts": "\(roleList)"])
         }
-        if roles.filter({ $0 == .primary }).count > 1 {
+        if primaries.count > 1 && newlySeen {
             logger.error(
-                "more than one PostgreSQL host is a primary; writing to \(current ?? "none") only", metadata: ["hosts": "\(roleList)"])
+                "more than one PostgreSQL host says it is the primary; writing to \(after.map { names[$0] } ?? "none of them")",
+                metadata: ["hosts": "\(roleList)"])
         }
     }
 
     /// Asks host `i` whether it is in recovery, over the monitor's connection (made again when it
-    /// is gone), within `timeout`.
+    /// is gone). Gives up after `timeout` without waiting for the question: PostgresNIO can leave
+    /// a query written as its connection closes unanswered for ever.
     private func role(of i: Int) async -> Role {
-        let answer = await withTaskGroup(of: Role?.self) { group -> Role? in
-            group.addTask { await self.ask(i) }
-            group.addTask {
+        let gate = Gate<Role, Never>()
+        let role = await withCheckedContinuation { (continuation: CheckedContinuation<Role, Never>) in
+            let answer = gate.open(continuation)
+            Task { answer.resume(.success(await self.ask(i))) }
+            Task {
                 try? await Task.sleep(for: self.timeout)
-                return nil
+                answer.resume(.success(.timedOut))
             }
-            let first = await group.next() ?? nil
-            if first == nil {
-                // No answer in time: closing the connection ends the question still waiting.
-                try? await dropProbe(i)?.close()
-            }
-            group.cancelAll()
-            return first
         }
-        return answer ?? .unreachable
+        if role == .timedOut {
+            // The connection may still be waiting for its answer: the next survey makes a new one.
+            try? await dropProbe(i)?.close()
+            return .unreachable
+        }
+        return role
     }
 
     private func dropProbe(_ i: Int) -> PostgresConnection? {
@@ -320,17 +362,40 @@ private final class Outstanding: Sendable {
 }
 
 /// A continuation resumed once: by the work's end, or by giving up on it, whichever comes first.
-private final class Answer<T: Sendable>: @unchecked Sendable {
+/// `open` may come after `resume` (a caller cancelled before it waited): the first result is kept.
+private final class Gate<T: Sendable, E: Error>: @unchecked Sendable {
     private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
+    private var continuation: CheckedContinuation<T, E>?
+    private var early: Result<T, E>?
+    private var done = false
 
-    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = continuation }
-
-    func resume(_ result: Result<T, any Error>) {
+    /// Hands the continuation over; resumes it at once if a result came first.
+    func open(_ continuation: CheckedContinuation<T, E>) -> Gate {
         lock.lock()
-        let waiting = continuation
+        if let early {
+            lock.unlock()
+            continuation.resume(with: early)
+            return self
+        }
+        self.continuation = continuation
+        lock.unlock()
+        return self
+    }
+
+    func resume(_ result: Result<T, E>) {
+        lock.lock()
+        guard !done else {
+            lock.unlock()
+            return
+        }
+        done = true
+        guard let waiting = continuation else {
+            early = result
+            lock.unlock()
+            return
+        }
         continuation = nil
         lock.unlock()
-        waiting?.resume(with: result)
+        waiting.resume(with: result)
     }
 }

@@ -388,7 +388,8 @@ public final class PostgresStore: Sendable {
                 try await connection.query("COMMIT", logger: self.logger)
                 return batch
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                // Not into a connection that is gone: PostgresNIO would wait for that answer for ever.
+                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: self.logger) }
                 throw error
             }
         }

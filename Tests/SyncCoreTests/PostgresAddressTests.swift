@@ -10,6 +10,7 @@ import Testing
         #expect(address.hosts == [.init(host: "db.county.local", port: 5432)])
         #expect(address.sslMode == "prefer")
         #expect(address.description == "postgres://grid@db.county.local:5432/gridsync?sslmode=prefer")
+        #expect(try PostgresAddress("postgres://grid@h:/db").hosts == [.init(host: "h", port: 5432)])
     }
 
     @Test func aPrimaryAndItsStandbys() throws {
@@ -32,9 +33,18 @@ import Testing
             ("postgres://grid@h:0/db", "port 0 is out of range"),
             ("postgres://grid@h:70000/db", "port 70000 is out of range"),
             ("postgres://grid@h:x/db", "port x is out of range"),
+            ("postgres://grid:100%@h/db", "the password in postgres://grid:…@ is not valid percent-encoding"),
+            ("postgres://gr%zzid@h/db", "the user is not valid percent-encoding"),
+            ("postgres://grid@h/db#x", "a # must be written %23"),
             ("postgres://grid@[fd00::1/db", "lacks its ]"),
             ("postgres://grid@h/db?sslmode=verify-full", "sslmode is disable, prefer or require"),
         ]
+        // A password never appears in a message.
+        do {
+            _ = try PostgresAddress("postgres://grid:hunter2@h/db?sslmode=bad")
+        } catch {
+            #expect("\(error)".contains("postgres://grid:…@h/db") && !"\(error)".contains("hunter2"), "\(error)")
+        }
         for (text, problem) in cases {
             #expect(throws: (any Error).self) { try PostgresAddress(text) }
             do {

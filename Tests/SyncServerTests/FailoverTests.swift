@@ -42,7 +42,7 @@ import Testing
         }
     }
 
-    @Test func devicesFinishWhenTheStandbyIsPromoted() async throws {
+    @Test(.timeLimit(.minutes(3))) func devicesFinishWhenTheStandbyIsPromoted() async throws {
         let primary = try TemporaryPostgres()
         let standby = try TemporaryPostgres(standbyOf: primary)
         try primary.requireSynchronousStandby()
@@ -62,7 +62,7 @@ import Testing
     /// One database host that crashes and comes back: requests cut by the crash, and those that come
     /// while it is down, are answered `503 unavailable`; none waits for ever, and after its recovery
     /// every device finishes.
-    @Test func devicesFinishWhenTheOnlyDatabaseRestarts() async throws {
+    @Test(.timeLimit(.minutes(3))) func devicesFinishWhenTheOnlyDatabaseRestarts() async throws {
         let database = try TemporaryPostgres()
         let server = try LiveServer(extraInit: ["--store", database.address])
         defer { server.finish() }
