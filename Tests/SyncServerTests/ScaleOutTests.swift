@@ -1,7 +1,6 @@
 import Foundation
 import PostgresFixture
 import SyncCore
-import Synchronization
 import Testing
 
 /// Several servers on one PostgreSQL database behind haproxy (Debian's package, TCP mode, TLS
@@ -10,7 +9,6 @@ import Testing
 /// (retrying through the others), no acknowledged change is lost or doubled, receipts are right,
 /// and all replicas converge.
 @Suite(.serialized) struct ScaleOutTests {
-    static let county = "xizang/lhasa/maizhokunggar"
     static let grids = (1...3).map { "xizang/lhasa/maizhokunggar/zhaxigang/v1/g\($0)" }
 
     /// Three servers sharing `postgres`, the first's CA and key, and a photos folder; returns them serving.
@@ -45,22 +43,6 @@ import Testing
             ca: servers[0].folder.appendingPathComponent("ca.pem"))
     }
 
-    /// Syncs `device` until it succeeds: a connection cut by a dying server is tried again, as a
-    /// device in the field does.
-    static func syncRetrying(_ device: TestDevice, attempts: Int = 60) async throws -> Int {
-        var failures = 0
-        while true {
-            do {
-                try await device.sync()
-                return failures
-            } catch {
-                failures += 1
-                if failures >= attempts { throw error }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
-    }
-
     @Test func devicesFinishAndConvergeWhenServersDie() async throws {
         let postgres = try TemporaryPostgres()
         let servers = try Self.servers(postgres)
@@ -69,88 +51,23 @@ import Testing
             front.finish()
             for server in servers { server.finish() }
         }
-        // Three devices in each of three grids, and a county device, all through haproxy.
-        var devices: [(TestDevice, String)] = []
-        for (g, grid) in Self.grids.enumerated() {
-            for d in 0..<3 {
-                let device = try TestDevice(server: front, name: "w\(g)-\(d)")
-                try await device.enroll(code: try servers[d].enrollmentCode(scopes: [grid]))
-                devices.append((device, grid))
-            }
-        }
-        let county = try TestDevice(server: front, name: "county")
-        try await county.enroll(code: try servers[2].enrollmentCode(scopes: [Self.county], role: "county"))
-        // A register everyone edits later.
-        for (device, grid) in devices where device === devices.first(where: { $0.1 == grid })!.0 {
-            for k in 0..<4 {
-                try device.replica.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(k)号"), id: "\(grid.suffix(2))-shared-\(k)")
-            }
-            _ = try await Self.syncRetrying(device)
-        }
-        for (device, _) in devices { _ = try await Self.syncRetrying(device) }
-
-        let tally = Tally()
-        let work = devices
-        // The burst: every device records and edits in rounds, syncing after each; servers die during it.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (n, (device, grid)) in work.enumerated() {
-                group.addTask {
-                    for round in 0..<10 {
-                        for k in 0..<5 {
-                            let id = try device.replica.addHousehold(grid: grid, HouseholdFields(doorPlate: "\(round)-\(k)号 \(n)"))
-                            tally.written.withLock { _ = $0.insert(id) }
-                        }
-                        try device.replica.editHousehold(
-                            "\(grid.suffix(2))-shared-\(round % 4)", HouseholdFields(notes: "第\(round)轮 设备\(n)"))
-                        let failed = try await Self.syncRetrying(device)
-                        tally.retries.withLock { $0 += failed }
-                    }
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(600))
-                kill(servers[0].process.processIdentifier, SIGKILL)
-                tally.killedWhileRunning.withLock { $0.append(tally.finished.withLock { $0 } < 9) }
-                try await Task.sleep(for: .milliseconds(1200))
-                kill(servers[1].process.processIdentifier, SIGKILL)
-                tally.killedWhileRunning.withLock { $0.append(tally.finished.withLock { $0 } < 9) }
-            }
-            try await group.waitForAll()
+        // Three devices in each of three grids, and a county device, all through haproxy, each
+        // enrolled by another server.
+        let burst = try await DisruptedBurst(front: front, grids: Self.grids) { servers[$0] }
+        try await burst.run(rounds: 10) {
+            try await Task.sleep(for: .milliseconds(600))
+            kill(servers[0].process.processIdentifier, SIGKILL)
+            burst.strikes()
+            try await Task.sleep(for: .milliseconds(1200))
+            kill(servers[1].process.processIdentifier, SIGKILL)
+            burst.strikes()
         }
         for server in servers.prefix(2) { server.process.waitUntilExit() }
         #expect(servers[0].process.terminationReason == .uncaughtSignal && servers[1].process.terminationReason == .uncaughtSignal)
-        #expect(tally.killedWhileRunning.withLock { $0 } == [true, true], "a server died after the burst")
-        // Settle: every device syncs once more (through the last server), then checks.
-        for (device, _) in devices { _ = try await Self.syncRetrying(device) }
-        _ = try await Self.syncRetrying(county)
-
-        // Receipts: every device's writes are acknowledged, and the database holds that receipt.
-        let receipts = try postgres.psql("SELECT site || ' ' || acknowledged FROM devices")
-        for (device, _) in devices {
-            let cursor = try device.replica.peerCursor(front.baseURL)
-            #expect(try device.replica.pendingOwnChanges(after: cursor.acknowledged) == 0)
-            #expect(receipts.contains("\(device.replica.site.hex) \(cursor.acknowledged)"), "receipt of \(device.replica.site.hex)")
-        }
-        // Nothing lost, nothing doubled: the county holds each written household once, and the store as many.
-        let held = try county.replica.households(limit: 100_000).map(\.id)
-        #expect(held.count == Set(held).count)
-        #expect(Set(held).isSuperset(of: tally.written.withLock { $0 }))
-        #expect(held.count == tally.written.withLock { $0.count } + 12)
-        #expect(try postgres.psql("SELECT count(*) FROM households") == "\(held.count)\n")
-        // Convergence: the devices of a grid hold the same register, as the county sees it.
-        for grid in Self.grids {
-            let views = try devices.filter { $0.1 == grid }.map { device, _ in
-                try device.replica.households(area: grid, limit: 100_000).map { "\($0.id) \($0.notes ?? "")" }
-            }
-            let countyView = try county.replica.households(area: grid, limit: 100_000).map { "\($0.id) \($0.notes ?? "")" }
-            for view in views { #expect(view == countyView, "\(grid) differs") }
-        }
-        // The change log was numbered by one counter across the servers: no gaps in commit order
-        // that a pull passed over (the county's cursor equals the newest number).
-        let newest = try postgres.psql("SELECT last_lv FROM gridsync_meta").trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try county.replica.peerCursor(front.baseURL).pulled == Int64(newest))
+        #expect(burst.disruptedWhileRunning.withLock { $0 } == [true, true], "a server died after the burst")
+        try burst.check(postgres)
         print(
-            "scale-out: \(tally.written.withLock { $0.count }) households written by 9 devices through 3 servers, 2 killed during the burst; \(tally.retries.withLock { $0 }) syncs retried"
+            "scale-out: \(burst.written.withLock { $0.count }) households written by 9 devices through 3 servers, 2 killed during the burst; failed answers \(burst.statuses.withLock { $0 })"
         )
     }
 }
@@ -166,7 +83,7 @@ extension ScaleOutTests {
         let worker = try TestDevice(server: servers[0], name: "worker")
         try await worker.enroll(code: try servers[0].enrollmentCode(scopes: [grid]))
         let county = try TestDevice(server: servers[2], name: "county")
-        try await county.enroll(code: try servers[2].enrollmentCode(scopes: [Self.county], role: "county"))
+        try await county.enroll(code: try servers[2].enrollmentCode(scopes: [DisruptedBurst.county], role: "county"))
         let other = try TestDevice(server: servers[1], name: "other")
         try await other.enroll(code: try servers[1].enrollmentCode(scopes: [Self.grids[1]]))
 
@@ -229,12 +146,4 @@ enum HAProxyConfig {
         }
         return lines.joined(separator: "\n") + "\n"
     }
-}
-
-/// What the burst's devices wrote and how often their syncs were tried again.
-final class Tally: Sendable {
-    let written = Mutex<Set<String>>([])
-    let retries = Mutex(0)
-    let finished = Mutex(0)
-    let killedWhileRunning = Mutex<[Bool]>([])
 }
