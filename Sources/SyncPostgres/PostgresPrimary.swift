@@ -285,14 +285,14 @@ public final class PostgresPrimary: Sendable {
     /// a query written as its connection closes unanswered for ever.
     private func role(of i: Int) async -> Role {
         let gate = Gate<Role, Never>()
-        let role = await withCheckedContinuation { (continuation: CheckedContinuation<Role, Never>) in
-            let answer = gate.open(continuation)
-            Task { answer.resume(.success(await self.ask(i))) }
-            Task {
-                try? await Task.sleep(for: self.timeout)
-                answer.resume(.success(.timedOut))
-            }
+        Task { gate.resume(.success(await self.ask(i))) }
+        let timer = Task {
+            try? await Task.sleep(for: self.timeout)
+            gate.resume(.success(.timedOut))
         }
+        let role = await withCheckedContinuation { (continuation: CheckedContinuation<Role, Never>) in _ = gate.open(continuation) }
+        // Answered in time: the timer need not live out its wait (its late resume does nothing).
+        timer.cancel()
         if role == .timedOut {
             // The connection may still be waiting for its answer: the next survey makes a new one.
             try? await dropProbe(i)?.close()
