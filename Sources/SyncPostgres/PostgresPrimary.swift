@@ -9,16 +9,17 @@ import Synchronization
 /// (`postgres://USER@HOST1:PORT1,HOST2:PORT2/DATABASE`, a primary and its standbys), whichever of
 /// them is the primary now.
 ///
-/// A monitor asks every host `SELECT pg_is_in_recovery()` twice a second, over a connection of its
-/// own, and work goes to the first host that answers `false`. While none does (the database is
-/// down, or its primary died and no standby is promoted yet) work fails at once with
-/// `PostgresStoreError.noPrimary`, which a server answers with `503 unavailable`; devices try
-/// again. Promoting a standby is the operator's act (`pg_ctl promote`, `pg_promote()`); the monitor
-/// only follows it. A second host that calls itself a primary beside the one in use is not written
-/// to; the monitor logs it (the old primary was restarted instead of being rebuilt as a standby).
+/// A monitor asks every host `SELECT pg_is_in_recovery()` twice a second, all at once, over one
+/// connection of its own per host. Work goes to the primary in use while it answers as one; it is
+/// given up after `missesAllowed` surveys in a row without that answer, or at once if it says it is
+/// a standby, and another host is taken only when it is the one host that says it is a primary.
+/// While there is none (the database is down, or its primary died and no standby is promoted yet)
+/// work fails at once with `PostgresStoreError.noPrimary`, which a server answers with
+/// `503 unavailable`; devices try again. Promoting a standby is the operator's act (`pg_ctl
+/// promote`, `pg_promote()`); the monitor only follows it.
 ///
-/// When the primary stops answering, its pool is replaced by a fresh one, and the work still
-/// running on the old pool fails at once. PostgresNIO 1.33 can leave a query written just as its
+/// When the primary is given up, its pool is replaced by a fresh one, and the work still running
+/// on the old pool fails at once. PostgresNIO 1.33 can leave a query written just as its
 /// connection closes waiting for ever; such work would otherwise hold a pool connection, a request
 /// and the server's shutdown for good. For the same reason any work still unanswered after
 /// `workDeadline` (connections cut while the database stayed up) fails with
@@ -145,16 +146,16 @@ public final class PostgresPrimary: Sendable {
         let gate = Gate<T, any Error>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let answer = gate.open(continuation)
+                gate.open(continuation)
                 // The pool and its record of work are taken together, so that work never joins a
                 // record the monitor has already given up.
                 let taken = state.withLock { state -> (PostgresClient, Outstanding, UInt64)? in
                     guard let primary = state.primary, !state.closed else { return nil }
                     let outstanding = state.hosts[primary].outstanding
-                    return (state.hosts[primary].client, outstanding, outstanding.add { error in answer.resume(.failure(error)) })
+                    return (state.hosts[primary].client, outstanding, outstanding.add { error in gate.resume(.failure(error)) })
                 }
                 guard let (client, outstanding, id) = taken else {
-                    answer.resume(.failure(PostgresStoreError.noPrimary(names.joined(separator: ", "))))
+                    gate.resume(.failure(PostgresStoreError.noPrimary(names.joined(separator: ", "))))
                     return
                 }
                 Task {
@@ -165,7 +166,7 @@ public final class PostgresPrimary: Sendable {
                         result = .failure(error)
                     }
                     outstanding.remove(id)
-                    answer.resume(result)
+                    gate.resume(result)
                 }
             }
         } onCancel: {
@@ -186,19 +187,20 @@ public final class PostgresPrimary: Sendable {
         try await bounded { client in try await client.withConnection(body) }
     }
 
-    /// Runs `body` in a transaction on one connection, throwing what went wrong itself (the
-    /// body's error, the BEGIN's or the COMMIT's, PostgreSQL's SQLSTATEs unwrapped).
+    /// Runs `body` in a transaction on one connection, opened with `begin` (`BEGIN ISOLATION LEVEL
+    /// …`, say), throwing what went wrong itself (the body's error, the BEGIN's or the COMMIT's,
+    /// PostgreSQL's SQLSTATEs unwrapped).
     ///
     /// Not PostgresNIO's `withTransaction`: after a body that failed because the connection was
     /// lost (the database crashed, say), it sends ROLLBACK into the closed connection, and in
     /// PostgresNIO 1.33 a query written to a closed connection never completes, so the request
     /// waited forever and the server could not stop. Here a lost connection is not rolled back:
     /// PostgreSQL ends a transaction whose connection is gone by itself.
-    package func transaction<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-        async throws -> T
-    {
+    package func transaction<T: Sendable>(
+        logger: Logger, begin: PostgresQuery = "BEGIN", _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         try await withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(begin, logger: logger)
             let value: T
             do {
                 value = try await body(connection)
@@ -215,12 +217,12 @@ public final class PostgresPrimary: Sendable {
 
     /// What a host said it is.
     enum Role: Equatable, Sendable, CustomStringConvertible {
-        case primary, standby, unreachable, timedOut
+        case primary, standby, unreachable
         var description: String {
             switch self {
             case .primary: "primary"
             case .standby: "standby"
-            case .unreachable, .timedOut: "unreachable"
+            case .unreachable: "unreachable"
             }
         }
     }
@@ -284,21 +286,22 @@ public final class PostgresPrimary: Sendable {
     /// is gone). Gives up after `timeout` without waiting for the question: PostgresNIO can leave
     /// a query written as its connection closes unanswered for ever.
     private func role(of i: Int) async -> Role {
-        let gate = Gate<Role, Never>()
+        // nil: no answer in time.
+        let gate = Gate<Role?, Never>()
         Task { gate.resume(.success(await self.ask(i))) }
         let timer = Task {
             try? await Task.sleep(for: self.timeout)
-            gate.resume(.success(.timedOut))
+            gate.resume(.success(nil))
         }
-        let role = await withCheckedContinuation { (continuation: CheckedContinuation<Role, Never>) in _ = gate.open(continuation) }
+        let answer = await withCheckedContinuation { gate.open($0) }
         // Answered in time: the timer need not live out its wait (its late resume does nothing).
         timer.cancel()
-        if role == .timedOut {
+        guard let answer else {
             // The connection may still be waiting for its answer: the next survey makes a new one.
             try? await dropProbe(i)?.close()
             return .unreachable
         }
-        return role
+        return answer
     }
 
     private func dropProbe(_ i: Int) -> PostgresConnection? {
@@ -354,7 +357,7 @@ private final class Outstanding: Sendable {
     /// Fails the work started before `instant` (all of it when nil) with `error`.
     func fail(startedBefore instant: ContinuousClock.Instant?, _ error: any Error) {
         let failed = state.withLock { state -> [Entry] in
-            let ids = state.work.filter { instant == nil || $0.value.started < instant! }.map(\.key)
+            let ids = state.work.filter { entry in instant.map { entry.value.started < $0 } ?? true }.map(\.key)
             return ids.compactMap { state.work.removeValue(forKey: $0) }
         }
         for entry in failed { entry.fail(error) }
@@ -370,16 +373,15 @@ private final class Gate<T: Sendable, E: Error>: @unchecked Sendable {
     private var done = false
 
     /// Hands the continuation over; resumes it at once if a result came first.
-    func open(_ continuation: CheckedContinuation<T, E>) -> Gate {
+    func open(_ continuation: CheckedContinuation<T, E>) {
         lock.lock()
         if let early {
             lock.unlock()
             continuation.resume(with: early)
-            return self
+            return
         }
         self.continuation = continuation
         lock.unlock()
-        return self
     }
 
     func resume(_ result: Result<T, E>) {

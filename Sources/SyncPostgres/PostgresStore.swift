@@ -380,18 +380,9 @@ public final class PostgresStore: Sendable {
         since: Int64, maxChanges: Int = 5000, maxBytes: Int = 4 << 20, scopes: [AreaPath]? = nil, skipping: Set<Int64> = []
     ) async throws -> ChangeBatch {
         let maxChanges = max(1, maxChanges)
-        return try await client.withConnection { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-            do {
-                let batch = try await self.changes(
-                    since: since, maxChanges: maxChanges, maxBytes: maxBytes, scopes: scopes, skipping: skipping, on: connection)
-                try await connection.query("COMMIT", logger: self.logger)
-                return batch
-            } catch {
-                // Not into a connection that is gone: PostgresNIO would wait for that answer for ever.
-                if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: self.logger) }
-                throw error
-            }
+        return try await client.transaction(logger: logger, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { connection in
+            try await self.changes(
+                since: since, maxChanges: maxChanges, maxBytes: maxBytes, scopes: scopes, skipping: skipping, on: connection)
         }
     }
 

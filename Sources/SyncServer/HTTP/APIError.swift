@@ -25,9 +25,9 @@ struct APIError: Error, Equatable {
     static let retryAfterSeconds = 2
 
     /// What a fault that is not an `APIError` is answered with: `unavailable` when the database
-    /// cannot be reached, else `internal` with `message`.
-    static func fault(_ error: any Error, _ message: String = "internal server error") -> APIError {
-        StoreFailure.isUnavailable(error) ? .unavailable : .internal(message)
+    /// cannot be reached, else `otherwise`.
+    static func fault(_ error: any Error, otherwise: APIError = .internal("internal server error")) -> APIError {
+        StoreFailure.isUnavailable(error) ? .unavailable : otherwise
     }
 
     /// The JSON body of the error response.

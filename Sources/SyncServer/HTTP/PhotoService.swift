@@ -58,7 +58,7 @@ struct PhotoService: Sendable {
             let scopes = device.areaScopes
             return try await store.photoGrids(hash).filter { AreaPath.isInScopes($0, scopes) }
         } catch {
-            throw StoreFailure.isUnavailable(error) ? .unavailable : .badRequest("\(error)")
+            throw .fault(error, otherwise: .badRequest("\(error)"))
         }
     }
 
@@ -122,7 +122,7 @@ struct PhotoService: Sendable {
         } catch let error as APIError {
             throw error
         } catch {
-            throw StoreFailure.isUnavailable(error) ? .unavailable : .badRequest("\(error)")
+            throw .fault(error, otherwise: .badRequest("\(error)"))
         }
         metrics.photoBytes.increment(by: chunk.count)
         switch result {

@@ -47,7 +47,7 @@ struct SyncService: Sendable {
             throw APIError(error)
         } catch {
             logger.error("enrollment failed", metadata: ["error": "\(String(reflecting: error))"])
-            throw .fault(error, "enrollment failed")
+            throw .fault(error, otherwise: .internal("enrollment failed"))
         }
     }
 
@@ -60,7 +60,7 @@ struct SyncService: Sendable {
             if case let .revoked(id) = error { logger.notice("refused revoked device", metadata: ["device": "\(id)"]) }
             throw APIError(error)
         } catch {
-            throw .fault(error, "authentication failed")
+            throw .fault(error, otherwise: .internal("authentication failed"))
         }
     }
 
@@ -136,7 +136,7 @@ struct SyncService: Sendable {
         } catch {
             // The detail goes to the operator's log, never to the client.
             logger.error("sync failed", metadata: ["device": "\(device.id)", "error": "\(error)"])
-            throw .fault(error, "internal server error: nothing of this request was stored")
+            throw .fault(error, otherwise: .internal("internal server error: nothing of this request was stored"))
         }
     }
 
